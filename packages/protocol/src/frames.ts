@@ -1,0 +1,166 @@
+import type {
+  FriendInfo, GroupInfo, GroupMember, GroupType, MessageElem, OperationResult, UserProfile,
+  UserUpdate, WireConversation, WireMessage,
+} from './model.js';
+import { ConfabError, ErrorCode } from './errors.js';
+
+/**
+ * Protocol version a client announces at login. The server keeps serving older
+ * versions; features that need a newer client are sent only to clients that declare
+ * them (see `Capability`).
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Optional features a client declares at login. */
+export const Capability = {
+  /** The client wipes a conversation when told another device of its user deleted it. */
+  DELETION_SYNC: 'conv.deletion-sync',
+} as const;
+export type Capability = (typeof Capability)[keyof typeof Capability];
+
+/** Frames larger than this are refused (error 9522) and the connection is closed. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Default cap on one message's element, as the reference's 12 KB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 12 * 1024;
+/** Batch operations take at most this many items (the reference's limit). */
+export const MAX_BATCH = 100;
+
+export interface LoginRequest {
+  sdkAppID: number;
+  userID: string;
+  userSig: string;
+  /** Identifies this device across reconnects; a second login with it replaces the first. */
+  deviceID: string;
+  platform?: string;
+  protocolVersion: number;
+  capabilities?: string[];
+}
+
+export interface LoginResult {
+  userID: string;
+  serverTime: number;
+  protocolVersion: number;
+  /** The user's current sync version; a device behind it runs `conv.sync`. */
+  version: number;
+  profile: UserProfile;
+}
+
+/** Replies of operations that change the caller's state carry the change, so the
+ * caller's device applies it before its promise resolves. */
+export interface WithUpdate {
+  update?: UserUpdate;
+}
+
+type Empty = Record<string, never>;
+
+/** Every request operation: its request body and its reply body. */
+export interface Ops {
+  login: { req: LoginRequest; res: LoginResult };
+  logout: { req: Empty; res: Empty };
+  ping: { req: Empty; res: { serverTime: number } };
+
+  'profile.get': { req: { userIDs: string[] }; res: { profiles: UserProfile[] } };
+  'profile.set': { req: { nickName?: string; faceUrl?: string; selfSignature?: string }; res: { profile: UserProfile } };
+
+  'friend.add': { req: { userID: string; remark?: string }; res: { friend: FriendInfo } };
+  'friend.delete': { req: { userIDs: string[] }; res: { results: OperationResult[] } };
+  'friend.list': { req: Empty; res: { friends: FriendInfo[] } };
+
+  'group.create': {
+    req: { groupID?: string; groupType: GroupType; groupName: string; memberUserIDs?: string[];
+      faceUrl?: string; introduction?: string; notification?: string };
+    res: { group: GroupInfo } & WithUpdate;
+  };
+  'group.join': { req: { groupID: string }; res: { group: GroupInfo } & WithUpdate };
+  'group.invite': { req: { groupID: string; userIDs: string[] }; res: { results: OperationResult[] } };
+  'group.leave': { req: { groupID: string }; res: Empty };
+  'group.kick': { req: { groupID: string; userIDs: string[] }; res: { results: OperationResult[] } };
+  'group.dismiss': { req: { groupID: string }; res: Empty };
+  'group.members': { req: { groupID: string; offset?: number; count?: number }; res: { members: GroupMember[]; nextOffset: number; isFinished: boolean } };
+  'group.joinedList': { req: Empty; res: { groups: GroupInfo[] } };
+  'group.info': { req: { groupIDs: string[] }; res: { groups: GroupInfo[] } };
+
+  'msg.send': { req: { conversationID: string; clientMsgID: string; elem: MessageElem }; res: { message: WireMessage } & WithUpdate };
+  /**
+   * History ("roaming") paging, newest first backwards: messages with seq < `beforeSeq`
+   * (0 = from the newest), at most `count`, returned in ascending seq order. With
+   * `afterSeq` instead, messages with seq > afterSeq in ascending order (catch-up).
+   */
+  'msg.history': {
+    req: { conversationID: string; beforeSeq?: number; afterSeq?: number; count?: number };
+    res: { messages: WireMessage[]; isFinished: boolean };
+  };
+
+  /** Conversation rows (tombstones included) changed after `sinceVersion`, oldest change first. */
+  'conv.sync': {
+    req: { sinceVersion: number; count?: number };
+    res: { conversations: WireConversation[]; version: number; isFinished: boolean };
+  };
+  'conv.markRead': { req: { conversationID: string }; res: WithUpdate };
+  'conv.pin': { req: { conversationID: string; isPinned: boolean }; res: WithUpdate };
+  'conv.setDraft': { req: { conversationID: string; draftText: string }; res: WithUpdate };
+  'conv.setCustomData': { req: { conversationIDs: string[]; customData: string }; res: { results: OperationResult[] } & WithUpdate };
+}
+
+export type OpName = keyof Ops;
+export type OpRequest<K extends OpName> = Ops[K]['req'];
+export type OpResult<K extends OpName> = Ops[K]['res'];
+
+/** Pushes the server sends without a request. */
+export interface Pushes {
+  /** Changes to the user's own state: new messages, conversation rows, tombstones. */
+  update: UserUpdate;
+  /** The session ends: another login took the device ID, the UserSig expired, or the server shuts down. */
+  kicked: { code: number; desc: string };
+  /** A group the user is or was in changed membership or was dismissed. */
+  'group.event': { groupID: string; event: 'joined' | 'left' | 'kicked' | 'dismissed' | 'memberJoined' | 'memberLeft'; userIDs: string[] };
+  /** The friend list changed (on another device, or the peer removed the friendship). */
+  'friend.event': { event: 'added' | 'deleted'; userIDs: string[] };
+}
+export type PushName = keyof Pushes;
+
+export interface RequestFrame<K extends OpName = OpName> {
+  id: number;
+  op: K;
+  body: OpRequest<K>;
+}
+export type ReplyFrame =
+  | { id: number; ok: true; body: unknown }
+  | { id: number; ok: false; code: number; desc: string };
+export interface PushFrame<K extends PushName = PushName> {
+  push: K;
+  body: Pushes[K];
+}
+export type ServerFrame = ReplyFrame | PushFrame;
+
+/** Reads a client frame's envelope. Body validation is the server's job per op. */
+export function decodeRequestFrame(text: string): RequestFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfabError(ErrorCode.INVALID_JSON, 'frame is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame must be a JSON object');
+  }
+  const frame = value as { id?: unknown; op?: unknown; body?: unknown };
+  if (!Number.isSafeInteger(frame.id) || (frame.id as number) < 0) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame.id must be a non-negative integer');
+  }
+  if (typeof frame.op !== 'string') {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame.op must be a string');
+  }
+  const body = frame.body === undefined ? {} : frame.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame.body must be an object');
+  }
+  return { id: frame.id as number, op: frame.op as OpName, body: body as never };
+}
+
+/** Reads a server frame; the SDK's side of the codec. */
+export function decodeServerFrame(text: string): ServerFrame {
+  const value = JSON.parse(text) as ServerFrame;
+  if (typeof value !== 'object' || value === null) throw new ConfabError(ErrorCode.INVALID_JSON, 'bad server frame');
+  return value;
+}

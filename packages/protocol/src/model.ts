@@ -1,0 +1,137 @@
+/**
+ * Shapes that travel on the wire. Field names follow the reference's V2TIM types where
+ * one exists (conversationID, unreadCount, orderKey, isPinned, draftText, nickName,
+ * faceUrl, …) so code written against the reference reads the same.
+ */
+
+/** The reference's `V2TIMElemType` numbers for the element kinds Confab carries. */
+export const ElemType = { TEXT: 1, CUSTOM: 2 } as const;
+
+export interface TextElem {
+  type: 'text';
+  text: string;
+}
+
+export interface CustomElem {
+  type: 'custom';
+  /** App-defined payload, usually JSON text. */
+  data: string;
+  description?: string;
+  extension?: string;
+}
+
+export type MessageElem = TextElem | CustomElem;
+
+export interface WireMessage {
+  /** Unique on the server; stable across devices. */
+  msgID: string;
+  /** The conversation as seen by the user this copy is for (`c2c_<peer>` / `group_<id>`). */
+  conversationID: string;
+  /** Position in the conversation, 1-based, gap-free as sent; shared by both sides of a C2C chat. */
+  seq: number;
+  sender: string;
+  /** C2C only: the user the message was sent to. */
+  receiver?: string;
+  /** Group only. */
+  groupID?: string;
+  /** The sender's idempotency key: resending the same one returns the stored message. */
+  clientMsgID: string;
+  /** Server commit time, milliseconds since the epoch. */
+  timestamp: number;
+  elem: MessageElem;
+}
+
+/**
+ * One user's view of one conversation. A row with `deleted: true` is a tombstone: the
+ * user deleted the conversation, and a device that holds it must drop it.
+ */
+export interface WireConversation {
+  conversationID: string;
+  type: 1 | 2;
+  userID?: string;
+  groupID?: string;
+  /** Highest seq in the conversation this user can see (0 when none). */
+  lastSeq: number;
+  lastMessage: WireMessage | null;
+  unreadCount: number;
+  /** Messages up to this seq are read by this user. */
+  readSeq: number;
+  /**
+   * Messages with a seq below this are gone for this user: deleted or cleared. Every
+   * device drops what it cached below it; the server never serves them again.
+   */
+  visibleFromSeq: number;
+  /** Grows each time the conversation is activated (message, draft, pin). Sort descending. */
+  orderKey: number;
+  isPinned: boolean;
+  draftText: string;
+  draftTimestamp: number;
+  customData: string;
+  deleted: boolean;
+  /** The user's sync version at which this row last changed. */
+  version: number;
+}
+
+/**
+ * A batch of changes to one user's state. `prevVersion` → `version` lets a device see
+ * whether it missed something: when `prevVersion` is not the version it holds, it
+ * runs a `conv.sync` from its own version instead of applying the batch.
+ */
+export interface UserUpdate {
+  prevVersion: number;
+  version: number;
+  conversations: WireConversation[];
+  messages: WireMessage[];
+}
+
+export interface UserProfile {
+  userID: string;
+  nickName: string;
+  faceUrl: string;
+  selfSignature: string;
+}
+
+export interface FriendInfo {
+  userID: string;
+  friendRemark: string;
+  addTime: number;
+  profile: UserProfile;
+}
+
+/** Group kinds, named as in the reference. */
+export const GroupType = { WORK: 'Work', PUBLIC: 'Public', MEETING: 'Meeting' } as const;
+export type GroupType = (typeof GroupType)[keyof typeof GroupType];
+
+/** The reference's `V2TIMGroupMemberRole` numbers. */
+export const GroupMemberRole = { MEMBER: 200, ADMIN: 300, OWNER: 400 } as const;
+export type GroupMemberRole = (typeof GroupMemberRole)[keyof typeof GroupMemberRole];
+
+export interface GroupInfo {
+  groupID: string;
+  groupType: GroupType;
+  groupName: string;
+  faceUrl: string;
+  introduction: string;
+  notification: string;
+  owner: string;
+  createTime: number;
+  memberCount: number;
+  /** Set when the group was dismissed; the conversation stays for members until they delete it. */
+  dismissed: boolean;
+}
+
+export interface GroupMember {
+  userID: string;
+  role: GroupMemberRole;
+  joinTime: number;
+  nickName: string;
+  faceUrl: string;
+}
+
+/** One result of a batch call, the reference's `V2TIMConversationOperationResult` shape. */
+export interface OperationResult {
+  /** The item: a conversation ID, user ID or group ID as given. */
+  id: string;
+  resultCode: number;
+  resultInfo: string;
+}

@@ -1,0 +1,214 @@
+import type { GroupMemberRole, GroupType, MessageElem } from '@confab/protocol';
+
+/**
+ * The storage seam. Domain services speak only to these interfaces; the embedded
+ * SQLite backend implements them today and a PostgreSQL backend runs the same
+ * conformance suite (`test/storage-conformance.ts`).
+ *
+ * Rules every backend keeps:
+ * - Each method is one transaction: it commits fully before its promise resolves, or
+ *   it changes nothing and rejects.
+ * - Every change to a user's own state (a conversation row) moves that user's sync
+ *   version up by exactly one per call and stamps the changed rows with it, so a
+ *   device can ask "what changed since version N" and detect a gap.
+ */
+export interface Storage {
+  readonly kind: string;
+  readonly apps: AppStore;
+  readonly accounts: AccountStore;
+  readonly friends: FriendStore;
+  readonly groups: GroupStore;
+  readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
+  close(): Promise<void>;
+}
+
+export interface AppSettings {
+  /** Largest accepted message element, in bytes of JSON. */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_APP_SETTINGS: AppSettings = {
+  maxMessageBytes: 12 * 1024,
+};
+
+export interface AppRecord {
+  sdkAppID: number;
+  name: string;
+  secretKey: string;
+  /** The app's admin identifier for the REST API, `administrator` by default as in the reference. */
+  adminUserID: string;
+  settings: AppSettings;
+  createdAt: number;
+}
+
+export interface AppStore {
+  create(app: AppRecord): Promise<void>;
+  get(sdkAppID: number): Promise<AppRecord | undefined>;
+  list(): Promise<AppRecord[]>;
+  updateSettings(sdkAppID: number, settings: AppSettings): Promise<void>;
+}
+
+export interface AccountRecord {
+  userID: string;
+  nickName: string;
+  faceUrl: string;
+  selfSignature: string;
+  createdAt: number;
+}
+
+export interface AccountStore {
+  /** Creates the account when missing (first login, REST import); returns it either way. */
+  ensure(app: number, userID: string, now: number): Promise<AccountRecord>;
+  get(app: number, userIDs: string[]): Promise<AccountRecord[]>;
+  updateProfile(app: number, userID: string, patch: Partial<Pick<AccountRecord, 'nickName' | 'faceUrl' | 'selfSignature'>>): Promise<AccountRecord>;
+  /** The user's current sync version (0 for a user with no state yet). */
+  syncVersion(app: number, userID: string): Promise<number>;
+}
+
+export interface FriendRecord {
+  userID: string;
+  friendID: string;
+  remark: string;
+  addedAt: number;
+}
+
+export interface FriendStore {
+  /** Adds the friendship both ways; adding an existing friend updates the remark only. */
+  add(app: number, userID: string, friendID: string, remark: string, now: number): Promise<FriendRecord>;
+  /** Removes the friendship both ways; returns whether it existed. Conversations are untouched. */
+  remove(app: number, userID: string, friendID: string): Promise<boolean>;
+  list(app: number, userID: string): Promise<FriendRecord[]>;
+}
+
+export interface GroupRecord {
+  groupID: string;
+  groupType: GroupType;
+  groupName: string;
+  faceUrl: string;
+  introduction: string;
+  notification: string;
+  owner: string;
+  createdAt: number;
+  dismissedAt: number | null;
+  memberCount: number;
+}
+
+export interface GroupMemberRecord {
+  userID: string;
+  role: GroupMemberRole;
+  joinedAt: number;
+}
+
+/** Result of a membership change: the group conversation rows it created or revived. */
+export interface MembershipChange {
+  added: string[];
+  /** Per-user state changes caused by the membership change (new conversation rows). */
+  updates: UserChange[];
+}
+
+export interface GroupStore {
+  /** Creates a group with its owner and members; each member gets a conversation row. */
+  create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number): Promise<MembershipChange>;
+  get(app: number, groupID: string): Promise<GroupRecord | undefined>;
+  getMany(app: number, groupIDs: string[]): Promise<GroupRecord[]>;
+  /** Current members only. */
+  members(app: number, groupID: string, offset: number, limit: number): Promise<GroupMemberRecord[]>;
+  member(app: number, groupID: string, userID: string): Promise<GroupMemberRecord | undefined>;
+  /** Adds users who are not current members; returns who was added. */
+  addMembers(app: number, groupID: string, userIDs: string[], now: number): Promise<MembershipChange>;
+  /** Ends a membership. The user's conversation row and history stay. */
+  removeMember(app: number, groupID: string, userID: string, now: number): Promise<boolean>;
+  /** Marks the group dismissed and ends every membership. */
+  dismiss(app: number, groupID: string, now: number): Promise<string[]>;
+  joinedGroups(app: number, userID: string): Promise<GroupRecord[]>;
+}
+
+/** One message to append, already validated and authorised by the domain layer. */
+export interface AppendRequest {
+  app: number;
+  /** Internal key: `c2c:<a>|<b>` with a < b, or `group:<groupID>`. */
+  convKey: string;
+  sender: string;
+  clientMsgID: string;
+  elem: MessageElem;
+  /** Users whose conversation rows this message updates, with the conversation ID each sees. */
+  recipients: { userID: string; conversationID: string }[];
+  now: number;
+}
+
+export interface StoredMessage {
+  convKey: string;
+  seq: number;
+  sender: string;
+  clientMsgID: string;
+  createdAt: number;
+  elem: MessageElem;
+}
+
+export interface ConversationRow {
+  userID: string;
+  convKey: string;
+  conversationID: string;
+  lastSeq: number;
+  unreadCount: number;
+  readSeq: number;
+  visibleFromSeq: number;
+  orderKey: number;
+  isPinned: boolean;
+  draftText: string;
+  draftTimestamp: number;
+  customData: string;
+  deleted: boolean;
+  version: number;
+}
+
+/** The rows of one user that one call changed, with the version step it took. */
+export interface UserChange {
+  userID: string;
+  prevVersion: number;
+  version: number;
+  rows: ConversationRow[];
+}
+
+export interface AppendResult {
+  message: StoredMessage;
+  /** True when the clientMsgID was already stored: nothing new was written. */
+  duplicate: boolean;
+}
+
+export interface AppendBatchResult {
+  results: AppendResult[];
+  /** One entry per user whose state changed in the batch (one version step each). */
+  changes: UserChange[];
+}
+
+export interface MessageStore {
+  /**
+   * Appends a batch of messages in ONE transaction (group commit): assigns each a seq,
+   * updates every recipient's conversation row (last seq, unread, order, tombstone
+   * revival) and steps each touched user's version once.
+   */
+  appendBatch(batch: AppendRequest[]): Promise<AppendBatchResult>;
+  /** Messages of a conversation with fromSeq <= seq <= toSeq, ascending, at most `limit`. */
+  range(app: number, convKey: string, fromSeq: number, toSeq: number, limit: number, order: 'asc' | 'desc'): Promise<StoredMessage[]>;
+  get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined>;
+}
+
+export type ConversationPatch =
+  | { kind: 'markRead' }
+  | { kind: 'pin'; isPinned: boolean }
+  | { kind: 'draft'; draftText: string; now: number }
+  | { kind: 'customData'; customData: string };
+
+export interface ConversationStore {
+  get(app: number, userID: string, convKey: string): Promise<ConversationRow | undefined>;
+  /** Rows (tombstones included) with version > sinceVersion, ascending by version. */
+  changedSince(app: number, userID: string, sinceVersion: number, limit: number): Promise<ConversationRow[]>;
+  /**
+   * Applies one patch to several of the user's conversations in one transaction and one
+   * version step. A conversation the user has no live row for is skipped (reported in
+   * `missing`); pin and draft create the row when the caller may see the conversation.
+   */
+  patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }>;
+}
