@@ -165,6 +165,7 @@ export interface ConversationRow {
 
 /** The rows of one user that one call changed, with the version step it took. */
 export interface UserChange {
+  app: number;
   userID: string;
   prevVersion: number;
   version: number;

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  assertUserID, ConfabError, decodeRequestFrame, ErrorCode, isConfabError, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  type LoginRequest, type LoginResult, type OpName,
+} from '@confab/protocol';
+import { userTopic, type Bus, type BusMessage } from '../bus/types.js';
+import { verifyUserSig } from '../auth/usersig.js';
+import type { Domain } from '../services/domain.js';
+import { toProfile } from '../services/accounts.js';
+import { describeIssue, requestSchemas } from './schemas.js';
+import { Session } from './session.js';
+import { handlers } from './handlers.js';
+
+const HEARTBEAT_MS = 25_000;
+
+/**
+ * The WebSocket side of the server: accepts sockets on `/ws`, runs login, dispatches
+ * requests to the domain and fans bus messages out to the sessions of each user.
+ */
+export class Gateway {
+  readonly #wss: WebSocketServer;
+  readonly #domain: Domain;
+  readonly #bus: Bus;
+  readonly #logger: Logger;
+  /** Sessions by user topic; one bus subscription per user with sessions on this node. */
+  readonly #byUser = new Map<string, { sessions: Set<Session>; unsubscribe: () => void }>();
+  readonly #all = new Set<Session>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(domain: Domain, bus: Bus, logger: Logger) {
+    this.#domain = domain;
+    this.#bus = bus;
+    this.#logger = logger;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
+  }
+
+  attach(server: HttpServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/ws') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+    });
+  }
+
+  get sessionCount(): number {
+    return this.#all.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    for (const session of this.#all) {
+      session.push('kicked', { code: ErrorCode.NETWORK_DISCONNECTED, desc: 'server shutting down' });
+      session.socket.terminate();
+    }
+    this.#all.clear();
+    for (const entry of this.#byUser.values()) entry.unsubscribe();
+    this.#byUser.clear();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  #accept(ws: WebSocket): void {
+    const session = new Session(randomUUID(), ws);
+    this.#all.add(session);
+    ws.on('message', (data: RawData, isBinary: boolean) => void this.#onFrame(session, data, isBinary));
+    ws.on('pong', () => { session.awaitingPong = false; });
+    ws.on('close', () => this.#drop(session));
+    ws.on('error', (err) => this.#logger.debug({ err }, 'socket error'));
+  }
+
+  async #onFrame(session: Session, data: RawData, isBinary: boolean): Promise<void> {
+    let id = 0;
+    try {
+      if (isBinary) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frames must be JSON text');
+      const frame = decodeRequestFrame(data.toString());
+      id = frame.id;
+      const schema = requestSchemas[frame.op];
+      if (!schema) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `unknown op ${JSON.stringify(frame.op)}`);
+      const parsed = schema.safeParse(frame.body);
+      if (!parsed.success) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, describeIssue(parsed.error));
+      let body: unknown;
+      if (frame.op === 'login') body = await this.#login(session, parsed.data as LoginRequest);
+      else if (!session.caller) throw new ConfabError(ErrorCode.NOT_LOGGED_IN, 'log in first');
+      else if (frame.op === 'logout') {
+        session.reply({ id, ok: true, body: {} });
+        session.close(1000, 'logged out');
+        return;
+      } else {
+        body = await handlers[frame.op as Exclude<OpName, 'login' | 'logout'>](this.#domain, session.caller, parsed.data as never);
+      }
+      session.reply({ id, ok: true, body: body ?? {} });
+    } catch (err) {
+      if (isConfabError(err)) {
+        session.reply({ id, ok: false, code: err.code, desc: err.desc });
+      } else {
+        this.#logger.error({ err }, 'request failed');
+        session.reply({ id, ok: false, code: ErrorCode.SERVER_INTERNAL, desc: 'internal server error; the request was not applied' });
+      }
+    }
+  }
+
+  async #login(session: Session, req: LoginRequest): Promise<LoginResult> {
+    if (session.caller) throw new ConfabError(ErrorCode.LOGIN_IN_PROCESS, 'this connection is already logged in');
+    assertUserID(req.userID);
+    const app = await this.#domain.apps.get(req.sdkAppID);
+    if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${req.sdkAppID} does not exist on this server`);
+    verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: req.userID, userSig: req.userSig });
+    const account = await this.#domain.accounts.ensure(app.sdkAppID, req.userID);
+    session.caller = { app, userID: req.userID, deviceID: req.deviceID };
+    session.capabilities = new Set(req.capabilities ?? []);
+    session.protocolVersion = req.protocolVersion;
+    const topic = userTopic(app.sdkAppID, req.userID);
+    // Another socket of this device (a reconnect that raced the old socket's close, or
+    // a second app instance with the same device ID) is replaced by this one.
+    this.#bus.publish(topic, { kind: 'kick', deviceID: req.deviceID, keep: session.id, code: ErrorCode.KICKED_OFF_BY_OTHER,
+      desc: 'another login with this device ID replaced this session' });
+    let entry = this.#byUser.get(topic);
+    if (!entry) {
+      const sessions = new Set<Session>();
+      entry = { sessions, unsubscribe: this.#bus.subscribe(topic, (message) => this.#deliver(sessions, message)) };
+      this.#byUser.set(topic, entry);
+    }
+    entry.sessions.add(session);
+    const version = await this.#domain.storage.accounts.syncVersion(app.sdkAppID, req.userID);
+    return { userID: req.userID, serverTime: Date.now(), protocolVersion: Math.min(req.protocolVersion, PROTOCOL_VERSION), version, profile: toProfile(account) };
+  }
+
+  #deliver(sessions: Set<Session>, message: BusMessage): void {
+    switch (message.kind) {
+      case 'update': {
+        const text = JSON.stringify({ push: 'update', body: message.update });
+        for (const s of sessions) s.pushRaw(text);
+        return;
+      }
+      case 'push': {
+        const text = JSON.stringify({ push: message.push, body: message.body });
+        for (const s of sessions) s.pushRaw(text);
+        return;
+      }
+      case 'kick':
+        for (const s of sessions) {
+          if (s.caller?.deviceID === message.deviceID && s.id !== message.keep) {
+            s.push('kicked', { code: message.code, desc: message.desc });
+            s.close(4000, message.desc);
+            this.#drop(s);
+          }
+        }
+        return;
+    }
+  }
+
+  #drop(session: Session): void {
+    this.#all.delete(session);
+    const caller = session.caller;
+    if (!caller) return;
+    const topic = userTopic(caller.app.sdkAppID, caller.userID);
+    const entry = this.#byUser.get(topic);
+    if (!entry) return;
+    entry.sessions.delete(session);
+    if (entry.sessions.size === 0) {
+      entry.unsubscribe();
+      this.#byUser.delete(topic);
+    }
+  }
+
+  #beat(): void {
+    for (const session of this.#all) {
+      if (session.awaitingPong) {
+        session.socket.terminate();
+        this.#drop(session);
+        continue;
+      }
+      session.awaitingPong = true;
+      session.socket.ping();
+    }
+  }
+}

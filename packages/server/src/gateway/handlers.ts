@@ -1,0 +1,36 @@
+import type { OpName, OpRequest, OpResult } from '@confab/protocol';
+import type { Caller } from '../services/context.js';
+import type { Domain } from '../services/domain.js';
+
+type Handled = Exclude<OpName, 'login' | 'logout'>;
+type Handler<K extends Handled> = (domain: Domain, caller: Caller, body: OpRequest<K>) => Promise<OpResult<K>>;
+
+/** Each op after login, mapped onto a domain service call. Bodies are already schema-checked. */
+export const handlers: { [K in Handled]: Handler<K> } = {
+  ping: async () => ({ serverTime: Date.now() }),
+  'profile.get': async (d, c, b) => ({ profiles: await d.accounts.profiles(c, b.userIDs) }),
+  'profile.set': async (d, c, b) => ({ profile: await d.accounts.setProfile(c, b) }),
+  'friend.add': async (d, c, b) => ({ friend: await d.friends.add(c, b.userID, b.remark) }),
+  'friend.delete': async (d, c, b) => ({ results: await d.friends.remove(c, b.userIDs) }),
+  'friend.list': async (d, c) => ({ friends: await d.friends.list(c) }),
+  'group.create': async (d, c, b) => d.groups.create(c, b),
+  'group.join': async (d, c, b) => d.groups.join(c, b.groupID),
+  'group.invite': async (d, c, b) => ({ results: await d.groups.invite(c, b.groupID, b.userIDs) }),
+  'group.leave': async (d, c, b) => { await d.groups.leave(c, b.groupID); return {}; },
+  'group.kick': async (d, c, b) => ({ results: await d.groups.kick(c, b.groupID, b.userIDs) }),
+  'group.dismiss': async (d, c, b) => { await d.groups.dismiss(c, b.groupID); return {}; },
+  'group.members': async (d, c, b) => d.groups.members(c, b.groupID, b.offset, b.count),
+  'group.joinedList': async (d, c) => ({ groups: await d.groups.joined(c) }),
+  'group.info': async (d, c, b) => ({ groups: await d.groups.info(c, b.groupIDs) }),
+  'msg.send': async (d, c, b) => d.messages.send(c, b.conversationID, b.clientMsgID, b.elem),
+  'msg.history': async (d, c, b) => d.messages.history(c, b.conversationID, b),
+  'conv.sync': async (d, c, b) => d.conversations.sync(c, b.sinceVersion, b.count),
+  'conv.markRead': async (d, c, b) => withUpdate(await d.conversations.markRead(c, b.conversationID)),
+  'conv.pin': async (d, c, b) => withUpdate(await d.conversations.pin(c, b.conversationID, b.isPinned)),
+  'conv.setDraft': async (d, c, b) => withUpdate(await d.conversations.setDraft(c, b.conversationID, b.draftText)),
+  'conv.setCustomData': async (d, c, b) => d.conversations.setCustomData(c, b.conversationIDs, b.customData),
+};
+
+function withUpdate<T>(update: T | undefined): { update?: T } {
+  return update ? { update } : {};
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { OpName } from '@confab/protocol';
+
+/**
+ * Request body schemas, one per op. They check shape and type only; domain rules (ID
+ * formats, sizes, permissions) live in the services so the REST API shares them.
+ */
+const id = z.string().min(1).max(128);
+const ids = z.array(id).max(1000);
+const elem = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('custom'), data: z.string(), description: z.string().optional(), extension: z.string().optional() }).strict(),
+]);
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const requestSchemas: { [K in OpName]: z.ZodType } = {
+  login: z.object({
+    sdkAppID: z.number().int().positive(), userID: z.string(), userSig: z.string(), deviceID: z.string().min(1).max(128),
+    platform: z.string().max(64).optional(), protocolVersion: z.number().int().min(1), capabilities: z.array(z.string().max(64)).max(64).optional(),
+  }),
+  logout: z.object({}),
+  ping: z.object({}),
+  'profile.get': z.object({ userIDs: z.array(id).min(1).max(100) }),
+  'profile.set': z.object({ nickName: z.string().optional(), faceUrl: z.string().optional(), selfSignature: z.string().optional() }),
+  'friend.add': z.object({ userID: id, remark: z.string().optional() }),
+  'friend.delete': z.object({ userIDs: ids }),
+  'friend.list': z.object({}),
+  'group.create': z.object({
+    groupID: z.string().optional(), groupType: z.string(), groupName: z.string(), memberUserIDs: ids.optional(),
+    faceUrl: z.string().max(500).optional(), introduction: z.string().max(400).optional(), notification: z.string().max(400).optional(),
+  }),
+  'group.join': z.object({ groupID: id }),
+  'group.invite': z.object({ groupID: id, userIDs: ids }),
+  'group.leave': z.object({ groupID: id }),
+  'group.kick': z.object({ groupID: id, userIDs: ids }),
+  'group.dismiss': z.object({ groupID: id }),
+  'group.members': z.object({ groupID: id, offset: seq.optional(), count: z.number().int().min(1).max(500).optional() }),
+  'group.joinedList': z.object({}),
+  'group.info': z.object({ groupIDs: ids }),
+  'msg.send': z.object({ conversationID: id, clientMsgID: z.string().min(1).max(64), elem }),
+  'msg.history': z.object({ conversationID: id, beforeSeq: seq.optional(), afterSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
+  'conv.sync': z.object({ sinceVersion: seq, count: z.number().int().min(1).max(500).optional() }),
+  'conv.markRead': z.object({ conversationID: id }),
+  'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),
+  'conv.setDraft': z.object({ conversationID: id, draftText: z.string() }),
+  'conv.setCustomData': z.object({ conversationIDs: ids, customData: z.string() }),
+};
+
+/** Formats the first schema issue for a person: `body.elem.text: Too small…`. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid body';
+  const path = ['body', ...issue.path.map(String)].join('.');
+  return `${path}: ${issue.message}`;
+}

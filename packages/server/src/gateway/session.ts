@@ -1,0 +1,50 @@
+import type { WebSocket } from 'ws';
+import type { PushName, Pushes, ReplyFrame } from '@confab/protocol';
+import type { Caller } from '../services/context.js';
+
+/**
+ * One WebSocket and, after login, the user and device behind it. Kept deliberately
+ * small: an idle connection costs this object plus ws's own buffers.
+ */
+export class Session {
+  readonly id: string;
+  readonly socket: WebSocket;
+  caller: Caller | undefined;
+  capabilities: ReadonlySet<string> = new Set();
+  protocolVersion = 0;
+  /** Set by a heartbeat round; cleared when a pong arrives. */
+  awaitingPong = false;
+  #closed = false;
+
+  constructor(id: string, socket: WebSocket) {
+    this.id = id;
+    this.socket = socket;
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.socket.readyState !== 1;
+  }
+
+  reply(frame: ReplyFrame): void {
+    this.#send(JSON.stringify(frame));
+  }
+
+  push<K extends PushName>(push: K, body: Pushes[K]): void {
+    this.#send(JSON.stringify({ push, body }));
+  }
+
+  /** Sends a pre-serialised push; the same update goes to several sessions of a user. */
+  pushRaw(text: string): void {
+    this.#send(text);
+  }
+
+  close(code: number, reason: string): void {
+    this.#closed = true;
+    this.socket.close(code, reason.slice(0, 120));
+  }
+
+  #send(text: string): void {
+    if (this.closed) return;
+    this.socket.send(text);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/types.js';
+import { userTopic } from '../bus/types.js';
+import type { AppRecord, Storage, StoredMessage, UserChange } from '../storage/types.js';
+import { toWireUpdate } from './wire.js';
+import type { UserUpdate } from '@confab/protocol';
+
+/** Who is asking: a logged-in user of an app. */
+export interface Caller {
+  app: AppRecord;
+  userID: string;
+  deviceID: string;
+}
+
+export interface ServiceContext {
+  storage: Storage;
+  bus: Bus;
+  logger: Logger;
+  now(): number;
+}
+
+/**
+ * Turns committed user changes into `update` pushes for every session of each user,
+ * and returns the updates by user so a reply can carry the caller's own.
+ */
+export async function publishChanges(ctx: ServiceContext, changes: UserChange[], messages: StoredMessage[] = []): Promise<Map<string, UserUpdate>> {
+  const out = new Map<string, UserUpdate>();
+  for (const change of changes) {
+    const convKeys = new Set(change.rows.map((r) => r.convKey));
+    const mine = messages.filter((m) => convKeys.has(m.convKey));
+    const update = await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine);
+    out.set(`${change.app}|${change.userID}`, update);
+    ctx.bus.publish(userTopic(change.app, change.userID), { kind: 'update', update });
+  }
+  return out;
+}

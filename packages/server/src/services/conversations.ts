@@ -1,0 +1,96 @@
+import {
+  ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
+  type OperationResult, type UserUpdate, type WireConversation,
+} from '@confab/protocol';
+import type { ConversationPatch } from '../storage/types.js';
+import { publishChanges, type Caller, type ServiceContext } from './context.js';
+import type { AccountService } from './accounts.js';
+import { convKeyFor, toWireConversation } from './wire.js';
+
+const MAX_CUSTOM_DATA_BYTES = 256;
+
+export class ConversationService {
+  readonly #ctx: ServiceContext;
+  readonly #accounts: AccountService;
+
+  constructor(ctx: ServiceContext, accounts: AccountService) {
+    this.#ctx = ctx;
+    this.#accounts = accounts;
+  }
+
+  /** Rows changed after `sinceVersion`, with the version they bring the device to. */
+  async sync(caller: Caller, sinceVersion: number, count = 100): Promise<{ conversations: WireConversation[]; version: number; isFinished: boolean }> {
+    const app = caller.app.sdkAppID;
+    const limit = Math.min(Math.max(count, 1), 500);
+    const current = await this.#ctx.storage.accounts.syncVersion(app, caller.userID);
+    const rows = await this.#ctx.storage.conversations.changedSince(app, caller.userID, sinceVersion, limit);
+    const conversations: WireConversation[] = [];
+    for (const row of rows) {
+      const last = !row.deleted && row.lastSeq >= row.visibleFromSeq
+        ? await this.#ctx.storage.messages.get(app, row.convKey, row.lastSeq) : undefined;
+      conversations.push(toWireConversation(row, last));
+    }
+    const reached = rows.length ? rows[rows.length - 1]!.version : Math.max(sinceVersion, current);
+    return { conversations, version: reached, isFinished: reached >= current };
+  }
+
+  async markRead(caller: Caller, conversationID: string): Promise<UserUpdate | undefined> {
+    return this.#patchOne(caller, conversationID, { kind: 'markRead' }, false);
+  }
+
+  async pin(caller: Caller, conversationID: string, isPinned: boolean): Promise<UserUpdate | undefined> {
+    return this.#patchOne(caller, conversationID, { kind: 'pin', isPinned }, true);
+  }
+
+  async setDraft(caller: Caller, conversationID: string, draftText: string): Promise<UserUpdate | undefined> {
+    if (Buffer.byteLength(draftText) > 8 * 1024) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'draftText is longer than 8 KiB');
+    return this.#patchOne(caller, conversationID, { kind: 'draft', draftText, now: this.#ctx.now() }, true);
+  }
+
+  async setCustomData(caller: Caller, conversationIDs: string[], customData: string): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+    if (conversationIDs.length === 0) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs is empty');
+    if (conversationIDs.length > MAX_BATCH) {
+      throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call, got ${conversationIDs.length}`);
+    }
+    if (Buffer.byteLength(customData) > MAX_CUSTOM_DATA_BYTES) {
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `customData is longer than ${MAX_CUSTOM_DATA_BYTES} bytes`);
+    }
+    const results = new Map<string, OperationResult>();
+    const targets = [];
+    for (const id of new Set(conversationIDs)) {
+      const parsed = tryParseConversationID(id);
+      if (!parsed) {
+        results.set(id, { id, resultCode: ErrorCode.INVALID_PARAMETERS, resultInfo: 'malformed conversation ID' });
+        continue;
+      }
+      targets.push({ convKey: convKeyFor(caller.userID, parsed), conversationID: id, create: false });
+    }
+    const { change, missing } = await this.#ctx.storage.conversations.patch(caller.app.sdkAppID, caller.userID, targets, { kind: 'customData', customData });
+    for (const id of missing) results.set(id, { id, resultCode: ErrorCode.INVALID_CONVERSATION, resultInfo: 'no such conversation' });
+    const updates = change ? await publishChanges(this.#ctx, [change]) : undefined;
+    const ordered = conversationIDs.filter((id, i) => conversationIDs.indexOf(id) === i)
+      .map((id) => results.get(id) ?? { id, resultCode: 0, resultInfo: '' });
+    const out: { results: OperationResult[]; update?: UserUpdate } = { results: ordered };
+    const update = updates?.get(`${caller.app.sdkAppID}|${caller.userID}`);
+    if (update) out.update = update;
+    return out;
+  }
+
+  async #patchOne(caller: Caller, conversationID: string, patch: ConversationPatch, createIfAllowed: boolean): Promise<UserUpdate | undefined> {
+    const parsed = parseConversationID(conversationID);
+    const app = caller.app.sdkAppID;
+    let create = false;
+    if (createIfAllowed) {
+      create = parsed.type === 1
+        ? parsed.userID !== caller.userID && await this.#accounts.exists(app, parsed.userID)
+        : (await this.#ctx.storage.groups.member(app, parsed.groupID, caller.userID)) !== undefined;
+    }
+    const { change, missing } = await this.#ctx.storage.conversations.patch(app, caller.userID,
+      [{ convKey: convKeyFor(caller.userID, parsed), conversationID, create }], patch);
+    if (missing.length && createIfAllowed) {
+      throw new ConfabError(ErrorCode.INVALID_CONVERSATION, `conversation ${conversationID} does not exist for you`);
+    }
+    if (!change) return undefined;
+    return (await publishChanges(this.#ctx, [change])).get(`${app}|${caller.userID}`);
+  }
+}

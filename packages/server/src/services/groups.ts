@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import {
+  assertGroupID, ConfabError, ErrorCode, GENERATED_GROUP_ID_PREFIX, GroupMemberRole, GroupType, MAX_BATCH,
+  type GroupInfo, type GroupMember, type OperationResult, type Pushes, type UserUpdate,
+} from '@confab/protocol';
+import { userTopic } from '../bus/types.js';
+import type { GroupRecord } from '../storage/types.js';
+import type { AccountService } from './accounts.js';
+import { publishChanges, type Caller, type ServiceContext } from './context.js';
+
+const GROUP_TYPES = new Set<string>(Object.values(GroupType));
+const MAX_MEMBERS = 6000;
+
+export function toGroupInfo(g: GroupRecord): GroupInfo {
+  return {
+    groupID: g.groupID, groupType: g.groupType, groupName: g.groupName, faceUrl: g.faceUrl, introduction: g.introduction,
+    notification: g.notification, owner: g.owner, createTime: g.createdAt, memberCount: g.memberCount, dismissed: g.dismissedAt !== null,
+  };
+}
+
+/**
+ * Groups of the reference's kinds. Work groups are invite-only and any member may
+ * invite; Public and Meeting groups are joined freely and only the owner or an admin
+ * invites. Leaving, being kicked or a dismissal ends the membership but leaves every
+ * member's conversation and history in place.
+ */
+export class GroupService {
+  readonly #ctx: ServiceContext;
+  readonly #accounts: AccountService;
+
+  constructor(ctx: ServiceContext, accounts: AccountService) {
+    this.#ctx = ctx;
+    this.#accounts = accounts;
+  }
+
+  async create(caller: Caller, req: { groupID?: string; groupType: string; groupName: string; memberUserIDs?: string[];
+    faceUrl?: string; introduction?: string; notification?: string }): Promise<{ group: GroupInfo; update?: UserUpdate }> {
+    const app = caller.app.sdkAppID;
+    if (!GROUP_TYPES.has(req.groupType)) throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, `groupType must be one of ${[...GROUP_TYPES].join(', ')}`);
+    if (req.groupName.length === 0 || Buffer.byteLength(req.groupName) > 30) {
+      throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, 'groupName must be 1 to 30 bytes');
+    }
+    let groupID = req.groupID;
+    if (groupID) {
+      assertGroupID(groupID);
+      if (groupID.startsWith(GENERATED_GROUP_ID_PREFIX)) {
+        throw new ConfabError(ErrorCode.INVALID_GROUP_ID, `custom group IDs may not start with ${GENERATED_GROUP_ID_PREFIX}`);
+      }
+      if (await this.#ctx.storage.groups.get(app, groupID)) throw new ConfabError(ErrorCode.GROUP_ID_IN_USE, `group ID ${groupID} is in use`);
+    } else {
+      groupID = `${GENERATED_GROUP_ID_PREFIX}${randomBytes(9).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
+    }
+    const members = [...new Set(req.memberUserIDs ?? [])].filter((id) => id !== caller.userID);
+    if (members.length + 1 > MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `a group holds at most ${MAX_MEMBERS} members`);
+    for (const id of members) {
+      if (!(await this.#accounts.exists(app, id))) throw new ConfabError(ErrorCode.ACCOUNT_NOT_FOUND, `user ${id} does not exist`);
+    }
+    const now = this.#ctx.now();
+    const change = await this.#ctx.storage.groups.create(app, {
+      groupID, groupType: req.groupType as GroupType, groupName: req.groupName, faceUrl: req.faceUrl ?? '',
+      introduction: req.introduction ?? '', notification: req.notification ?? '', owner: caller.userID, createdAt: now,
+    }, members, now);
+    const updates = await publishChanges(this.#ctx, change.updates);
+    this.#event(app, members, { groupID, event: 'joined', userIDs: members });
+    const group = await this.#require(app, groupID);
+    const out: { group: GroupInfo; update?: UserUpdate } = { group: toGroupInfo(group) };
+    const update = updates.get(`${app}|${caller.userID}`);
+    if (update) out.update = update;
+    return out;
+  }
+
+  async join(caller: Caller, groupID: string): Promise<{ group: GroupInfo; update?: UserUpdate }> {
+    const app = caller.app.sdkAppID;
+    const group = await this.#require(app, groupID);
+    if (group.groupType === GroupType.WORK) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, 'Work groups are joined by invitation only');
+    if (await this.#ctx.storage.groups.member(app, groupID, caller.userID)) {
+      throw new ConfabError(ErrorCode.GROUP_ALREADY_MEMBER, `you are already a member of ${groupID}`);
+    }
+    if (group.memberCount >= MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} is full`);
+    const others = await this.#memberIDs(app, groupID);
+    const change = await this.#ctx.storage.groups.addMembers(app, groupID, [caller.userID], this.#ctx.now());
+    const updates = await publishChanges(this.#ctx, change.updates);
+    this.#event(app, [caller.userID], { groupID, event: 'joined', userIDs: [caller.userID] });
+    this.#event(app, others, { groupID, event: 'memberJoined', userIDs: [caller.userID] });
+    const out: { group: GroupInfo; update?: UserUpdate } = { group: toGroupInfo(await this.#require(app, groupID)) };
+    const update = updates.get(`${app}|${caller.userID}`);
+    if (update) out.update = update;
+    return out;
+  }
+
+  async invite(caller: Caller, groupID: string, userIDs: string[]): Promise<OperationResult[]> {
+    const app = caller.app.sdkAppID;
+    this.#checkBatch(userIDs);
+    const group = await this.#require(app, groupID);
+    const me = await this.#requireMember(app, groupID, caller.userID);
+    if (group.groupType !== GroupType.WORK && me.role === GroupMemberRole.MEMBER) {
+      throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `only the owner or an admin may invite to a ${group.groupType} group`);
+    }
+    const results = new Map<string, OperationResult>();
+    const candidates: string[] = [];
+    for (const id of new Set(userIDs)) {
+      if (!(await this.#accounts.exists(app, id))) results.set(id, { id, resultCode: ErrorCode.ACCOUNT_NOT_FOUND, resultInfo: 'user does not exist' });
+      else if (await this.#ctx.storage.groups.member(app, groupID, id)) results.set(id, { id, resultCode: ErrorCode.GROUP_ALREADY_MEMBER, resultInfo: 'already a member' });
+      else candidates.push(id);
+    }
+    if (group.memberCount + candidates.length > MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} would exceed ${MAX_MEMBERS} members`);
+    const others = await this.#memberIDs(app, groupID);
+    const change = await this.#ctx.storage.groups.addMembers(app, groupID, candidates, this.#ctx.now());
+    await publishChanges(this.#ctx, change.updates);
+    if (change.added.length) {
+      this.#event(app, change.added, { groupID, event: 'joined', userIDs: change.added });
+      this.#event(app, others, { groupID, event: 'memberJoined', userIDs: change.added });
+    }
+    return userIDs.filter((id, i) => userIDs.indexOf(id) === i).map((id) => results.get(id) ?? { id, resultCode: 0, resultInfo: '' });
+  }
+
+  async leave(caller: Caller, groupID: string): Promise<void> {
+    const app = caller.app.sdkAppID;
+    const group = await this.#require(app, groupID);
+    await this.#requireMember(app, groupID, caller.userID);
+    if (group.owner === caller.userID) throw new ConfabError(ErrorCode.GROUP_OWNER_CANNOT_QUIT, 'the owner cannot leave the group; dismiss it instead');
+    await this.#ctx.storage.groups.removeMember(app, groupID, caller.userID, this.#ctx.now());
+    this.#event(app, [caller.userID], { groupID, event: 'left', userIDs: [caller.userID] });
+    this.#event(app, await this.#memberIDs(app, groupID), { groupID, event: 'memberLeft', userIDs: [caller.userID] });
+  }
+
+  async kick(caller: Caller, groupID: string, userIDs: string[]): Promise<OperationResult[]> {
+    const app = caller.app.sdkAppID;
+    this.#checkBatch(userIDs);
+    const group = await this.#require(app, groupID);
+    const me = await this.#requireMember(app, groupID, caller.userID);
+    if (me.role === GroupMemberRole.MEMBER) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, 'only the owner or an admin may remove members');
+    const results: OperationResult[] = [];
+    const kicked: string[] = [];
+    for (const id of userIDs.filter((x, i) => userIDs.indexOf(x) === i)) {
+      const target = await this.#ctx.storage.groups.member(app, groupID, id);
+      if (!target) results.push({ id, resultCode: ErrorCode.GROUP_PERMISSION_DENIED, resultInfo: 'not a member' });
+      else if (id === group.owner || (target.role >= me.role)) results.push({ id, resultCode: ErrorCode.GROUP_PERMISSION_DENIED, resultInfo: 'cannot remove a member of equal or higher role' });
+      else {
+        await this.#ctx.storage.groups.removeMember(app, groupID, id, this.#ctx.now());
+        kicked.push(id);
+        results.push({ id, resultCode: 0, resultInfo: '' });
+      }
+    }
+    if (kicked.length) {
+      this.#event(app, kicked, { groupID, event: 'kicked', userIDs: kicked });
+      this.#event(app, await this.#memberIDs(app, groupID), { groupID, event: 'memberLeft', userIDs: kicked });
+    }
+    return results;
+  }
+
+  async dismiss(caller: Caller, groupID: string): Promise<void> {
+    const app = caller.app.sdkAppID;
+    const group = await this.#require(app, groupID);
+    if (group.owner !== caller.userID) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, 'only the owner may dismiss the group');
+    const members = await this.#ctx.storage.groups.dismiss(app, groupID, this.#ctx.now());
+    this.#event(app, members, { groupID, event: 'dismissed', userIDs: [] });
+  }
+
+  async members(caller: Caller, groupID: string, offset = 0, count = 100): Promise<{ members: GroupMember[]; nextOffset: number; isFinished: boolean }> {
+    const app = caller.app.sdkAppID;
+    await this.#require(app, groupID);
+    await this.#requireMember(app, groupID, caller.userID);
+    const limit = Math.min(Math.max(count, 1), 500);
+    const records = await this.#ctx.storage.groups.members(app, groupID, offset, limit + 1);
+    const page = records.slice(0, limit);
+    const accounts = new Map((await this.#ctx.storage.accounts.get(app, page.map((m) => m.userID))).map((a) => [a.userID, a]));
+    return {
+      members: page.map((m) => ({ userID: m.userID, role: m.role, joinTime: m.joinedAt,
+        nickName: accounts.get(m.userID)?.nickName ?? '', faceUrl: accounts.get(m.userID)?.faceUrl ?? '' })),
+      nextOffset: offset + page.length,
+      isFinished: records.length <= limit,
+    };
+  }
+
+  async joined(caller: Caller): Promise<GroupInfo[]> {
+    return (await this.#ctx.storage.groups.joinedGroups(caller.app.sdkAppID, caller.userID)).map(toGroupInfo);
+  }
+
+  async info(caller: Caller, groupIDs: string[]): Promise<GroupInfo[]> {
+    if (groupIDs.length > MAX_BATCH) throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, `at most ${MAX_BATCH} groups per call`);
+    return (await this.#ctx.storage.groups.getMany(caller.app.sdkAppID, [...new Set(groupIDs)])).map(toGroupInfo);
+  }
+
+  async #require(app: number, groupID: string): Promise<GroupRecord> {
+    assertGroupID(groupID);
+    const group = await this.#ctx.storage.groups.get(app, groupID);
+    if (!group || group.dismissedAt !== null) throw new ConfabError(ErrorCode.GROUP_NOT_FOUND, `group ${groupID} does not exist or was dismissed`);
+    return group;
+  }
+
+  async #requireMember(app: number, groupID: string, userID: string) {
+    const member = await this.#ctx.storage.groups.member(app, groupID, userID);
+    if (!member) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `you are not a member of ${groupID}`);
+    return member;
+  }
+
+  async #memberIDs(app: number, groupID: string): Promise<string[]> {
+    return (await this.#ctx.storage.groups.members(app, groupID, 0, 1_000_000)).map((m) => m.userID);
+  }
+
+  #checkBatch(userIDs: string[]): void {
+    if (userIDs.length === 0 || userIDs.length > MAX_BATCH) {
+      throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, `userIDs must hold 1 to ${MAX_BATCH} users`);
+    }
+  }
+
+  #event(app: number, users: string[], body: Pushes['group.event']): void {
+    for (const who of users) this.#ctx.bus.publish(userTopic(app, who), { kind: 'push', push: 'group.event', body });
+  }
+}

@@ -1,0 +1,102 @@
+import { ConfabError, ErrorCode, parseConversationID, type MessageElem, type UserUpdate, type WireMessage } from '@confab/protocol';
+import type { AppendRequest, AppendResult } from '../storage/types.js';
+import { publishChanges, type Caller, type ServiceContext } from './context.js';
+import { GroupCommitter } from './group-commit.js';
+import { convKeyFor, toWireMessage } from './wire.js';
+import type { AccountService } from './accounts.js';
+
+interface SendOutcome {
+  result: AppendResult;
+  update: UserUpdate | undefined;
+}
+
+export class MessageService {
+  readonly #ctx: ServiceContext;
+  readonly #accounts: AccountService;
+  readonly #committer: GroupCommitter<AppendRequest, SendOutcome>;
+
+  constructor(ctx: ServiceContext, accounts: AccountService) {
+    this.#ctx = ctx;
+    this.#accounts = accounts;
+    this.#committer = new GroupCommitter((batch) => this.#writeBatch(batch));
+  }
+
+  /** Messages waiting for their group commit. */
+  get pendingWrites(): number {
+    return this.#committer.pending;
+  }
+
+  async send(caller: Caller, conversationID: string, clientMsgID: string, elem: MessageElem): Promise<{ message: WireMessage; update?: UserUpdate }> {
+    const target = parseConversationID(conversationID);
+    const size = Buffer.byteLength(JSON.stringify(elem));
+    if (size > caller.app.settings.maxMessageBytes) {
+      throw new ConfabError(ErrorCode.SERVER_MESSAGE_TOO_LARGE,
+        `message is ${size} bytes; this app accepts at most ${caller.app.settings.maxMessageBytes}`);
+    }
+    const app = caller.app.sdkAppID;
+    const convKey = convKeyFor(caller.userID, target);
+    let recipients: AppendRequest['recipients'];
+    if (target.type === 1) {
+      if (target.userID === caller.userID) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'cannot send a message to yourself');
+      if (!(await this.#accounts.exists(app, target.userID))) {
+        throw new ConfabError(ErrorCode.UNKNOWN_RECEIVER, `user ${target.userID} does not exist`);
+      }
+      recipients = [
+        { userID: caller.userID, conversationID },
+        { userID: target.userID, conversationID: `c2c_${caller.userID}` },
+      ];
+    } else {
+      const group = await this.#ctx.storage.groups.get(app, target.groupID);
+      if (!group || group.dismissedAt !== null) throw new ConfabError(ErrorCode.GROUP_NOT_FOUND, `group ${target.groupID} does not exist or was dismissed`);
+      if (!(await this.#ctx.storage.groups.member(app, target.groupID, caller.userID))) {
+        throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `you are not a member of group ${target.groupID}`);
+      }
+      const members = await this.#ctx.storage.groups.members(app, target.groupID, 0, 1_000_000);
+      recipients = members.map((m) => ({ userID: m.userID, conversationID }));
+    }
+    const { result, update } = await this.#committer.submit({
+      app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(),
+    });
+    const reply: { message: WireMessage; update?: UserUpdate } = { message: toWireMessage(caller.userID, result.message) };
+    if (update) reply.update = update;
+    return reply;
+  }
+
+  async #writeBatch(batch: AppendRequest[]): Promise<SendOutcome[]> {
+    const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch);
+    const fresh = results.filter((r) => !r.duplicate).map((r) => r.message);
+    const updates = await publishChanges(this.#ctx, changes, fresh);
+    return results.map((result, i) => ({
+      result,
+      update: result.duplicate ? undefined : updates.get(`${batch[i]!.app}|${batch[i]!.sender}`),
+    }));
+  }
+
+  /**
+   * History of one conversation as the caller may see it: never below the caller's
+   * watermark (`visibleFromSeq`) and never past the caller's own last seq (a former
+   * group member does not see what was sent after they left).
+   */
+  async history(caller: Caller, conversationID: string, opts: { beforeSeq?: number; afterSeq?: number; count?: number }): Promise<{ messages: WireMessage[]; isFinished: boolean }> {
+    const target = parseConversationID(conversationID);
+    const app = caller.app.sdkAppID;
+    const convKey = convKeyFor(caller.userID, target);
+    const row = await this.#ctx.storage.conversations.get(app, caller.userID, convKey);
+    const count = Math.min(Math.max(opts.count ?? 20, 1), 100);
+    if (!row || row.deleted && row.lastSeq < row.visibleFromSeq) return { messages: [], isFinished: true };
+    const floor = row.visibleFromSeq;
+    const ceiling = row.lastSeq;
+    let stored;
+    let isFinished: boolean;
+    if (opts.afterSeq !== undefined) {
+      const from = Math.max(floor, opts.afterSeq + 1);
+      stored = await this.#ctx.storage.messages.range(app, convKey, from, ceiling, count, 'asc');
+      isFinished = stored.length < count || stored[stored.length - 1]!.seq >= ceiling;
+    } else {
+      const to = Math.min(ceiling, opts.beforeSeq ? opts.beforeSeq - 1 : ceiling);
+      stored = (await this.#ctx.storage.messages.range(app, convKey, floor, to, count, 'desc')).reverse();
+      isFinished = stored.length < count || stored[0]!.seq <= floor;
+    }
+    return { messages: stored.map((m) => toWireMessage(caller.userID, m)), isFinished };
+  }
+}

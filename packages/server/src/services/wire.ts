@@ -1,0 +1,87 @@
+import { c2cConversationID, ConfabError, ErrorCode, groupConversationID, type ParsedConversationID, type UserUpdate, type WireConversation, type WireMessage } from '@confab/protocol';
+import type { ConversationRow, StoredMessage, UserChange } from '../storage/types.js';
+
+/**
+ * The server's own conversation key. Both sides of a C2C chat share one key (and one
+ * seq counter): `c2c:alice|bob` for alice↔bob whoever asks.
+ */
+export function convKeyFor(viewer: string, parsed: ParsedConversationID): string {
+  if (parsed.type === 2) return `group:${parsed.groupID}`;
+  return viewer < parsed.userID ? `c2c:${viewer}|${parsed.userID}` : `c2c:${parsed.userID}|${viewer}`;
+}
+
+/** The conversation ID a given user sees for a conversation key. */
+export function conversationIDFor(viewer: string, convKey: string): string {
+  if (convKey.startsWith('group:')) return groupConversationID(convKey.slice(6));
+  const [a, b] = convKey.slice(4).split('|') as [string, string];
+  return c2cConversationID(a === viewer ? b : a);
+}
+
+export function toWireMessage(viewer: string, message: StoredMessage): WireMessage {
+  const wire: WireMessage = {
+    msgID: `${message.convKey}/${message.seq}`,
+    conversationID: conversationIDFor(viewer, message.convKey),
+    seq: message.seq,
+    sender: message.sender,
+    clientMsgID: message.clientMsgID,
+    timestamp: message.createdAt,
+    elem: message.elem,
+  };
+  if (message.convKey.startsWith('group:')) {
+    wire.groupID = message.convKey.slice(6);
+  } else {
+    const [a, b] = message.convKey.slice(4).split('|') as [string, string];
+    wire.receiver = a === message.sender ? b : a;
+  }
+  return wire;
+}
+
+export function toWireConversation(row: ConversationRow, lastMessage: StoredMessage | undefined): WireConversation {
+  const isGroup = row.convKey.startsWith('group:');
+  const visible = lastMessage && lastMessage.seq >= row.visibleFromSeq && lastMessage.seq <= row.lastSeq && !row.deleted;
+  const wire: WireConversation = {
+    conversationID: row.conversationID,
+    type: isGroup ? 2 : 1,
+    lastSeq: row.lastSeq,
+    lastMessage: visible ? toWireMessage(row.userID, lastMessage) : null,
+    unreadCount: row.unreadCount,
+    readSeq: row.readSeq,
+    visibleFromSeq: row.visibleFromSeq,
+    orderKey: row.orderKey,
+    isPinned: row.isPinned,
+    draftText: row.draftText,
+    draftTimestamp: row.draftTimestamp,
+    customData: row.customData,
+    deleted: row.deleted,
+    version: row.version,
+  };
+  if (isGroup) wire.groupID = row.convKey.slice(6);
+  else wire.userID = row.conversationID.slice(4);
+  return wire;
+}
+
+/** Looks up the last message of each row; `known` saves a read for messages already in hand. */
+export async function toWireUpdate(
+  change: UserChange,
+  lookup: (convKey: string, seq: number) => Promise<StoredMessage | undefined>,
+  messages: StoredMessage[] = [],
+): Promise<UserUpdate> {
+  const known = new Map(messages.map((m) => [`${m.convKey}/${m.seq}`, m]));
+  const conversations: WireConversation[] = [];
+  for (const row of change.rows) {
+    const last = row.lastSeq >= row.visibleFromSeq && !row.deleted
+      ? known.get(`${row.convKey}/${row.lastSeq}`) ?? await lookup(row.convKey, row.lastSeq)
+      : undefined;
+    conversations.push(toWireConversation(row, last));
+  }
+  return {
+    prevVersion: change.prevVersion,
+    version: change.version,
+    conversations,
+    messages: messages.map((m) => toWireMessage(change.userID, m)),
+  };
+}
+
+export function invalid(desc: string, code: number = ErrorCode.INVALID_PARAMETERS): ConfabError {
+  return new ConfabError(code, desc);
+}

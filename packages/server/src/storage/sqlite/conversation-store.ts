@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3';
+import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
+import { newConversationRow, prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
+
+export class SqliteConversationStore implements ConversationStore {
+  readonly #rowStatements: RowStatements;
+  readonly #changedSince: Database.Statement;
+  readonly #patchTx: (app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) =>
+    { change: UserChange | null; missing: string[] };
+
+  constructor(db: Database.Database) {
+    this.#rowStatements = prepareRowStatements(db);
+    this.#changedSince = db.prepare(`SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND version > ?
+      ORDER BY version ASC, conv_key ASC LIMIT ?`);
+    this.#patchTx = db.transaction((app, userID, targets, patch) => this.#patch(app, userID, targets, patch));
+  }
+
+  async get(app: number, userID: string, convKey: string): Promise<ConversationRow | undefined> {
+    const raw = this.#rowStatements.getRow.get(app, userID, convKey) as RawConversationRow | undefined;
+    return raw ? toConversationRow(raw) : undefined;
+  }
+
+  async changedSince(app: number, userID: string, sinceVersion: number, limit: number): Promise<ConversationRow[]> {
+    const rows = (this.#changedSince.all(app, userID, sinceVersion, limit + 1) as RawConversationRow[]).map(toConversationRow);
+    if (rows.length <= limit) return rows;
+    // Never end a page inside one version step: a device that stores the page's version
+    // must hold every row of it. Extend the page to the end of its last version.
+    const lastVersion = rows[limit - 1]!.version;
+    const page = rows.slice(0, limit);
+    if (rows[limit]!.version === lastVersion) {
+      const rest = (this.#changedSince.all(app, userID, lastVersion - 1, 1_000_000) as RawConversationRow[])
+        .map(toConversationRow).filter((r) => r.version === lastVersion);
+      const have = new Set(page.map((r) => r.convKey));
+      for (const row of rest) if (!have.has(row.convKey)) page.push(row);
+    }
+    return page;
+  }
+
+  async patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) {
+    return this.#patchTx(app, userID, targets, patch);
+  }
+
+  #patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) {
+    const changes = new UserChangeSet(app, this.#rowStatements);
+    const missing: string[] = [];
+    for (const target of targets) {
+      let row = changes.row(userID, target.convKey);
+      if (!row || row.deleted) {
+        if (!target.create) {
+          missing.push(target.conversationID);
+          continue;
+        }
+        // Pinning or drafting a conversation that has no live row starts one (the
+        // reference activates a conversation on pin and on draft). A tombstone keeps its
+        // watermark so nothing from before a deletion comes back.
+        row = row ? { ...row, deleted: false } : newConversationRow(userID, target.convKey, target.conversationID, 1);
+      }
+      applyPatch(row, patch);
+      changes.put(row);
+    }
+    const activates = patch.kind === 'pin' ? patch.isPinned : patch.kind === 'draft' && patch.draftText !== '';
+    const [change] = changes.commit(() => activates);
+    return { change: change ?? null, missing };
+  }
+}
+
+function applyPatch(row: ConversationRow, patch: ConversationPatch): void {
+  switch (patch.kind) {
+    case 'markRead':
+      row.readSeq = row.lastSeq;
+      row.unreadCount = 0;
+      return;
+    case 'pin':
+      row.isPinned = patch.isPinned;
+      return;
+    case 'draft':
+      row.draftText = patch.draftText;
+      row.draftTimestamp = patch.draftText === '' ? 0 : patch.now;
+      return;
+    case 'customData':
+      row.customData = patch.customData;
+      return;
+  }
+}

@@ -1,0 +1,137 @@
+import type Database from 'better-sqlite3';
+import type { MessageElem } from '@confab/protocol';
+import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, StoredMessage, UserChange } from '../types.js';
+import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
+
+interface RawMessage {
+  conv_key: string;
+  seq: number;
+  sender: string;
+  client_msg_id: string;
+  created_at: number;
+  elem: string;
+}
+
+export function toStoredMessage(raw: RawMessage): StoredMessage {
+  return {
+    convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
+    createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+  };
+}
+
+export class SqliteMessageStore implements MessageStore {
+  readonly #db: Database.Database;
+  readonly #rowStatements;
+  readonly #byClientID: Database.Statement;
+  readonly #insert: Database.Statement;
+  readonly #lastSeq: Database.Statement;
+  readonly #setLastSeq: Database.Statement;
+  readonly #get: Database.Statement;
+  readonly #rangeAsc: Database.Statement;
+  readonly #rangeDesc: Database.Statement;
+  /**
+   * Last seq per conversation, kept in memory because this process is the only writer
+   * of the file: it saves a read per message on the hot path. Updated only after a
+   * transaction commits, so a rolled-back batch leaves no trace here.
+   */
+  readonly #seqCache = new Map<string, number>();
+  readonly #appendTx: (batch: AppendRequest[]) => { result: AppendBatchResult; seqs: Map<string, number> };
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#rowStatements = prepareRowStatements(db);
+    this.#byClientID = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ? AND client_msg_id = ?');
+    this.#insert = db.prepare('INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#lastSeq = db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?');
+    this.#setLastSeq = db.prepare(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES (?, ?, ?)
+      ON CONFLICT (app_id, conv_key) DO UPDATE SET last_seq = excluded.last_seq`);
+    this.#get = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
+    this.#rangeAsc = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq <= ? ORDER BY seq ASC LIMIT ?');
+    this.#rangeDesc = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?');
+    this.#appendTx = db.transaction((batch: AppendRequest[]) => this.#append(batch));
+  }
+
+  async appendBatch(batch: AppendRequest[]): Promise<AppendBatchResult> {
+    const { result, seqs } = this.#appendTx(batch);
+    for (const [key, seq] of seqs) this.#seqCache.set(key, seq);
+    return result;
+  }
+
+  #append(batch: AppendRequest[]): { result: AppendBatchResult; seqs: Map<string, number> } {
+    const seqs = new Map<string, number>();
+    const changeSets = new Map<number, UserChangeSet>();
+    const inBatch = new Map<string, StoredMessage>();
+    const results: AppendResult[] = [];
+
+    for (const req of batch) {
+      const idKey = `${req.app}\u0000${req.convKey}\u0000${req.sender}\u0000${req.clientMsgID}`;
+      const earlier = inBatch.get(idKey) ?? this.#findByClientID(req);
+      if (earlier) {
+        results.push({ message: earlier, duplicate: true });
+        continue;
+      }
+      const seqKey = `${req.app}\u0000${req.convKey}`;
+      const seq = this.#currentSeq(seqs, seqKey, req.app, req.convKey) + 1;
+      seqs.set(seqKey, seq);
+      this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem));
+      const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
+      inBatch.set(idKey, message);
+      results.push({ message, duplicate: false });
+
+      let changes = changeSets.get(req.app);
+      if (!changes) changeSets.set(req.app, (changes = new UserChangeSet(req.app, this.#rowStatements)));
+      for (const { userID, conversationID } of req.recipients) {
+        const row = changes.row(userID, req.convKey) ?? newConversationRow(userID, req.convKey, conversationID, 1);
+        // A tombstone comes back to life with the new message; its watermark stays, so
+        // only messages after the deletion point are visible (the resurrection rule).
+        row.deleted = false;
+        row.lastSeq = seq;
+        if (userID === req.sender) row.readSeq = Math.max(row.readSeq, seq);
+        else row.unreadCount += 1;
+        changes.put(row);
+      }
+    }
+
+    for (const [key, seq] of seqs) {
+      const [app, convKey] = key.split('\u0000') as [string, string];
+      this.#setLastSeq.run(Number(app), convKey, seq);
+    }
+    const changes: UserChange[] = [];
+    for (const set of changeSets.values()) changes.push(...set.commit(() => true));
+    return { result: { results, changes }, seqs };
+  }
+
+  #findByClientID(req: AppendRequest): StoredMessage | undefined {
+    const raw = this.#byClientID.get(req.app, req.convKey, req.sender, req.clientMsgID) as RawMessage | undefined;
+    return raw ? toStoredMessage(raw) : undefined;
+  }
+
+  #currentSeq(inBatch: Map<string, number>, key: string, app: number, convKey: string): number {
+    const pending = inBatch.get(key);
+    if (pending !== undefined) return pending;
+    const cached = this.#seqCache.get(key);
+    if (cached !== undefined) return cached;
+    const row = this.#lastSeq.get(app, convKey) as { last_seq: number } | undefined;
+    return row?.last_seq ?? 0;
+  }
+
+  async range(app: number, convKey: string, fromSeq: number, toSeq: number, limit: number, order: 'asc' | 'desc'): Promise<StoredMessage[]> {
+    if (toSeq < fromSeq || limit <= 0) return [];
+    const stmt = order === 'asc' ? this.#rangeAsc : this.#rangeDesc;
+    return (stmt.all(app, convKey, fromSeq, toSeq, limit) as RawMessage[]).map(toStoredMessage);
+  }
+
+  async get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined> {
+    const raw = this.#get.get(app, convKey, seq) as RawMessage | undefined;
+    return raw ? toStoredMessage(raw) : undefined;
+  }
+
+  /** Seq cache reset, for a caller that changed `conversations` directly. */
+  forget(app: number, convKey: string): void {
+    this.#seqCache.delete(`${app}\u0000${convKey}`);
+  }
+
+  get db(): Database.Database {
+    return this.#db;
+  }
+}

@@ -1,0 +1,125 @@
+import type Database from 'better-sqlite3';
+import type { ConversationRow, UserChange } from '../types.js';
+
+/** The raw shape of a `user_conversations` row. */
+export interface RawConversationRow {
+  user_id: string;
+  conv_key: string;
+  conversation_id: string;
+  last_seq: number;
+  unread_count: number;
+  read_seq: number;
+  visible_from_seq: number;
+  order_key: number;
+  is_pinned: number;
+  draft_text: string;
+  draft_ts: number;
+  custom_data: string;
+  deleted: number;
+  version: number;
+}
+
+export function toConversationRow(raw: RawConversationRow): ConversationRow {
+  return {
+    userID: raw.user_id,
+    convKey: raw.conv_key,
+    conversationID: raw.conversation_id,
+    lastSeq: raw.last_seq,
+    unreadCount: raw.unread_count,
+    readSeq: raw.read_seq,
+    visibleFromSeq: raw.visible_from_seq,
+    orderKey: raw.order_key,
+    isPinned: raw.is_pinned === 1,
+    draftText: raw.draft_text,
+    draftTimestamp: raw.draft_ts,
+    customData: raw.custom_data,
+    deleted: raw.deleted === 1,
+    version: raw.version,
+  };
+}
+
+export function newConversationRow(userID: string, convKey: string, conversationID: string, visibleFromSeq: number): ConversationRow {
+  return {
+    userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
+    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '',
+    deleted: false, version: 0,
+  };
+}
+
+/**
+ * Collects the conversation rows one transaction changes, per user, and writes them
+ * with one version step per user at the end. A batch of 500 messages that touches
+ * Alice's row 40 times still costs Alice one version step and one row write.
+ */
+export class UserChangeSet {
+  readonly #app: number;
+  readonly #rows = new Map<string, Map<string, ConversationRow>>();
+  readonly #statements: RowStatements;
+
+  constructor(app: number, statements: RowStatements) {
+    this.#app = app;
+    this.#statements = statements;
+  }
+
+  /** The row as this transaction sees it, read from disk on first use; undefined if none. */
+  row(userID: string, convKey: string): ConversationRow | undefined {
+    const cached = this.#rows.get(userID)?.get(convKey);
+    if (cached) return cached;
+    const raw = this.#statements.getRow.get(this.#app, userID, convKey) as RawConversationRow | undefined;
+    return raw ? toConversationRow(raw) : undefined;
+  }
+
+  /** Marks a row as changed; it is written by `commit`. */
+  put(row: ConversationRow): void {
+    let byConv = this.#rows.get(row.userID);
+    if (!byConv) this.#rows.set(row.userID, (byConv = new Map()));
+    byConv.set(row.convKey, row);
+  }
+
+  /**
+   * Steps each touched user's version once and writes the rows. `activated` rows take
+   * the new version as their orderKey: activation order is change order.
+   */
+  commit(activated: (row: ConversationRow) => boolean = () => false): UserChange[] {
+    const changes: UserChange[] = [];
+    for (const [userID, byConv] of this.#rows) {
+      const stepped = this.#statements.stepVersion.get(this.#app, userID) as { sync_version: number } | undefined;
+      if (!stepped) throw new Error(`account ${userID} missing while writing its conversation rows`);
+      const version = stepped.sync_version;
+      const rows = [...byConv.values()];
+      for (const row of rows) {
+        row.version = version;
+        if (activated(row)) row.orderKey = version;
+        this.#statements.upsertRow.run(
+          this.#app, row.userID, row.convKey, row.conversationID, row.lastSeq, row.unreadCount, row.readSeq,
+          row.visibleFromSeq, row.orderKey, row.isPinned ? 1 : 0, row.draftText, row.draftTimestamp,
+          row.customData, row.deleted ? 1 : 0, row.version,
+        );
+      }
+      changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
+    }
+    return changes;
+  }
+}
+
+export interface RowStatements {
+  getRow: Database.Statement;
+  upsertRow: Database.Statement;
+  stepVersion: Database.Statement;
+}
+
+export function prepareRowStatements(db: Database.Database): RowStatements {
+  return {
+    getRow: db.prepare('SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND conv_key = ?'),
+    upsertRow: db.prepare(`
+      INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
+        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, deleted, version)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
+        last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
+        visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,
+        draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data,
+        deleted = excluded.deleted, version = excluded.version`),
+    stepVersion: db.prepare('UPDATE accounts SET sync_version = sync_version + 1 WHERE app_id = ? AND user_id = ? RETURNING sync_version'),
+  };
+}

@@ -1,0 +1,110 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order inside one transaction each. `user_version`
+ * records how many ran. Append new steps; never edit a released one.
+ *
+ * Keys: `conv_key` is the server's own conversation key — `c2c:<a>|<b>` with a < b, so
+ * both sides share one message sequence, or `group:<groupID>`. `conversation_id` is the
+ * reference-style ID as the row's owner sees it (`c2c_<peer>`).
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE apps (
+    sdk_app_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_key TEXT NOT NULL,
+    admin_user_id TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE accounts (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    nick_name TEXT NOT NULL DEFAULT '',
+    face_url TEXT NOT NULL DEFAULT '',
+    self_signature TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    sync_version INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE friends (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    friend_id TEXT NOT NULL,
+    remark TEXT NOT NULL DEFAULT '',
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, friend_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE groups (
+    app_id INTEGER NOT NULL,
+    group_id TEXT NOT NULL,
+    group_type TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    face_url TEXT NOT NULL DEFAULT '',
+    introduction TEXT NOT NULL DEFAULT '',
+    notification TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    dismissed_at INTEGER,
+    PRIMARY KEY (app_id, group_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE group_members (
+    app_id INTEGER NOT NULL,
+    group_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role INTEGER NOT NULL,
+    joined_at INTEGER NOT NULL,
+    left_at INTEGER,
+    PRIMARY KEY (app_id, group_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX group_members_by_user ON group_members (app_id, user_id) WHERE left_at IS NULL;
+  CREATE TABLE conversations (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  ) WITHOUT ROWID;
+  CREATE TABLE messages (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    client_msg_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    elem TEXT NOT NULL,
+    PRIMARY KEY (app_id, conv_key, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX messages_by_client_id ON messages (app_id, conv_key, sender, client_msg_id);
+  CREATE TABLE user_conversations (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    conv_key TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    unread_count INTEGER NOT NULL DEFAULT 0,
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    visible_from_seq INTEGER NOT NULL DEFAULT 1,
+    order_key INTEGER NOT NULL DEFAULT 0,
+    is_pinned INTEGER NOT NULL DEFAULT 0,
+    draft_text TEXT NOT NULL DEFAULT '',
+    draft_ts INTEGER NOT NULL DEFAULT 0,
+    custom_data TEXT NOT NULL DEFAULT '',
+    deleted INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, conv_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX user_conversations_by_version ON user_conversations (app_id, user_id, version);
+  CREATE INDEX user_conversations_by_conv ON user_conversations (app_id, conv_key);
+  `,
+];
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let i = current; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}
