@@ -100,6 +100,14 @@ export interface Ops {
   'conv.pin': { req: { conversationID: string; isPinned: boolean }; res: WithUpdate };
   'conv.setDraft': { req: { conversationID: string; draftText: string }; res: WithUpdate };
   'conv.setCustomData': { req: { conversationIDs: string[]; customData: string }; res: { results: OperationResult[] } & WithUpdate };
+  /**
+   * Deletes up to 100 conversations for the caller only, with their history
+   * (`clearMessages: true`, irrecoverable) or keeping it pullable. One result per ID;
+   * an ID the caller has no conversation for succeeds (idempotent).
+   */
+  'conv.delete': { req: { conversationIDs: string[]; clearMessages: boolean }; res: { results: OperationResult[] } & WithUpdate };
+  /** Erases the caller's history of one conversation; the conversation stays, empty. */
+  'conv.clearHistory': { req: { conversationID: string }; res: WithUpdate };
 }
 
 export type OpName = keyof Ops;

@@ -82,6 +82,18 @@ export interface UserUpdate {
   version: number;
   conversations: WireConversation[];
   messages: WireMessage[];
+  /** Present when the change is a deletion or history clear, so devices can tell it from other changes. */
+  deletion?: DeletionNotice;
+}
+
+/** How a conversation was removed: see `conv.delete` and `conv.clearHistory`. */
+export type DeletionMode = 'delete' | 'deleteKeepHistory' | 'clearHistory';
+
+export interface DeletionNotice {
+  mode: DeletionMode;
+  conversationIDs: string[];
+  /** The device that asked for it. */
+  deviceID: string;
 }
 
 export interface UserProfile {

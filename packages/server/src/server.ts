@@ -7,6 +7,7 @@ import { MemoryBus } from './bus/memory-bus.js';
 import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
 import { Domain } from './services/domain.js';
+import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import type { AppRecord, Storage } from './storage/types.js';
 
@@ -23,6 +24,8 @@ export interface ServerOptions {
   bus?: Bus;
   /** `full` (default) syncs every commit to disk; see `SqliteStorageOptions`. */
   durability?: 'full' | 'normal';
+  /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
+  purge?: PurgeWorkerOptions | false;
 }
 
 export interface ConfabServer {
@@ -37,6 +40,8 @@ export interface ConfabServer {
   createApp(opts?: { name?: string; sdkAppID?: number; secretKey?: string }): Promise<AppRecord>;
   /** A UserSig for a user of an app on this server; for tests and development tools. */
   genUserSig(sdkAppID: number, userID: string, expireSeconds?: number): Promise<string>;
+  /** Runs the purge worker now and resolves with the number of messages erased. */
+  purgeNow(): Promise<number>;
   /** Connected WebSocket sessions on this node. */
   readonly sessionCount: number;
   close(): Promise<void>;
@@ -50,7 +55,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
     durability: options.durability ?? 'full',
   });
   const bus = options.bus ?? new MemoryBus();
-  const domain = new Domain(storage, bus, logger);
+  const domain = new Domain(storage, bus, logger, { purge: options.purge || {} });
+  if (options.purge !== false) domain.purge.start();
   const gateway = new Gateway(domain, bus, logger);
   const http: HttpServer = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -78,6 +84,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
       return gateway.sessionCount;
     },
     createApp: (opts = {}) => domain.apps.create({ name: opts.name ?? 'app', sdkAppID: opts.sdkAppID, secretKey: opts.secretKey, now: Date.now() }),
+    purgeNow: () => domain.purge.runOnce(),
     async genUserSig(sdkAppID, userID, expireSeconds) {
       const app = await domain.apps.get(sdkAppID);
       if (!app) throw new Error(`no app ${sdkAppID}`);
@@ -86,6 +93,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
     async close() {
       if (closed) return;
       closed = true;
+      await domain.purge.stop();
       await gateway.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -11,6 +11,7 @@ import { userTopic, type Bus, type BusMessage } from '../bus/types.js';
 import { verifyUserSig } from '../auth/usersig.js';
 import type { Domain } from '../services/domain.js';
 import { toProfile } from '../services/accounts.js';
+import { receivesDeletionSync } from '../services/conversations.js';
 import { describeIssue, requestSchemas } from './schemas.js';
 import { Session } from './session.js';
 import { handlers } from './handlers.js';
@@ -113,8 +114,7 @@ export class Gateway {
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${req.sdkAppID} does not exist on this server`);
     verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: req.userID, userSig: req.userSig });
     const account = await this.#domain.accounts.ensure(app.sdkAppID, req.userID);
-    session.caller = { app, userID: req.userID, deviceID: req.deviceID };
-    session.capabilities = new Set(req.capabilities ?? []);
+    session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []) };
     session.protocolVersion = req.protocolVersion;
     const topic = userTopic(app.sdkAppID, req.userID);
     // Another socket of this device (a reconnect that raced the old socket's close, or
@@ -136,7 +136,19 @@ export class Gateway {
     switch (message.kind) {
       case 'update': {
         const text = JSON.stringify({ push: 'update', body: message.update });
-        for (const s of sessions) s.pushRaw(text);
+        const deletion = message.update.deletion;
+        // A deletion reaches the user's other devices only when the app turned deletion
+        // sync on and the device's SDK declared it can handle it; the others get the
+        // version step alone, so their version stays continuous and they keep their copy.
+        let stripped: string | undefined;
+        for (const s of sessions) {
+          if (!deletion || s.caller?.deviceID === deletion.deviceID || this.#receivesDeletions(s)) {
+            s.pushRaw(text);
+          } else {
+            stripped ??= JSON.stringify({ push: 'update', body: { prevVersion: message.update.prevVersion, version: message.update.version, conversations: [], messages: [] } });
+            s.pushRaw(stripped);
+          }
+        }
         return;
       }
       case 'push': {
@@ -154,6 +166,12 @@ export class Gateway {
         }
         return;
     }
+  }
+
+  #receivesDeletions(session: Session): boolean {
+    const caller = session.caller;
+    if (!caller) return false;
+    return receivesDeletionSync(this.#domain.apps.peek(caller.app.sdkAppID) ?? caller.app, caller.capabilities);
   }
 
   #drop(session: Session): void {

@@ -29,6 +29,8 @@ export const handlers: { [K in Handled]: Handler<K> } = {
   'conv.pin': async (d, c, b) => withUpdate(await d.conversations.pin(c, b.conversationID, b.isPinned)),
   'conv.setDraft': async (d, c, b) => withUpdate(await d.conversations.setDraft(c, b.conversationID, b.draftText)),
   'conv.setCustomData': async (d, c, b) => d.conversations.setCustomData(c, b.conversationIDs, b.customData),
+  'conv.delete': async (d, c, b) => d.conversations.remove(c, b.conversationIDs, b.clearMessages ? 'delete' : 'deleteKeepHistory'),
+  'conv.clearHistory': async (d, c, b) => withUpdate((await d.conversations.remove(c, [b.conversationID], 'clearHistory', true)).update),
 };
 
 function withUpdate<T>(update: T | undefined): { update?: T } {

@@ -44,6 +44,8 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),
   'conv.setDraft': z.object({ conversationID: id, draftText: z.string() }),
   'conv.setCustomData': z.object({ conversationIDs: ids, customData: z.string() }),
+  'conv.delete': z.object({ conversationIDs: ids, clearMessages: z.boolean() }),
+  'conv.clearHistory': z.object({ conversationID: id }),
 };
 
 /** Formats the first schema issue for a person: `body.elem.text: Too small…`. */

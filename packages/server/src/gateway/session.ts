@@ -10,7 +10,6 @@ export class Session {
   readonly id: string;
   readonly socket: WebSocket;
   caller: Caller | undefined;
-  capabilities: ReadonlySet<string> = new Set();
   protocolVersion = 0;
   /** Set by a heartbeat round; cleared when a pong arrives. */
   awaitingPong = false;

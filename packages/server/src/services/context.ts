@@ -10,6 +10,8 @@ export interface Caller {
   app: AppRecord;
   userID: string;
   deviceID: string;
+  /** What the client declared at login (`Capability`); gates features old clients do not know. */
+  capabilities: ReadonlySet<string>;
 }
 
 export interface ServiceContext {
@@ -17,18 +19,23 @@ export interface ServiceContext {
   bus: Bus;
   logger: Logger;
   now(): number;
+  /** Current app records (settings change at run time). */
+  apps?: { peek(sdkAppID: number): AppRecord | undefined };
+  /** Called after a deletion commits; wakes the purge worker. */
+  onDeletion?: () => void;
 }
 
 /**
  * Turns committed user changes into `update` pushes for every session of each user,
  * and returns the updates by user so a reply can carry the caller's own.
  */
-export async function publishChanges(ctx: ServiceContext, changes: UserChange[], messages: StoredMessage[] = []): Promise<Map<string, UserUpdate>> {
+export async function publishChanges(ctx: ServiceContext, changes: UserChange[], messages: StoredMessage[] = [],
+  extra: Pick<UserUpdate, 'deletion'> = {}): Promise<Map<string, UserUpdate>> {
   const out = new Map<string, UserUpdate>();
   for (const change of changes) {
     const convKeys = new Set(change.rows.map((r) => r.convKey));
     const mine = messages.filter((m) => convKeys.has(m.convKey));
-    const update = await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine);
+    const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine), ...extra };
     out.set(`${change.app}|${change.userID}`, update);
     ctx.bus.publish(userTopic(change.app, change.userID), { kind: 'update', update });
   }

@@ -1,13 +1,18 @@
 import {
-  ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
+  Capability, ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
   type OperationResult, type UserUpdate, type WireConversation,
 } from '@confab/protocol';
-import type { ConversationPatch } from '../storage/types.js';
+import type { AppRecord, ConversationPatch, DeletionMode } from '../storage/types.js';
 import { publishChanges, type Caller, type ServiceContext } from './context.js';
 import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
 
 const MAX_CUSTOM_DATA_BYTES = 256;
+
+/** Whether a device is told of deletions made on its user's other devices. */
+export function receivesDeletionSync(app: AppRecord, capabilities: ReadonlySet<string>): boolean {
+  return app.settings.syncConversationDeletion && capabilities.has(Capability.DELETION_SYNC);
+}
 
 export class ConversationService {
   readonly #ctx: ServiceContext;
@@ -24,14 +29,58 @@ export class ConversationService {
     const limit = Math.min(Math.max(count, 1), 500);
     const current = await this.#ctx.storage.accounts.syncVersion(app, caller.userID);
     const rows = await this.#ctx.storage.conversations.changedSince(app, caller.userID, sinceVersion, limit);
+    // A device catching up is not told of deletions made elsewhere unless deletion sync
+    // applies to it; it keeps its copy, as it would have had it been online. A device
+    // with nothing yet (version 0) is simply not shown the tombstones' conversations.
+    const hideTombstones = sinceVersion > 0 && !receivesDeletionSync(this.#currentApp(caller), caller.capabilities);
     const conversations: WireConversation[] = [];
     for (const row of rows) {
+      if (row.deleted && hideTombstones) continue;
       const last = !row.deleted && row.lastSeq >= row.visibleFromSeq
         ? await this.#ctx.storage.messages.get(app, row.convKey, row.lastSeq) : undefined;
       conversations.push(toWireConversation(row, last));
     }
     const reached = rows.length ? rows[rows.length - 1]!.version : Math.max(sinceVersion, current);
     return { conversations, version: reached, isFinished: reached >= current };
+  }
+
+  /**
+   * Deletes conversations (or clears their history) for the caller only. O(1) per
+   * conversation: a watermark moves; the purge worker erases the rows later.
+   */
+  async remove(caller: Caller, conversationIDs: string[], mode: DeletionMode, single = false): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+    if (conversationIDs.length === 0) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs is empty');
+    if (conversationIDs.length > MAX_BATCH) {
+      throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call, got ${conversationIDs.length}`);
+    }
+    if (single) parseConversationID(conversationIDs[0]);
+    const results: OperationResult[] = [];
+    const targets = new Map<string, { convKey: string; conversationID: string }>();
+    for (const id of conversationIDs) {
+      const parsed = tryParseConversationID(id);
+      if (!parsed) {
+        results.push({ id, resultCode: ErrorCode.INVALID_PARAMETERS, resultInfo: 'conversationID must be c2c_<userID> or group_<groupID>' });
+        continue;
+      }
+      const convKey = convKeyFor(caller.userID, parsed);
+      targets.set(convKey, { convKey, conversationID: id });
+      results.push({ id, resultCode: 0, resultInfo: '' });
+    }
+    const out: { results: OperationResult[]; update?: UserUpdate } = { results };
+    if (targets.size === 0) return out;
+    const app = caller.app.sdkAppID;
+    const { change } = await this.#ctx.storage.deletions.remove(app, caller.userID, [...targets.values()],
+      { mode, deviceID: caller.deviceID, now: this.#ctx.now() });
+    if (!change) return out;
+    const deletion = { mode, conversationIDs: change.rows.map((r) => r.conversationID), deviceID: caller.deviceID };
+    const update = (await publishChanges(this.#ctx, [change], [], { deletion })).get(`${app}|${caller.userID}`);
+    if (update) out.update = update;
+    this.#ctx.onDeletion?.();
+    return out;
+  }
+
+  #currentApp(caller: Caller): AppRecord {
+    return this.#ctx.apps?.peek(caller.app.sdkAppID) ?? caller.app;
   }
 
   async markRead(caller: Caller, conversationID: string): Promise<UserUpdate | undefined> {

@@ -1,13 +1,15 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/types.js';
-import { DEFAULT_APP_SETTINGS, type AppRecord, type Storage } from '../storage/types.js';
+import { ConfabError, ErrorCode } from '@confab/protocol';
+import { DEFAULT_APP_SETTINGS, type AppRecord, type AppSettings, type Storage } from '../storage/types.js';
 import { AccountService } from './accounts.js';
 import type { ServiceContext } from './context.js';
 import { ConversationService } from './conversations.js';
 import { FriendService } from './friends.js';
 import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
+import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -27,6 +29,21 @@ export class AppService {
     const app = await this.#storage.apps.get(sdkAppID);
     if (app) this.#cache.set(sdkAppID, app);
     return app;
+  }
+
+  /** The cached app, without a storage read; for hot paths that already logged the app in. */
+  peek(sdkAppID: number): AppRecord | undefined {
+    return this.#cache.get(sdkAppID);
+  }
+
+  /** Writes settings through the cache, so connected sessions see them at once. */
+  async updateSettings(sdkAppID: number, patch: Partial<AppSettings>): Promise<AppRecord> {
+    const app = await this.get(sdkAppID);
+    if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
+    const updated: AppRecord = { ...app, settings: { ...app.settings, ...patch } };
+    await this.#storage.apps.updateSettings(sdkAppID, updated.settings);
+    this.#cache.set(sdkAppID, updated);
+    return updated;
   }
 
   list(): Promise<AppRecord[]> {
@@ -58,11 +75,13 @@ export class Domain {
   readonly groups: GroupService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly purge: PurgeWorker;
 
-  constructor(storage: Storage, bus: Bus, logger: Logger, now: () => number = Date.now) {
-    const ctx: ServiceContext = { storage, bus, logger, now };
+  constructor(storage: Storage, bus: Bus, logger: Logger, options: { now?: () => number; purge?: PurgeWorkerOptions } = {}) {
     this.storage = storage;
     this.apps = new AppService(storage);
+    this.purge = new PurgeWorker(storage, logger, options.purge);
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion: () => this.purge.wake() };
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);

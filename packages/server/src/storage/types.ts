@@ -20,16 +20,23 @@ export interface Storage {
   readonly groups: GroupStore;
   readonly messages: MessageStore;
   readonly conversations: ConversationStore;
+  readonly deletions: DeletionStore;
   close(): Promise<void>;
 }
 
 export interface AppSettings {
   /** Largest accepted message element, in bytes of JSON. */
   maxMessageBytes: number;
+  /**
+   * Tell the user's other devices when a conversation is deleted or cleared. Off by
+   * default, as in the reference; only clients that declare the capability get it.
+   */
+  syncConversationDeletion: boolean;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
   maxMessageBytes: 12 * 1024,
+  syncConversationDeletion: false,
 };
 
 export interface AppRecord {
@@ -212,4 +219,51 @@ export interface ConversationStore {
    * `missing`); pin and draft create the row when the caller may see the conversation.
    */
   patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }>;
+}
+
+/**
+ * How a conversation is removed for one user:
+ * - `delete`: the conversation and its history, irrecoverably (watermark moves to the end);
+ * - `deleteKeepHistory`: the conversation only; history stays pullable (`clearMessage=false`);
+ * - `clearHistory`: the history only; the conversation stays, empty.
+ */
+export type DeletionMode = 'delete' | 'deleteKeepHistory' | 'clearHistory';
+
+/** One entry of the content-free audit trail. */
+export interface DeletionRecord {
+  id: number;
+  userID: string;
+  conversationID: string;
+  deviceID: string;
+  mode: DeletionMode;
+  /** Messages below this seq became invisible to the user; null when history was kept. */
+  watermarkSeq: number | null;
+  createdAt: number;
+  /** When the last of those messages was physically erased; null while pending. */
+  purgedAt: number | null;
+}
+
+export interface DeletionStore {
+  /**
+   * Removes conversations for one user in ONE transaction, O(1) per conversation
+   * whatever its length: the row becomes a tombstone (or, for clearHistory, an empty
+   * row), its watermark moves past the last message, unread drops to zero, and the
+   * deletion is written to the audit trail and queued for the purge worker. Targets
+   * the user has no row for are accepted and change nothing (deletion is idempotent).
+   */
+  remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
+    opts: { mode: DeletionMode; deviceID: string; now: number }): Promise<{ change: UserChange | null }>;
+  /** Audit entries, newest first. */
+  list(app: number, filter: { userID?: string; limit: number; beforeID?: number }): Promise<DeletionRecord[]>;
+  /** Conversations queued for purging, oldest first. */
+  purgeQueue(limit: number): Promise<{ app: number; convKey: string }[]>;
+  /**
+   * Physically erases at most `maxRows` messages of one conversation that no
+   * participant can see any more (below every participant's watermark), and marks
+   * audit entries purged once everything below their watermark is gone. Returns
+   * `done` when nothing purgeable is left, and drops the conversation from the queue.
+   */
+  purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }>;
+  /** Makes erased bytes unrecoverable from the backend's files (SQLite: WAL checkpoint). */
+  compact(): Promise<void>;
 }

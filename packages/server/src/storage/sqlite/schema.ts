@@ -97,6 +97,29 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_by_version ON user_conversations (app_id, user_id, version);
   CREATE INDEX user_conversations_by_conv ON user_conversations (app_id, conv_key);
   `,
+  `
+  ALTER TABLE conversations ADD COLUMN purged_below_seq INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE deletions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    conv_key TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    watermark_seq INTEGER,
+    created_at INTEGER NOT NULL,
+    purged_at INTEGER
+  );
+  CREATE INDEX deletions_pending ON deletions (app_id, conv_key) WHERE purged_at IS NULL;
+  CREATE INDEX deletions_by_user ON deletions (app_id, user_id, id);
+  CREATE TABLE purge_queue (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    queued_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

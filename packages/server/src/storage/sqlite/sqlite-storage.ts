@@ -9,6 +9,7 @@ import { migrate } from './schema.js';
 import { SqliteMessageStore } from './message-store.js';
 import { SqliteConversationStore } from './conversation-store.js';
 import { SqliteGroupStore } from './group-store.js';
+import { SqliteDeletionStore } from './deletion-store.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` for a throwaway database. */
@@ -41,6 +42,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     groups: new SqliteGroupStore(db),
     messages: new SqliteMessageStore(db),
     conversations: new SqliteConversationStore(db),
+    deletions: new SqliteDeletionStore(db),
     async close() {
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,0 +1,126 @@
+import type Database from 'better-sqlite3';
+import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import { prepareRowStatements, UserChangeSet, type RowStatements } from './rows.js';
+
+interface RawDeletion {
+  id: number; user_id: string; conversation_id: string; device_id: string; mode: string;
+  watermark_seq: number | null; created_at: number; purged_at: number | null;
+}
+
+export class SqliteDeletionStore implements DeletionStore {
+  readonly #db: Database.Database;
+  readonly #rows: RowStatements;
+  readonly #s;
+  readonly #removeTx;
+  readonly #purgeTx;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#rows = prepareRowStatements(db);
+    this.#s = {
+      audit: db.prepare(`INSERT INTO deletions (app_id, user_id, conversation_id, conv_key, device_id, mode, watermark_seq, created_at, purged_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      enqueue: db.prepare('INSERT INTO purge_queue (app_id, conv_key, queued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      queue: db.prepare('SELECT app_id, conv_key FROM purge_queue ORDER BY queued_at, app_id, conv_key LIMIT ?'),
+      dequeue: db.prepare('DELETE FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
+      floor: db.prepare('SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?'),
+      conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
+      erase: db.prepare('DELETE FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq < ?'),
+      setPurged: db.prepare('UPDATE conversations SET purged_below_seq = ? WHERE app_id = ? AND conv_key = ?'),
+      markPurged: db.prepare(`UPDATE deletions SET purged_at = ? WHERE app_id = ? AND conv_key = ? AND purged_at IS NULL
+        AND watermark_seq IS NOT NULL AND watermark_seq <= ?`),
+      listAll: db.prepare('SELECT * FROM deletions WHERE app_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+      listUser: db.prepare('SELECT * FROM deletions WHERE app_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+    };
+    this.#removeTx = db.transaction(this.#remove.bind(this));
+    this.#purgeTx = db.transaction(this.#purge.bind(this));
+  }
+
+  async remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
+    opts: { mode: DeletionMode; deviceID: string; now: number }): Promise<{ change: UserChange | null }> {
+    return this.#removeTx(app, userID, targets, opts);
+  }
+
+  #remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
+    opts: { mode: DeletionMode; deviceID: string; now: number }): { change: UserChange | null } {
+    const changes = new UserChangeSet(app, this.#rows);
+    for (const target of targets) {
+      const row = changes.row(userID, target.convKey);
+      if (!row) continue;
+      const before = JSON.stringify(row);
+      if (opts.mode !== 'deleteKeepHistory') {
+        // The watermark: everything up to the last message is gone for this user. It
+        // never moves backwards, so a late duplicate request cannot resurrect anything.
+        row.visibleFromSeq = Math.max(row.visibleFromSeq, row.lastSeq + 1);
+      }
+      row.unreadCount = 0;
+      row.readSeq = Math.max(row.readSeq, row.lastSeq);
+      if (opts.mode !== 'clearHistory') {
+        // A deleted conversation comes back only with a new message, and then starts
+        // clean: no pin, draft or custom data from before.
+        row.deleted = true;
+        row.isPinned = false;
+        row.draftText = '';
+        row.draftTimestamp = 0;
+        row.customData = '';
+      }
+      if (JSON.stringify(row) === before) continue;
+      changes.put(row);
+      const watermark = opts.mode === 'deleteKeepHistory' ? null : row.visibleFromSeq;
+      this.#s.audit.run(app, userID, target.conversationID, target.convKey, opts.deviceID, opts.mode, watermark, opts.now, null);
+      if (watermark !== null) this.#s.enqueue.run(app, target.convKey, opts.now);
+    }
+    const [change] = changes.commit();
+    return { change: change ?? null };
+  }
+
+  async list(app: number, filter: { userID?: string; limit: number; beforeID?: number }): Promise<DeletionRecord[]> {
+    const before = filter.beforeID ?? Number.MAX_SAFE_INTEGER;
+    const raws = (filter.userID
+      ? this.#s.listUser.all(app, filter.userID, before, filter.limit)
+      : this.#s.listAll.all(app, before, filter.limit)) as RawDeletion[];
+    return raws.map((r) => ({
+      id: r.id, userID: r.user_id, conversationID: r.conversation_id, deviceID: r.device_id, mode: r.mode as DeletionMode,
+      watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at,
+    }));
+  }
+
+  async purgeQueue(limit: number): Promise<{ app: number; convKey: string }[]> {
+    return (this.#s.queue.all(limit) as { app_id: number; conv_key: string }[]).map((r) => ({ app: r.app_id, convKey: r.conv_key }));
+  }
+
+  async purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
+    return this.#purgeTx(app, convKey, maxRows, now);
+  }
+
+  #purge(app: number, convKey: string, maxRows: number, now: number): { erased: number; done: boolean } {
+    const floor = (this.#s.floor.get(app, convKey) as { floor: number | null }).floor;
+    const conversation = this.#s.conversation.get(app, convKey) as { last_seq: number; purged_below_seq: number } | undefined;
+    if (floor === null || !conversation) {
+      this.#s.markPurged.run(now, app, convKey, Number.MAX_SAFE_INTEGER);
+      this.#s.dequeue.run(app, convKey);
+      return { erased: 0, done: true };
+    }
+    // Purge below the lowest watermark of every participant: both sides of a C2C chat,
+    // every current and former group member. Nobody can see those messages any more.
+    const target = Math.min(floor, conversation.last_seq + 1);
+    const from = conversation.purged_below_seq;
+    const upTo = Math.min(target, from + maxRows);
+    let erased = 0;
+    if (upTo > from) {
+      erased = this.#s.erase.run(app, convKey, from, upTo).changes;
+      this.#s.setPurged.run(upTo, app, convKey);
+    }
+    const purgedBelow = Math.max(from, upTo);
+    this.#s.markPurged.run(now, app, convKey, purgedBelow);
+    const done = purgedBelow >= target;
+    if (done) this.#s.dequeue.run(app, convKey);
+    return { erased, done };
+  }
+
+  async compact(): Promise<void> {
+    // Erased rows are zeroed in place (secure_delete); the WAL may still hold older page
+    // images with their content until it is checkpointed and truncated.
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+}
