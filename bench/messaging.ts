@@ -1,0 +1,145 @@
+/**
+ * Durable one-to-one messaging throughput and latency, and memory per idle connection.
+ *
+ *   npm run build && node --import tsx bench/messaging.ts [pairs] [seconds] [window]
+ *
+ * The server runs in a child process (one core), the load generator here (the other).
+ * Each of `pairs` senders keeps `window` messages in flight to its own receiver; a
+ * message counts when its sender got the ack, which the server sends only after the
+ * group commit that stored it. Latency is send → ack and send → receiver's push.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+if (process.argv[2] === '--server') {
+  const { startServer } = await import('@confab/server');
+  const server = await startServer({ dataDir: process.argv[3]!, port: 0, logLevel: 'warn', purge: false });
+  const app = await server.createApp({ name: 'bench' });
+  process.on('message', async (msg: { op: string; users?: string[] }) => {
+    if (msg.op === 'sigs') {
+      const sigs = await Promise.all(msg.users!.map((u) => server.genUserSig(app.sdkAppID, u)));
+      process.send!({ op: 'sigs', sigs });
+    } else if (msg.op === 'mem') {
+      global.gc?.();
+      process.send!({ op: 'mem', rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, sessions: server.sessionCount });
+    }
+  });
+  process.send!({ op: 'ready', url: server.wsUrl, sdkAppID: app.sdkAppID });
+} else {
+  await main();
+}
+
+function ask<T>(child: ChildProcess, msg: object, op: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { op: string }) => { if (m.op === op) { child.off('message', on); resolve(m as T); } };
+    child.on('message', on);
+    child.send(msg);
+  });
+}
+
+interface Conn { ws: WebSocket; call(op: string, body: object): Promise<{ ok: boolean; body: any }>; onPush?: (f: any) => void }
+
+function connect(url: string): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    let id = 0;
+    const pending = new Map<number, (f: any) => void>();
+    const conn: Conn = {
+      ws,
+      call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
+    };
+    ws.on('message', (d) => {
+      const f = JSON.parse(d.toString());
+      if (f.push) conn.onPush?.(f);
+      else { const r = pending.get(f.id); pending.delete(f.id); r?.(f); }
+    });
+    ws.on('open', () => resolve(conn));
+    ws.on('error', reject);
+  });
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const pairs = Number(process.argv[2] ?? 100);
+  const seconds = Number(process.argv[3] ?? 10);
+  const window = Number(process.argv[4] ?? 32);
+  const dir = mkdtempSync(join(tmpdir(), 'confab-bench-msg-'));
+  const child = fork(fileURLToPath(import.meta.url), ['--server', dir], { execArgv: ['--import', 'tsx', '--expose-gc'] });
+  const ready = await new Promise<{ url: string; sdkAppID: number }>((r) => child.once('message', r as never));
+
+  // Memory per idle connection: log in N idle sessions and compare the server's RSS.
+  const idle = 2000;
+  const base = await ask<{ rss: number; heap: number }>(child, { op: 'mem' }, 'mem');
+  const idleUsers = Array.from({ length: idle }, (_, i) => `idle${i}`);
+  const idleSigs = (await ask<{ sigs: string[] }>(child, { op: 'sigs', users: idleUsers }, 'sigs')).sigs;
+  const idleConns: Conn[] = [];
+  for (let i = 0; i < idle; i += 100) {
+    idleConns.push(...await Promise.all(idleUsers.slice(i, i + 100).map(async (u, j) => {
+      const c = await connect(ready.url);
+      await c.call('login', { sdkAppID: ready.sdkAppID, userID: u, userSig: idleSigs[i + j], deviceID: 'd', protocolVersion: 1 });
+      return c;
+    })));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const loaded = await ask<{ rss: number; heap: number; sessions: number }>(child, { op: 'mem' }, 'mem');
+  console.log(`idle connections: ${loaded.sessions}, server RSS +${((loaded.rss - base.rss) / idle / 1024).toFixed(1)} KiB/connection, heap +${((loaded.heap - base.heap) / idle / 1024).toFixed(1)} KiB/connection`);
+  for (const c of idleConns) c.ws.close();
+
+  const users = Array.from({ length: pairs * 2 }, (_, i) => `u${i}`);
+  const sigs = (await ask<{ sigs: string[] }>(child, { op: 'sigs', users }, 'sigs')).sigs;
+  const conns = await Promise.all(users.map(async (u, i) => {
+    const c = await connect(ready.url);
+    const r = await c.call('login', { sdkAppID: ready.sdkAppID, userID: u, userSig: sigs[i], deviceID: 'd', protocolVersion: 1 });
+    if (!r.ok) throw new Error(JSON.stringify(r));
+    return c;
+  }));
+  const ackLat: number[] = [];
+  const deliverLat: number[] = [];
+  const sentAt = new Map<string, number>();
+  let acked = 0;
+  let running = true;
+  for (let p = 0; p < pairs; p++) {
+    conns[2 * p + 1]!.onPush = (f) => {
+      for (const m of f.body.messages ?? []) {
+        const t = sentAt.get(`${m.sender}/${m.clientMsgID}`);
+        if (t !== undefined) { deliverLat.push(performance.now() - t); sentAt.delete(`${m.sender}/${m.clientMsgID}`); }
+      }
+    };
+  }
+  const start = performance.now();
+  const loops = Array.from({ length: pairs }, async (_, p) => {
+    const sender = conns[2 * p]!;
+    let n = 0;
+    const lane = async () => {
+      while (running) {
+        const key = `m${n++}`;
+        const t = performance.now();
+        sentAt.set(`u${2 * p}/${key}`, t);
+        const r = await sender.call('msg.send', { conversationID: `c2c_u${2 * p + 1}`, clientMsgID: key, elem: { type: 'text', text: 'hello, this is a benchmark message' } });
+        if (!r.ok) throw new Error(JSON.stringify(r));
+        ackLat.push(performance.now() - t);
+        acked++;
+      }
+    };
+    await Promise.all(Array.from({ length: window }, lane));
+  });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  running = false;
+  await Promise.all(loops);
+  const elapsed = (performance.now() - start) / 1000;
+  ackLat.sort((a, b) => a - b);
+  deliverLat.sort((a, b) => a - b);
+  console.log(`pairs ${pairs}, window ${window}, ${seconds}s: ${Math.round(acked / elapsed)} durable messages/s`);
+  console.log(`ack latency ms      p50 ${pct(ackLat, 0.5).toFixed(1)}  p99 ${pct(ackLat, 0.99).toFixed(1)}`);
+  console.log(`delivery latency ms p50 ${pct(deliverLat, 0.5).toFixed(1)}  p99 ${pct(deliverLat, 0.99).toFixed(1)}`);
+  for (const c of conns) c.ws.close();
+  child.kill();
+  rmSync(dir, { recursive: true, force: true });
+}
