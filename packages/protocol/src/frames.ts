@@ -141,6 +141,15 @@ export interface PushFrame<K extends PushName = PushName> {
 }
 export type ServerFrame = ReplyFrame | PushFrame;
 
+/** A malformed frame whose id could be read; the error reply goes to that id. */
+export class FrameError extends ConfabError {
+  readonly frameID: number;
+  constructor(frameID: number, desc: string) {
+    super(ErrorCode.INVALID_PARAMETERS, desc);
+    this.frameID = frameID;
+  }
+}
+
 /** Reads a client frame's envelope. Body validation is the server's job per op. */
 export function decodeRequestFrame(text: string): RequestFrame {
   let value: unknown;
@@ -156,12 +165,13 @@ export function decodeRequestFrame(text: string): RequestFrame {
   if (!Number.isSafeInteger(frame.id) || (frame.id as number) < 0) {
     throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame.id must be a non-negative integer');
   }
+  // From here the id is known, so errors carry it and the reply can name the request.
   if (typeof frame.op !== 'string') {
-    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame.op must be a string');
+    throw new FrameError(frame.id as number, 'frame.op must be a string');
   }
   const body = frame.body === undefined ? {} : frame.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frame.body must be an object');
+    throw new FrameError(frame.id as number, 'frame.body must be an object');
   }
   return { id: frame.id as number, op: frame.op as OpName, body: body as never };
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
-  assertUserID, ConfabError, decodeRequestFrame, ErrorCode, isConfabError, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  assertUserID, ConfabError, decodeRequestFrame, ErrorCode, FrameError, isConfabError, MAX_FRAME_BYTES, PROTOCOL_VERSION,
   type LoginRequest, type LoginResult, type OpName,
 } from '@confab/protocol';
 import { userTopic, type Bus, type BusMessage } from '../bus/types.js';
@@ -36,7 +36,7 @@ export class Gateway {
     this.#domain = domain;
     this.#bus = bus;
     this.#logger = logger;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
 
@@ -79,10 +79,17 @@ export class Gateway {
   async #onFrame(session: Session, data: RawData, isBinary: boolean): Promise<void> {
     let id = 0;
     try {
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
+      if (size > MAX_FRAME_BYTES) {
+        session.reply({ id: 0, ok: false, code: ErrorCode.PACKET_TOO_LARGE, desc: `frames are limited to ${MAX_FRAME_BYTES} bytes` });
+        session.close(1009, 'frame too large');
+        return;
+      }
       if (isBinary) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frames must be JSON text');
       const frame = decodeRequestFrame(data.toString());
       id = frame.id;
-      const schema = requestSchemas[frame.op];
+      // Own properties only: an op named "constructor" or "__proto__" is unknown, not a crash.
+      const schema = Object.hasOwn(requestSchemas, frame.op) ? requestSchemas[frame.op] : undefined;
       if (!schema) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `unknown op ${JSON.stringify(frame.op)}`);
       const parsed = schema.safeParse(frame.body);
       if (!parsed.success) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, describeIssue(parsed.error));
@@ -98,6 +105,7 @@ export class Gateway {
       }
       session.reply({ id, ok: true, body: body ?? {} });
     } catch (err) {
+      if (err instanceof FrameError) id = err.frameID;
       if (isConfabError(err)) {
         session.reply({ id, ok: false, code: err.code, desc: err.desc });
       } else {
@@ -108,7 +116,16 @@ export class Gateway {
   }
 
   async #login(session: Session, req: LoginRequest): Promise<LoginResult> {
-    if (session.caller) throw new ConfabError(ErrorCode.LOGIN_IN_PROCESS, 'this connection is already logged in');
+    if (session.caller || session.loggingIn) throw new ConfabError(ErrorCode.LOGIN_IN_PROCESS, 'this connection is already logged in');
+    session.loggingIn = true;
+    try {
+      return await this.#completeLogin(session, req);
+    } finally {
+      session.loggingIn = false;
+    }
+  }
+
+  async #completeLogin(session: Session, req: LoginRequest): Promise<LoginResult> {
     assertUserID(req.userID);
     const app = await this.#domain.apps.get(req.sdkAppID);
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${req.sdkAppID} does not exist on this server`);

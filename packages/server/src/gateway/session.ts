@@ -13,6 +13,8 @@ export class Session {
   protocolVersion = 0;
   /** Set by a heartbeat round; cleared when a pong arrives. */
   awaitingPong = false;
+  /** A login is being checked; a second one on the same socket is refused (7501). */
+  loggingIn = false;
   #closed = false;
 
   constructor(id: string, socket: WebSocket) {

@@ -86,8 +86,13 @@ export class SqliteMessageStore implements MessageStore {
         // only messages after the deletion point are visible (the resurrection rule).
         row.deleted = false;
         row.lastSeq = seq;
-        if (userID === req.sender) row.readSeq = Math.max(row.readSeq, seq);
-        else row.unreadCount += 1;
+        // Replying means having read everything before it: the sender's unread resets.
+        if (userID === req.sender) {
+          row.readSeq = Math.max(row.readSeq, seq);
+          row.unreadCount = 0;
+        } else {
+          row.unreadCount += 1;
+        }
         changes.put(row);
       }
     }

@@ -1,0 +1,356 @@
+/**
+ * One logged-in session's link to the server: a small state machine around one WebSocket
+ * at a time, in the style of centrifuge-js.
+ *
+ * ```
+ *            start()                 login ok
+ *   ┌──────────────┐ connecting ───────────────▶ connected
+ *   │              ▲     │ socket closed /           │ socket closed, ping timeout
+ *   │   backoff    │     │ login timeout             ▼
+ *   │   timer ─────┴──── disconnected ◀──────────────┘
+ *   │
+ *   └─▶ closed  (close(), kicked, login refused, or the FIRST connect failing)
+ * ```
+ *
+ * Rules worth knowing:
+ * - The first connect does not retry: `start()` rejects with the server's login code
+ *   (70001…) or 9508 when the server cannot be reached, so `login()` tells the app at once.
+ *   After one successful login, transient failures reconnect with full-jitter backoff and
+ *   re-send `login` on the new socket.
+ * - Stale-transport guard: every socket gets a number; callbacks of an older socket are
+ *   ignored. Example: a ping timeout abandons socket 3 and opens socket 4; socket 3's
+ *   `close` event arriving 30 s later (ws waits for the closing handshake) must not tear
+ *   down socket 4.
+ * - Requests made while not connected fail at once with 9508. A request whose socket drops
+ *   before the reply fails with 9520 — unless it was made with `resend: true` (idempotent
+ *   ops such as `msg.send` with its clientMsgID), which is re-sent after the re-login and
+ *   still bounded by its original timeout (6012).
+ */
+import {
+  ConfabError, ErrorCode, decodeServerFrame,
+  type LoginRequest, type LoginResult, type OpName, type OpRequest, type OpResult, type PushFrame,
+} from '@confab/protocol';
+import { TypedEmitter } from '../emitter.js';
+import type { Logger } from '../log.js';
+import type { WebSocketConstructor, WebSocketLike } from '../types.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { resolveWebSocket } from './websocket.js';
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'closed';
+
+export interface ConnectionEvents {
+  state: { oldState: ConnectionState; newState: ConnectionState };
+  /** A socket is being opened (first connect or a reconnect attempt). */
+  connecting: { attempt: number };
+  /** Login on a socket succeeded. `reconnected` is false only for the first one. */
+  connected: { result: LoginResult; reconnected: boolean };
+  /** A reconnect attempt failed; another follows after a backoff delay. */
+  connectFailed: { code: number; desc: string };
+  push: PushFrame;
+  /** Terminal: kicked, login refused on reconnect, or `close()`. No reconnect follows. */
+  closed: { code: number; desc: string };
+}
+
+export interface ConnectionOptions {
+  url: string;
+  login: LoginRequest;
+  WebSocket?: WebSocketConstructor;
+  requestTimeoutMs?: number;
+  /** Send a ping after this long without any frame from the server. Default 30 s. */
+  pingIntervalMs?: number;
+  backoff?: BackoffOptions;
+  log: Logger;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** Idempotent op: re-send after a reconnect instead of failing with 9520. */
+  resend?: boolean;
+}
+
+interface Pending {
+  op: string;
+  frame: string;
+  resend: boolean;
+  resolve(body: unknown): void;
+  reject(err: ConfabError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Login codes worth retrying: the server is busy or failed, the credentials are fine. */
+const TRANSIENT_LOGIN_CODES = new Set<number>([ErrorCode.SERVER_INTERNAL, ErrorCode.SERVER_OVERLOADED, ErrorCode.REQUEST_TIMEOUT]);
+
+export class Connection extends TypedEmitter<ConnectionEvents> {
+  #state: ConnectionState = 'disconnected';
+  readonly #opts: Required<Omit<ConnectionOptions, 'WebSocket'>> & { WebSocket?: WebSocketConstructor };
+  #ws: WebSocketLike | undefined;
+  #transportID = 0;
+  #nextID = 1;
+  #pending = new Map<number, Pending>();
+  #attempt = 0;
+  #everConnected = false;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #loginTimer: ReturnType<typeof setTimeout> | undefined;
+  #loginID = 0;
+  #lastReceived = 0;
+  #unansweredPings = 0;
+  #first: { resolve(r: LoginResult): void; reject(e: ConfabError): void } | undefined;
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.#opts = {
+      requestTimeoutMs: 15_000,
+      pingIntervalMs: 30_000,
+      backoff: DEFAULT_BACKOFF,
+      ...options,
+    };
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** First connect + login. Rejects (and closes) on any failure; see the header. */
+  start(): Promise<LoginResult> {
+    if (this.#state !== 'disconnected' || this.#first || this.#everConnected) {
+      return Promise.reject(new ConfabError(ErrorCode.IN_PROGRESS, 'connection already started'));
+    }
+    return new Promise<LoginResult>((resolve, reject) => {
+      this.#first = { resolve, reject };
+      void this.#openTransport();
+    });
+  }
+
+  /** Sends a request; resolves with the reply body or rejects with a ConfabError. */
+  request<K extends OpName>(op: K, body: OpRequest<K>, options: RequestOptions = {}): Promise<OpResult<K>> {
+    if (this.#state !== 'connected') {
+      return Promise.reject(new ConfabError(ErrorCode.NETWORK_DISCONNECTED, `not connected (${this.#state}); ${op} was not sent`));
+    }
+    const id = this.#nextID++;
+    const frame = JSON.stringify({ id, op, body });
+    return new Promise<OpResult<K>>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new ConfabError(ErrorCode.REQUEST_TIMEOUT, `${op} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, { op, frame, resend: options.resend ?? false, resolve: resolve as (b: unknown) => void, reject, timer });
+      this.#send(frame);
+    });
+  }
+
+  /** Ends the session for good (logout, unInit). Pending requests fail with 9508. */
+  close(code = 0, desc = 'closed by the app'): void {
+    if (this.#state === 'closed') return;
+    this.#terminate(code, desc, new ConfabError(ErrorCode.NETWORK_DISCONNECTED, desc));
+  }
+
+  // ---- transport ---------------------------------------------------------------------
+
+  async #openTransport(): Promise<void> {
+    const id = ++this.#transportID;
+    this.#setState('connecting');
+    this.emit('connecting', { attempt: this.#attempt });
+    let ws: WebSocketLike;
+    try {
+      const Ctor = await resolveWebSocket(this.#opts.WebSocket);
+      if (id !== this.#transportID) return;
+      ws = new Ctor(this.#opts.url);
+    } catch (err) {
+      this.#transportDown(id, `cannot open WebSocket: ${(err as Error).message}`);
+      return;
+    }
+    this.#ws = ws;
+    ws.onopen = () => {
+      if (id === this.#transportID) this.#sendLogin(id);
+    };
+    ws.onmessage = (ev) => {
+      if (id === this.#transportID) this.#onFrame(String(ev.data));
+    };
+    ws.onclose = (ev) => {
+      if (id === this.#transportID) this.#transportDown(id, `socket closed (${ev?.code ?? '?'} ${ev?.reason ?? ''})`.trim());
+    };
+    // An error is always followed by close; the close handler does the work.
+    ws.onerror = () => {};
+  }
+
+  #sendLogin(transportID: number): void {
+    const loginID = this.#nextID++;
+    this.#loginID = loginID;
+    this.#lastReceived = Date.now();
+    this.#loginTimer = setTimeout(() => {
+      if (transportID === this.#transportID) this.#transportDown(transportID, 'login timed out', ErrorCode.REQUEST_TIMEOUT);
+    }, this.#opts.requestTimeoutMs);
+    this.#send(JSON.stringify({ id: loginID, op: 'login', body: this.#opts.login }));
+  }
+
+  #onLoginReply(reply: { ok: true; body: unknown } | { ok: false; code: number; desc: string }): void {
+    clearTimeout(this.#loginTimer);
+    this.#loginID = 0;
+    if (!reply.ok) {
+      const err = new ConfabError(reply.code, reply.desc);
+      if (this.#everConnected && TRANSIENT_LOGIN_CODES.has(reply.code)) {
+        this.#abandonTransport();
+        this.#afterDrop(reply.code, reply.desc);
+        return;
+      }
+      // Bad credentials do not get better by retrying: stop here.
+      this.#terminate(reply.code, reply.desc, err);
+      return;
+    }
+    const result = reply.body as LoginResult;
+    const reconnected = this.#everConnected;
+    this.#everConnected = true;
+    this.#attempt = 0;
+    this.#setState('connected');
+    this.#startPing();
+    // Re-send idempotent requests that were in flight when the last socket dropped.
+    for (const p of this.#pending.values()) this.#send(p.frame);
+    const first = this.#first;
+    this.#first = undefined;
+    first?.resolve(result);
+    this.emit('connected', { result, reconnected });
+  }
+
+  #onFrame(text: string): void {
+    this.#lastReceived = Date.now();
+    this.#unansweredPings = 0;
+    let frame;
+    try {
+      frame = decodeServerFrame(text);
+    } catch {
+      this.#opts.log.warn('dropping a frame that is not JSON');
+      return;
+    }
+    if ('push' in frame) {
+      if (frame.push === 'kicked') {
+        const { code, desc } = (frame as PushFrame<'kicked'>).body;
+        this.#terminate(code, desc, new ConfabError(code, desc));
+        return;
+      }
+      this.emit('push', frame);
+      return;
+    }
+    if (frame.id === this.#loginID && this.#loginID !== 0) {
+      this.#onLoginReply(frame);
+      return;
+    }
+    const pending = this.#pending.get(frame.id);
+    if (!pending) return; // a ping reply, or a reply that arrived after its timeout
+    this.#pending.delete(frame.id);
+    clearTimeout(pending.timer);
+    if (frame.ok) pending.resolve(frame.body);
+    else pending.reject(new ConfabError(frame.code, frame.desc));
+  }
+
+  /** The current socket is gone (closed, failed to open, login/ping timeout). */
+  #transportDown(transportID: number, desc: string, code: number = ErrorCode.NETWORK_DISCONNECTED): void {
+    if (transportID !== this.#transportID || this.#state === 'closed') return;
+    this.#abandonTransport();
+    if (!this.#everConnected) {
+      // First connect: report to login() instead of retrying behind the app's back.
+      this.#terminate(code, `cannot reach the server: ${desc}`, new ConfabError(code, `cannot reach the server: ${desc}`));
+      return;
+    }
+    this.#afterDrop(code, desc);
+  }
+
+  /** Forgets the current socket; its late events are ignored by the transport ID check. */
+  #abandonTransport(): void {
+    this.#transportID++;
+    clearTimeout(this.#loginTimer);
+    this.#loginID = 0;
+    this.#stopPing();
+    const ws = this.#ws;
+    this.#ws = undefined;
+    try {
+      ws?.close();
+    } catch {
+      /* already closed */
+    }
+  }
+
+  #afterDrop(code: number, desc: string): void {
+    const wasConnecting = this.#state === 'connecting';
+    for (const [id, p] of this.#pending) {
+      if (p.resend) continue;
+      this.#pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new ConfabError(ErrorCode.NETWORK_WAIT_ACK_TIMEOUT, `connection lost before the reply to ${p.op}; it may have been applied`));
+    }
+    this.#setState('disconnected');
+    if (wasConnecting) this.emit('connectFailed', { code, desc });
+    const delay = backoffDelay(this.#attempt++, this.#opts.backoff);
+    this.#opts.log.info(`connection lost (${desc}); reconnecting in ${delay} ms`);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#state === 'disconnected') void this.#openTransport();
+    }, delay);
+  }
+
+  #terminate(code: number, desc: string, err: ConfabError): void {
+    if (this.#state === 'closed') return;
+    this.#abandonTransport();
+    clearTimeout(this.#reconnectTimer);
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.#pending.clear();
+    this.#setState('closed');
+    const first = this.#first;
+    this.#first = undefined;
+    if (first) {
+      first.reject(err);
+      return; // start() reports it; there was never a session to close
+    }
+    this.emit('closed', { code, desc });
+  }
+
+  #send(frame: string): void {
+    try {
+      this.#ws?.send(frame);
+    } catch (err) {
+      // The close event follows; the request stays pending until then or its timeout.
+      this.#opts.log.debug(`send failed: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- heartbeat ---------------------------------------------------------------------
+
+  /**
+   * The server pings at the WebSocket level, but a browser cannot see those, and a NAT
+   * that silently dropped the flow looks exactly like a quiet chat. So: after
+   * `pingIntervalMs` without any frame, send a `ping` op; after two unanswered ones the
+   * socket is dead and we reconnect.
+   */
+  #startPing(): void {
+    this.#stopPing();
+    this.#unansweredPings = 0;
+    const transportID = this.#transportID;
+    const interval = this.#opts.pingIntervalMs;
+    this.#pingTimer = setInterval(() => {
+      if (transportID !== this.#transportID) return;
+      if (Date.now() - this.#lastReceived < interval) return;
+      if (this.#unansweredPings >= 2) {
+        this.#transportDown(transportID, 'two pings unanswered');
+        return;
+      }
+      this.#unansweredPings++;
+      this.#send(JSON.stringify({ id: this.#nextID++, op: 'ping', body: {} }));
+    }, interval);
+  }
+
+  #stopPing(): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  #setState(newState: ConnectionState): void {
+    const oldState = this.#state;
+    if (oldState === newState) return;
+    this.#state = newState;
+    this.emit('state', { oldState, newState });
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Finds a WebSocket constructor. Order: the one passed in config, `globalThis.WebSocket`
+ * (browsers, Deno, Node ≥ 22), else the `ws` package. `ws` is imported lazily so a browser
+ * bundle never evaluates it (bundlers map `ws` to its tiny `browser.js` stub anyway).
+ */
+import type { WebSocketConstructor } from '../types.js';
+
+let cached: Promise<WebSocketConstructor> | undefined;
+
+export function resolveWebSocket(injected?: WebSocketConstructor): Promise<WebSocketConstructor> {
+  if (injected) return Promise.resolve(injected);
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (global) return Promise.resolve(global);
+  cached ??= import('ws').then((mod) => (mod.WebSocket ?? mod.default) as unknown as WebSocketConstructor);
+  return cached;
+}

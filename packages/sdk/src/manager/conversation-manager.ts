@@ -1,0 +1,191 @@
+/**
+ * `V2TIMConversationManager`: the conversation list, served from the LOCAL store (the sync
+ * engine keeps it current), and the few conversation writes, which go to the server and
+ * come back as an `update` the engine applies before the promise resolves.
+ */
+import {
+  ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
+} from '@confab/protocol';
+import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
+import { compareConversations, toV2Conversation } from '../convert.js';
+import type { StoredConversation } from '../store/types.js';
+import type {
+  V2TIMConversation, V2TIMConversationListener, V2TIMConversationOperationResult, V2TIMConversationResult,
+} from '../types.js';
+import type { SdkCore, Session } from './core.js';
+
+/** The reference's limit for customData. */
+const MAX_CUSTOM_DATA_BYTES = 256;
+
+function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+/** A conversation the store does not hold yet: what `getConversation` returns for a valid, unknown ID. */
+function blankConversation(conversationID: string): StoredConversation {
+  const p = parseConversationID(conversationID);
+  return {
+    conversationID, type: p.type,
+    ...(p.type === 1 ? { userID: p.userID } : { groupID: p.groupID }),
+    lastSeq: 0, lastMessage: null, unreadCount: 0, readSeq: 0, visibleFromSeq: 0, orderKey: 0,
+    isPinned: false, draftText: '', draftTimestamp: 0, customData: '', version: 0,
+  };
+}
+
+export class V2TIMConversationManager {
+  readonly #core: SdkCore;
+
+  /** @internal */
+  constructor(core: SdkCore) {
+    this.#core = core;
+  }
+
+  addConversationListener(listener: V2TIMConversationListener): void {
+    this.#core.conversationListeners.add(listener);
+  }
+
+  removeConversationListener(listener: V2TIMConversationListener): void {
+    this.#core.conversationListeners.delete(listener);
+  }
+
+  #v2(s: Session, c: StoredConversation): V2TIMConversation {
+    return toV2Conversation(c, s.userID, s.names);
+  }
+
+  /** A page of the local list: pinned first, then orderKey descending. `nextSeq` 0 = first page. */
+  getConversationList<C extends V2TIMValueCallback<V2TIMConversationResult> | undefined = undefined>(
+    nextSeq: number, count: number, cb?: C,
+  ): CallbackResult<V2TIMConversationResult, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Number.isSafeInteger(nextSeq) || nextSeq < 0 || !Number.isSafeInteger(count) || count <= 0) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'nextSeq must be >= 0 and count > 0');
+      }
+      const all = (await s.store.listConversations()).sort(compareConversations);
+      const page = all.slice(nextSeq, nextSeq + count);
+      const end = nextSeq + page.length;
+      return { conversationList: page.map((c) => this.#v2(s, c)), nextSeq: end, isFinished: end >= all.length };
+    });
+  }
+
+  /**
+   * One conversation. For a valid ID the store does not hold (no message yet) it returns an
+   * empty conversation instead of failing, like the Web reference's getConversationProfile,
+   * so a chat screen can open before the first message. It is not added to the list.
+   */
+  getConversation<C extends V2TIMValueCallback<V2TIMConversation> | undefined = undefined>(
+    conversationID: string, cb?: C,
+  ): CallbackResult<V2TIMConversation, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      parseConversationID(conversationID);
+      const c = (await s.store.getConversation(conversationID)) ?? blankConversation(conversationID);
+      return this.#v2(s, c);
+    });
+  }
+
+  /** The reference's `getConversationList(List<String>)`: the known ones, in the order asked. */
+  getConversationListByIDs<C extends V2TIMValueCallback<V2TIMConversation[]> | undefined = undefined>(
+    conversationIDs: string[], cb?: C,
+  ): CallbackResult<V2TIMConversation[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Array.isArray(conversationIDs)) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs must be an array');
+      const out: V2TIMConversation[] = [];
+      for (const id of conversationIDs) {
+        parseConversationID(id);
+        const c = await s.store.getConversation(id);
+        if (c) out.push(this.#v2(s, c));
+      }
+      return out;
+    });
+  }
+
+  getTotalUnreadMessageCount<C extends V2TIMValueCallback<number> | undefined = undefined>(cb?: C): CallbackResult<number, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      return (await s.store.listConversations()).reduce((sum, c) => sum + c.unreadCount, 0);
+    });
+  }
+
+  pinConversation<C extends V2TIMCallback | undefined = undefined>(
+    conversationID: string, isPinned: boolean, cb?: C,
+  ): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      parseConversationID(conversationID);
+      const res = await s.connection.request('conv.pin', { conversationID, isPinned: !!isPinned }, { resend: true });
+      await s.engine.handleUpdate(res.update);
+    });
+  }
+
+  /**
+   * Stored on the server (`conv.setDraft`) and synced to the user's other devices — the
+   * reference keeps drafts on one device only. Empty text clears the draft.
+   */
+  setConversationDraft<C extends V2TIMCallback | undefined = undefined>(
+    conversationID: string, draftText: string | null, cb?: C,
+  ): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      parseConversationID(conversationID);
+      const res = await s.connection.request('conv.setDraft', { conversationID, draftText: draftText ?? '' }, { resend: true });
+      await s.engine.handleUpdate(res.update);
+    });
+  }
+
+  setConversationCustomData<C extends V2TIMValueCallback<V2TIMConversationOperationResult[]> | undefined = undefined>(
+    conversationIDs: string[], customData: string, cb?: C,
+  ): CallbackResult<V2TIMConversationOperationResult[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Array.isArray(conversationIDs) || conversationIDs.length === 0) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs must be a non-empty array');
+      }
+      if (conversationIDs.length > MAX_BATCH) {
+        throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call`);
+      }
+      conversationIDs.forEach((id) => parseConversationID(id));
+      if (typeof customData !== 'string' || byteLength(customData) > MAX_CUSTOM_DATA_BYTES) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `customData must be a string of at most ${MAX_CUSTOM_DATA_BYTES} bytes`);
+      }
+      const res = await s.connection.request('conv.setCustomData', { conversationIDs: [...conversationIDs], customData }, { resend: true });
+      await s.engine.handleUpdate(res.update);
+      return res.results.map((r) => ({ conversationID: r.id, resultCode: r.resultCode, resultInfo: r.resultInfo }));
+    });
+  }
+
+  /**
+   * Marks a conversation read (`conv.markRead`, up to its lastSeq). `conversationID` "c2c",
+   * "group" or "" marks every C2C / group / conversation with unread messages, as in the
+   * reference. `cleanTimestamp`/`cleanSequence` are accepted for API compatibility but the
+   * protocol has no partial read point yet, so a conversation is always read up to the end.
+   */
+  cleanConversationUnreadMessageCount<C extends V2TIMCallback | undefined = undefined>(
+    conversationID: string, cleanTimestamp: number, cleanSequence: number, cb?: C,
+  ): CallbackResult<void, C> {
+    void cleanTimestamp;
+    void cleanSequence;
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      const id = conversationID ?? '';
+      let targets: string[];
+      if (id === '' || id === 'c2c' || id === 'group') {
+        const type = id === 'c2c' ? 1 : id === 'group' ? 2 : 0;
+        targets = (await s.store.listConversations())
+          .filter((c) => c.unreadCount > 0 && (type === 0 || c.type === type))
+          .map((c) => c.conversationID);
+      } else {
+        if (!tryParseConversationID(id)) parseConversationID(id);
+        targets = [id];
+      }
+      for (const target of targets) await markRead(s, target);
+    });
+  }
+}
+
+/** `conv.markRead` + apply its update. Shared with the message manager's markXxxAsRead. */
+export async function markRead(s: Session, conversationID: string): Promise<void> {
+  const res = await s.connection.request('conv.markRead', { conversationID }, { resend: true });
+  await s.engine.handleUpdate(res.update);
+}

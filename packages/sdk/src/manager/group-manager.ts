@@ -1,0 +1,140 @@
+/** `V2TIMGroupManager`: groups, members, and the group listener (fed by `group.event`). */
+import { ConfabError, ErrorCode, MAX_BATCH, assertGroupID, assertUserID, type OperationResult } from '@confab/protocol';
+import { withCallback, type CallbackResult, type V2TIMValueCallback } from '../callback.js';
+import { toV2Group, toV2Member } from '../convert.js';
+import type {
+  V2TIMCreateGroupInfo, V2TIMGroupInfo, V2TIMGroupInfoResult, V2TIMGroupListener,
+  V2TIMGroupMemberInfoResult, V2TIMGroupMemberOperationResult,
+} from '../types.js';
+import type { SdkCore } from './core.js';
+
+/** Members per `getGroupMemberList` page. */
+const MEMBER_PAGE = 100;
+
+function checkUserIDs(userIDs: unknown): asserts userIDs is string[] {
+  if (!Array.isArray(userIDs) || userIDs.length === 0 || userIDs.length > MAX_BATCH) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `userIDs must hold 1..${MAX_BATCH} IDs`);
+  }
+  userIDs.forEach((id) => assertUserID(id));
+}
+
+function memberResults(results: OperationResult[]): V2TIMGroupMemberOperationResult[] {
+  return results.map((r) => ({ memberID: r.id, result: r.resultCode === 0 ? 1 : 0, resultCode: r.resultCode, resultInfo: r.resultInfo }));
+}
+
+export class V2TIMGroupManager {
+  readonly #core: SdkCore;
+
+  /** @internal */
+  constructor(core: SdkCore) {
+    this.#core = core;
+  }
+
+  addGroupListener(listener: V2TIMGroupListener): void {
+    this.#core.groupListeners.add(listener);
+  }
+
+  removeGroupListener(listener: V2TIMGroupListener): void {
+    this.#core.groupListeners.delete(listener);
+  }
+
+  /** Creates a group with initial members; resolves with its ID (server-made `@TGS#…` when none given). */
+  createGroup<C extends V2TIMValueCallback<string> | undefined = undefined>(
+    info: V2TIMCreateGroupInfo, memberList: { userID: string }[] | null, cb?: C,
+  ): CallbackResult<string, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!info || typeof info.groupName !== 'string' || info.groupName === '') {
+        throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, 'groupName is required');
+      }
+      if (info.groupID) assertGroupID(info.groupID);
+      const members = (memberList ?? []).map((m) => m.userID);
+      members.forEach((id) => assertUserID(id));
+      const res = await s.connection.request('group.create', {
+        groupType: info.groupType, groupName: info.groupName,
+        ...(info.groupID ? { groupID: info.groupID } : {}),
+        ...(members.length ? { memberUserIDs: members } : {}),
+        ...(info.faceUrl !== undefined ? { faceUrl: info.faceUrl } : {}),
+        ...(info.introduction !== undefined ? { introduction: info.introduction } : {}),
+        ...(info.notification !== undefined ? { notification: info.notification } : {}),
+      });
+      s.names.groups.set(res.group.groupID, res.group);
+      await s.engine.handleUpdate(res.update);
+      return res.group.groupID;
+    });
+  }
+
+  inviteUserToGroup<C extends V2TIMValueCallback<V2TIMGroupMemberOperationResult[]> | undefined = undefined>(
+    groupID: string, userIDs: string[], cb?: C,
+  ): CallbackResult<V2TIMGroupMemberOperationResult[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      checkUserIDs(userIDs);
+      const res = await s.connection.request('group.invite', { groupID, userIDs: [...userIDs] });
+      return memberResults(res.results);
+    });
+  }
+
+  /** `reason` is accepted for compatibility; the protocol does not carry it. */
+  kickGroupMember<C extends V2TIMValueCallback<V2TIMGroupMemberOperationResult[]> | undefined = undefined>(
+    groupID: string, userIDs: string[], reason?: string, cb?: C,
+  ): CallbackResult<V2TIMGroupMemberOperationResult[], C> {
+    void reason;
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      checkUserIDs(userIDs);
+      const res = await s.connection.request('group.kick', { groupID, userIDs: [...userIDs] });
+      return memberResults(res.results);
+    });
+  }
+
+  /** Pages of members; `nextSeq` 0 starts, and a returned `nextSeq` of 0 means the end. `filter` is not applied yet. */
+  getGroupMemberList<C extends V2TIMValueCallback<V2TIMGroupMemberInfoResult> | undefined = undefined>(
+    groupID: string, filter: number, nextSeq: number, cb?: C,
+  ): CallbackResult<V2TIMGroupMemberInfoResult, C> {
+    void filter;
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      const res = await s.connection.request('group.members', { groupID, offset: nextSeq || 0, count: MEMBER_PAGE });
+      for (const m of res.members) {
+        const known = s.names.profiles.get(m.userID);
+        s.names.profiles.set(m.userID, { userID: m.userID, nickName: m.nickName, faceUrl: m.faceUrl, selfSignature: known?.selfSignature ?? '' });
+      }
+      return { nextSeq: res.isFinished ? 0 : res.nextOffset, memberInfoList: res.members.map(toV2Member) };
+    });
+  }
+
+  getJoinedGroupList<C extends V2TIMValueCallback<V2TIMGroupInfo[]> | undefined = undefined>(cb?: C): CallbackResult<V2TIMGroupInfo[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      const res = await s.connection.request('group.joinedList', {});
+      for (const g of res.groups) s.names.groups.set(g.groupID, g);
+      return res.groups.map(toV2Group);
+    });
+  }
+
+  /** One result per ID asked; an unknown group is resultCode 10010 with `info: null`. */
+  getGroupsInfo<C extends V2TIMValueCallback<V2TIMGroupInfoResult[]> | undefined = undefined>(
+    groupIDs: string[], cb?: C,
+  ): CallbackResult<V2TIMGroupInfoResult[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Array.isArray(groupIDs) || groupIDs.length === 0 || groupIDs.length > MAX_BATCH) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `groupIDs must hold 1..${MAX_BATCH} IDs`);
+      }
+      groupIDs.forEach((id) => assertGroupID(id));
+      const res = await s.connection.request('group.info', { groupIDs: [...groupIDs] });
+      const found = new Map(res.groups.map((g) => [g.groupID, g]));
+      return groupIDs.map((id) => {
+        const g = found.get(id);
+        if (g) s.names.groups.set(id, g);
+        return g
+          ? { resultCode: 0, resultMessage: '', info: toV2Group(g) }
+          : { resultCode: ErrorCode.GROUP_NOT_FOUND, resultMessage: 'group not found', info: null };
+      });
+    });
+  }
+}

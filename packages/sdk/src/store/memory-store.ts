@@ -1,0 +1,124 @@
+/**
+ * The default store: plain maps, gone when the process ends. Each scope (app + user) has
+ * its own maps, and they survive `close()`/`open()` within one MemoryStore object, so a
+ * user who logs out and back in inside one process still sees the cached list.
+ */
+import { validateBatch, validateScope, notOpen } from './validate.js';
+import type { LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope } from './types.js';
+import { MetaKey } from './types.js';
+
+interface ScopeData {
+  meta: Map<string, string>;
+  conversations: Map<string, StoredConversation>;
+  /** conversationID → seq → message. */
+  messages: Map<string, Map<number, StoredMessage>>;
+  /** msgID → [conversationID, seq], to find the old copy of a re-put message. */
+  byID: Map<string, [string, number]>;
+}
+
+function emptyScope(): ScopeData {
+  return { meta: new Map(), conversations: new Map(), messages: new Map(), byID: new Map() };
+}
+
+/** Copies so callers can never mutate what the store holds (a SQLite store can't be mutated either). */
+const clone = <T>(v: T): T => structuredClone(v);
+
+export class MemoryStore implements LocalStore {
+  #scopes = new Map<string, ScopeData>();
+  #current: ScopeData | undefined;
+
+  async open(scope: StoreScope): Promise<void> {
+    validateScope(scope);
+    const key = `${scope.sdkAppID}\u0000${scope.userID}`;
+    let data = this.#scopes.get(key);
+    if (!data) this.#scopes.set(key, (data = emptyScope()));
+    this.#current = data;
+  }
+
+  async close(): Promise<void> {
+    this.#current = undefined;
+  }
+
+  #data(): ScopeData {
+    return this.#current ?? notOpen();
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.#data().meta.get(key);
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.#data().meta.set(key, String(value));
+  }
+
+  async listConversations(): Promise<StoredConversation[]> {
+    return [...this.#data().conversations.values()].map(clone);
+  }
+
+  async getConversation(conversationID: string): Promise<StoredConversation | undefined> {
+    const c = this.#data().conversations.get(conversationID);
+    return c && clone(c);
+  }
+
+  async getMessages(conversationID: string, query: MessageQuery): Promise<StoredMessage[]> {
+    const bySeq = this.#data().messages.get(conversationID);
+    if (!bySeq || query.limit <= 0) return [];
+    const all = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    if (query.afterSeq !== undefined) {
+      return all.filter((m) => m.seq > query.afterSeq!).slice(0, query.limit).map(clone);
+    }
+    const below = query.beforeSeq === undefined ? all : all.filter((m) => m.seq < query.beforeSeq!);
+    return below.slice(Math.max(0, below.length - query.limit)).map(clone);
+  }
+
+  async getMessagesByID(msgIDs: string[]): Promise<StoredMessage[]> {
+    const data = this.#data();
+    const out: StoredMessage[] = [];
+    for (const id of new Set(msgIDs)) {
+      const loc = data.byID.get(id);
+      const m = loc && data.messages.get(loc[0])?.get(loc[1]);
+      if (m) out.push(clone(m));
+    }
+    return out;
+  }
+
+  async apply(batch: StoreChangeBatch): Promise<void> {
+    const data = this.#data();
+    // Validate everything first: maps cannot roll back.
+    validateBatch(batch);
+    for (const id of batch.removeConversations ?? []) {
+      data.conversations.delete(id);
+      this.#clear(data, id);
+    }
+    for (const id of batch.clearMessages ?? []) this.#clear(data, id);
+    for (const c of batch.upsertConversations ?? []) data.conversations.set(c.conversationID, clone(c));
+    for (const m of batch.putMessages ?? []) this.#put(data, clone(m));
+    for (const { conversationID, seq } of batch.dropMessagesBelow ?? []) {
+      const bySeq = data.messages.get(conversationID);
+      for (const [s, m] of bySeq ?? []) {
+        if (s < seq) {
+          bySeq!.delete(s);
+          data.byID.delete(m.msgID);
+        }
+      }
+    }
+    if (batch.syncVersion !== undefined) data.meta.set(MetaKey.SYNC_VERSION, String(batch.syncVersion));
+  }
+
+  #clear(data: ScopeData, conversationID: string): void {
+    for (const m of data.messages.get(conversationID)?.values() ?? []) data.byID.delete(m.msgID);
+    data.messages.delete(conversationID);
+  }
+
+  #put(data: ScopeData, m: StoredMessage): void {
+    // Same msgID stored elsewhere (should not happen, but the server is the truth): move it.
+    const old = data.byID.get(m.msgID);
+    if (old) data.messages.get(old[0])?.delete(old[1]);
+    let bySeq = data.messages.get(m.conversationID);
+    if (!bySeq) data.messages.set(m.conversationID, (bySeq = new Map()));
+    const displaced = bySeq.get(m.seq);
+    if (displaced) data.byID.delete(displaced.msgID);
+    bySeq.set(m.seq, m);
+    data.byID.set(m.msgID, [m.conversationID, m.seq]);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * A persistent store in one SQLite file (Node only, better-sqlite3). Import it from the
+ * subpath `@confab/sdk/sqlite-store`; the main entry never imports this file, so a browser
+ * bundle does not pull in native code.
+ *
+ * ```ts
+ * import { SqliteStore } from '@confab/sdk/sqlite-store';
+ * V2TIMManager.getInstance().initSDK(appID, { serverUrl, store: new SqliteStore('./confab.db') });
+ * ```
+ *
+ * Every row carries a `scope` column ("<sdkAppID>:<userID>"), so several users — or the
+ * same user ID in two apps — can share one file without seeing each other's data. Rows are
+ * stored as JSON next to the few columns the queries need: the wire shapes grow new
+ * optional fields over time and the file should not need a migration for each.
+ */
+import Database from 'better-sqlite3';
+import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
+import { validateBatch, validateScope, notOpen } from './validate.js';
+import type { LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope } from './types.js';
+import { MetaKey } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE TABLE IF NOT EXISTS conversations (
+  scope TEXT NOT NULL, conversation_id TEXT NOT NULL, data TEXT NOT NULL,
+  PRIMARY KEY (scope, conversation_id)
+);
+CREATE TABLE IF NOT EXISTS messages (
+  scope TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  msg_id TEXT NOT NULL, data TEXT NOT NULL,
+  PRIMARY KEY (scope, conversation_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (scope, msg_id);
+`;
+
+/** Turns a driver error into the catalogue's 6019, keeping the original as `cause`. */
+function storeError(err: unknown): ConfabError {
+  if (isConfabError(err)) return err as ConfabError;
+  return new ConfabError(ErrorCode.LOCAL_STORE_FAILED, `local store failed: ${(err as Error)?.message ?? err}`, { cause: err });
+}
+
+function guard<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(storeError(err));
+  }
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: Database.Database) {
+  return {
+    getMeta: db.prepare<[string, string], { value: string }>('SELECT value FROM meta WHERE scope = ? AND key = ?'),
+    setMeta: db.prepare('INSERT OR REPLACE INTO meta (scope, key, value) VALUES (?, ?, ?)'),
+    listConversations: db.prepare<[string], { data: string }>('SELECT data FROM conversations WHERE scope = ?'),
+    getConversation: db.prepare<[string, string], { data: string }>('SELECT data FROM conversations WHERE scope = ? AND conversation_id = ?'),
+    upsertConversation: db.prepare('INSERT OR REPLACE INTO conversations (scope, conversation_id, data) VALUES (?, ?, ?)'),
+    removeConversation: db.prepare('DELETE FROM conversations WHERE scope = ? AND conversation_id = ?'),
+    clearMessages: db.prepare('DELETE FROM messages WHERE scope = ? AND conversation_id = ?'),
+    // INSERT OR REPLACE deletes every row that clashes on either the primary key
+    // (conversation, seq) or the unique msg_id, which is exactly the dedupe rule.
+    putMessage: db.prepare('INSERT OR REPLACE INTO messages (scope, conversation_id, seq, msg_id, data) VALUES (?, ?, ?, ?, ?)'),
+    dropBelow: db.prepare('DELETE FROM messages WHERE scope = ? AND conversation_id = ? AND seq < ?'),
+    newest: db.prepare<[string, string, number, number], { data: string }>(
+      'SELECT data FROM messages WHERE scope = ? AND conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    after: db.prepare<[string, string, number, number], { data: string }>(
+      'SELECT data FROM messages WHERE scope = ? AND conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?'),
+    byID: db.prepare<[string, string], { data: string }>('SELECT data FROM messages WHERE scope = ? AND msg_id = ?'),
+  };
+}
+
+export class SqliteStore implements LocalStore {
+  readonly path: string;
+  #db: Database.Database | undefined;
+  #stmts: Statements | undefined;
+  #scope: string | undefined;
+
+  /** `path` is a file path, or ':memory:' for a throwaway database. */
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  open(scope: StoreScope): Promise<void> {
+    return guard(() => {
+      validateScope(scope);
+      if (!this.#db) {
+        const db = new Database(this.path);
+        db.pragma('journal_mode = WAL');
+        db.exec(SCHEMA);
+        this.#db = db;
+        this.#stmts = prepare(db);
+      }
+      this.#scope = `${scope.sdkAppID}:${scope.userID}`;
+    });
+  }
+
+  close(): Promise<void> {
+    return guard(() => {
+      this.#scope = undefined;
+      this.#stmts = undefined;
+      this.#db?.close();
+      this.#db = undefined;
+    });
+  }
+
+  #open(): { s: Statements; scope: string; db: Database.Database } {
+    if (!this.#db || !this.#stmts || this.#scope === undefined) notOpen();
+    return { s: this.#stmts, scope: this.#scope, db: this.#db };
+  }
+
+  getMeta(key: string): Promise<string | undefined> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      return s.getMeta.get(scope, key)?.value;
+    });
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      s.setMeta.run(scope, key, String(value));
+    });
+  }
+
+  listConversations(): Promise<StoredConversation[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      return s.listConversations.all(scope).map((r) => JSON.parse(r.data) as StoredConversation);
+    });
+  }
+
+  getConversation(conversationID: string): Promise<StoredConversation | undefined> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      const row = s.getConversation.get(scope, conversationID);
+      return row ? (JSON.parse(row.data) as StoredConversation) : undefined;
+    });
+  }
+
+  getMessages(conversationID: string, query: MessageQuery): Promise<StoredMessage[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      if (query.limit <= 0) return [];
+      const parse = (r: { data: string }) => JSON.parse(r.data) as StoredMessage;
+      if (query.afterSeq !== undefined) return s.after.all(scope, conversationID, query.afterSeq, query.limit).map(parse);
+      const before = query.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+      return s.newest.all(scope, conversationID, before, query.limit).map(parse).reverse();
+    });
+  }
+
+  getMessagesByID(msgIDs: string[]): Promise<StoredMessage[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      const out: StoredMessage[] = [];
+      for (const id of new Set(msgIDs)) {
+        const row = s.byID.get(scope, id);
+        if (row) out.push(JSON.parse(row.data) as StoredMessage);
+      }
+      return out;
+    });
+  }
+
+  apply(batch: StoreChangeBatch): Promise<void> {
+    return guard(() => {
+      const { s, scope, db } = this.#open();
+      validateBatch(batch);
+      // One transaction: better-sqlite3 rolls it back if anything inside throws.
+      db.transaction(() => {
+        for (const id of batch.removeConversations ?? []) {
+          s.removeConversation.run(scope, id);
+          s.clearMessages.run(scope, id);
+        }
+        for (const id of batch.clearMessages ?? []) s.clearMessages.run(scope, id);
+        for (const c of batch.upsertConversations ?? []) s.upsertConversation.run(scope, c.conversationID, JSON.stringify(c));
+        for (const m of batch.putMessages ?? []) s.putMessage.run(scope, m.conversationID, m.seq, m.msgID, JSON.stringify(m));
+        for (const d of batch.dropMessagesBelow ?? []) s.dropBelow.run(scope, d.conversationID, d.seq);
+        if (batch.syncVersion !== undefined) s.setMeta.run(scope, MetaKey.SYNC_VERSION, String(batch.syncVersion));
+      })();
+    });
+  }
+}

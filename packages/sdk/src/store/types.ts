@@ -1,0 +1,100 @@
+/**
+ * The local store seam. The SDK keeps the user's conversation list, cached messages and a
+ * few meta values (sync version, device ID) behind this small interface, so an app can
+ * swap the default in-memory store for a persistent one (`@confab/sdk/sqlite-store` on
+ * Node; IndexedDB in the browser later) without touching the sync engine.
+ *
+ * Reads are plain getters. There is ONE write path, `apply(batch)`, which commits a whole
+ * batch in one transaction. Why: the sync engine turns one server frame (an `update` push,
+ * or a `conv.sync` page) into one batch that also moves the stored sync version. If the app
+ * crashes half-way through, the store must not hold version 42 with only half of
+ * version 42's rows — the device would never ask for the missing half again.
+ */
+import type { WireConversation, WireMessage } from '@confab/protocol';
+
+/** Which user's data a store instance serves. Data of different scopes never mixes. */
+export interface StoreScope {
+  sdkAppID: number;
+  userID: string;
+}
+
+/**
+ * A conversation row as the server last sent it (tombstones are never stored), plus one
+ * local field the sync engine owns.
+ */
+export type StoredConversation = Omit<WireConversation, 'deleted'> & {
+  /**
+   * Local only: messages up to this seq were already handed to `onRecvNewMessage` on this
+   * device (or deliberately skipped as old history). Catch-up after a reconnect pulls what
+   * lies above it, so a message is announced once even when it was never cached.
+   */
+  deliveredSeq?: number;
+};
+
+/** A cached message, exactly as the server sent it. */
+export type StoredMessage = WireMessage;
+
+/**
+ * One atomic write. The store applies the parts in this order, which is what makes a batch
+ * that mixes them well defined:
+ *
+ * 1. `removeConversations` — drop the rows and every cached message of those conversations;
+ * 2. `clearMessages` — drop every cached message of those conversations, keep the rows;
+ * 3. `upsertConversations` — insert or replace rows by conversationID;
+ * 4. `putMessages` — insert or replace messages; a message is identified both by `msgID`
+ *    and by `(conversationID, seq)`, and a new one replaces any old one matching either;
+ * 5. `dropMessagesBelow` — per conversation, delete cached messages with `seq < seq`
+ *    (the user's `visibleFromSeq` watermark after a delete/clear on any device);
+ * 6. `syncVersion` — when present, stored as the meta value `syncVersion`.
+ *
+ * A store validates the whole batch before writing anything (or rolls back): a batch with
+ * one malformed item rejects with error 6017 and changes nothing.
+ */
+export interface StoreChangeBatch {
+  syncVersion?: number;
+  upsertConversations?: StoredConversation[];
+  removeConversations?: string[];
+  putMessages?: StoredMessage[];
+  dropMessagesBelow?: { conversationID: string; seq: number }[];
+  clearMessages?: string[];
+}
+
+export interface MessageQuery {
+  /** The newest `limit` messages with seq < beforeSeq (all seqs when absent). */
+  beforeSeq?: number;
+  /** Instead: the oldest `limit` messages with seq > afterSeq. Wins over beforeSeq. */
+  afterSeq?: number;
+  limit: number;
+}
+
+/** Well-known meta keys. Values are strings; the store does not interpret them. */
+export const MetaKey = {
+  SYNC_VERSION: 'syncVersion',
+  DEVICE_ID: 'deviceID',
+} as const;
+
+export interface LocalStore {
+  /**
+   * Opens the store for one user. Called by `login()` before any network traffic, so a
+   * restarted device shows its cached list at once. Opening an already-open store for a
+   * different scope closes the first scope.
+   */
+  open(scope: StoreScope): Promise<void>;
+  /** Releases the scope (and, for file stores, the file handle). Idempotent. */
+  close(): Promise<void>;
+
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  /** Every stored conversation, in no particular order (the SDK sorts). */
+  listConversations(): Promise<StoredConversation[]>;
+  getConversation(conversationID: string): Promise<StoredConversation | undefined>;
+
+  /** Cached messages of one conversation, always in ascending seq order. */
+  getMessages(conversationID: string, query: MessageQuery): Promise<StoredMessage[]>;
+  /** The cached messages among `msgIDs` (any order). Used to tell new messages from seen ones. */
+  getMessagesByID(msgIDs: string[]): Promise<StoredMessage[]>;
+
+  /** Commits a batch in one transaction; see `StoreChangeBatch` for the order. */
+  apply(batch: StoreChangeBatch): Promise<void>;
+}

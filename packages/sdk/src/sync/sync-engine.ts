@@ -1,0 +1,210 @@
+/**
+ * Keeps the local store in step with the server, and turns what changed into listener
+ * calls. Everything that writes the store runs through one queue, so an `update` push, the
+ * reply to `msg.send` carrying the same update, and a `conv.sync` page never interleave.
+ *
+ * Version rule (docs/protocol.md "State and sync"), with the stored version `v`:
+ *   update.version <= v        → already have it, drop (the reply beat the push, or vice versa)
+ *   update.prevVersion == v    → apply it
+ *   otherwise                  → we missed something: `conv.sync` from v
+ *
+ * After applying rows, any conversation whose `lastSeq` is above its `deliveredSeq` is
+ * caught up with `msg.history { afterSeq }` (at most CATCH_UP_LIMIT per conversation per
+ * pass), and the messages not yet in the store are announced. Example: the phone was
+ * offline while Bob sent 3 messages; on reconnect `conv.sync` returns the row `c2c_bob`
+ * with lastSeq 12 while the phone delivered up to 9, so it pulls afterSeq 9 and announces
+ * seq 10, 11, 12 — once, because the next pass sees deliveredSeq 12.
+ */
+import {
+  ConfabError, ErrorCode,
+  type OpName, type OpRequest, type OpResult, type UserUpdate, type WireConversation, type WireMessage,
+} from '@confab/protocol';
+import type { Logger } from '../log.js';
+import type { LocalStore, StoredConversation } from '../store/types.js';
+import { MetaKey } from '../store/types.js';
+import { buildBatch, totalUnread, type BuiltBatch } from './batch.js';
+
+/** Most messages pulled per conversation per catch-up pass; older ones load via history. */
+export const CATCH_UP_LIMIT = 100;
+/** `conv.sync` page size. */
+export const SYNC_PAGE = 100;
+
+export type Requester = <K extends OpName>(op: K, body: OpRequest<K>) => Promise<OpResult<K>>;
+
+export interface SyncEvents {
+  syncStart(): void;
+  syncFinish(): void;
+  syncFailed(err: ConfabError): void;
+  conversations(added: StoredConversation[], changed: StoredConversation[], removed: string[]): void;
+  totalUnread(total: number): void;
+  newMessages(messages: WireMessage[]): void;
+}
+
+export interface SyncEngineOptions {
+  store: LocalStore;
+  request: Requester;
+  events: SyncEvents;
+  log: Logger;
+  /** True for a message this device is sending right now: it must not be announced as received. */
+  isOwnOutgoing(m: WireMessage): boolean;
+}
+
+export class SyncEngine {
+  #version = 0;
+  #total: number | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+  readonly #o: SyncEngineOptions;
+
+  constructor(options: SyncEngineOptions) {
+    this.#o = options;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Reads the stored version and total. Call after the store is opened. */
+  async load(): Promise<void> {
+    const stored = await this.#o.store.getMeta(MetaKey.SYNC_VERSION);
+    this.#version = stored ? Number(stored) || 0 : 0;
+    this.#total = totalUnread(await this.#o.store.listConversations());
+  }
+
+  /** Stops emitting and writing (logout). Queued work finishes without effects. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** An `update` push, or the `update` field of a reply. Resolves once applied (or dropped). */
+  handleUpdate(update: UserUpdate | undefined): Promise<void> {
+    if (!update) return Promise.resolve();
+    return this.#enqueue(() => this.#onUpdate(update));
+  }
+
+  /** Full sync from the stored version, then catch-up: after login and every reconnect. */
+  sync(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#o.events.syncStart();
+      try {
+        await this.#syncPages();
+        await this.#catchUp(undefined);
+        this.#o.events.syncFinish();
+      } catch (err) {
+        if (this.#stopped) return; // logged out mid-sync: nothing failed from the app's view
+        const e = err instanceof ConfabError ? err : new ConfabError(ErrorCode.LOCAL_STORE_FAILED, String(err), { cause: err });
+        this.#o.log.warn(`sync failed: ${e.message}`);
+        this.#o.events.syncFailed(e);
+      }
+    });
+  }
+
+  /** Caches messages fetched by a history call (never announced: the app asked for them). */
+  cacheHistory(messages: WireMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    return this.#enqueue(async () => {
+      const byConv = new Map<string, StoredConversation | undefined>();
+      for (const m of messages) {
+        if (!byConv.has(m.conversationID)) byConv.set(m.conversationID, await this.#o.store.getConversation(m.conversationID));
+      }
+      // Skip what the user's watermark already removed (a stale reply racing a delete).
+      const keep = messages.filter((m) => m.seq >= (byConv.get(m.conversationID)?.visibleFromSeq ?? 0));
+      await this.#o.store.apply({ putMessages: keep });
+    });
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => (this.#stopped ? (undefined as T) : task()));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #onUpdate(u: UserUpdate): Promise<void> {
+    if (u.version <= this.#version) return;
+    if (u.prevVersion !== this.#version) {
+      this.#o.log.debug(`update ${u.prevVersion}→${u.version} does not follow ${this.#version}; syncing`);
+      await this.#syncPages();
+      await this.#catchUp(undefined);
+      return;
+    }
+    const built = await this.#commit({ conversations: u.conversations, messages: u.messages, syncVersion: u.version });
+    const lagging = [...built.added, ...built.changed].filter((c) => c.lastSeq > (c.deliveredSeq ?? 0));
+    if (lagging.length) await this.#catchUp(lagging.map((c) => c.conversationID));
+  }
+
+  async #syncPages(): Promise<void> {
+    for (let page = 0; page < 10_000; page++) {
+      const res = await this.#o.request('conv.sync', { sinceVersion: this.#version, count: SYNC_PAGE });
+      if (this.#stopped) return;
+      // A page never moves us backwards (a reply that raced a newer update).
+      const version = Math.max(res.version, this.#version);
+      await this.#commit({ conversations: res.conversations, messages: [], syncVersion: version });
+      if (res.isFinished || res.conversations.length === 0) return;
+    }
+  }
+
+  /** Builds, commits and announces one batch. */
+  async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number }): Promise<BuiltBatch> {
+    const { store } = this.#o;
+    const existing = new Map<string, StoredConversation>();
+    for (const id of new Set(input.conversations.map((c) => c.conversationID))) {
+      const c = await store.getConversation(id);
+      if (c) existing.set(id, c);
+    }
+    const built = buildBatch({ ...input, fresh: this.#version === 0 }, existing);
+    const seen = new Set((await store.getMessagesByID(built.messages.map((m) => m.msgID))).map((m) => m.msgID));
+    await store.apply(built.batch);
+    if (built.batch.syncVersion !== undefined) this.#version = built.batch.syncVersion;
+    if (this.#stopped) return built;
+
+    const fresh = built.messages.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
+    if (fresh.length) this.#o.events.newMessages(fresh);
+    if (built.added.length || built.changed.length || built.removed.length) {
+      this.#o.events.conversations(built.added, built.changed, built.removed);
+    }
+    const total = totalUnread(await store.listConversations());
+    if (total !== this.#total) {
+      this.#total = total;
+      this.#o.events.totalUnread(total);
+    }
+    return built;
+  }
+
+  /** Pulls and announces messages above `deliveredSeq`; `ids` undefined = every conversation. */
+  async #catchUp(ids: string[] | undefined): Promise<void> {
+    const { store } = this.#o;
+    const rows = ids
+      ? (await Promise.all(ids.map((id) => store.getConversation(id)))).filter((c): c is StoredConversation => !!c)
+      : await store.listConversations();
+    for (const row of rows) {
+      if (this.#stopped) return;
+      const delivered = row.deliveredSeq ?? 0;
+      if (row.lastSeq <= delivered) continue;
+      const afterSeq = Math.max(delivered, row.visibleFromSeq - 1, row.lastSeq - CATCH_UP_LIMIT, 0);
+      let messages: WireMessage[] = [];
+      try {
+        const res = await this.#o.request('msg.history', {
+          conversationID: row.conversationID, afterSeq, count: Math.min(CATCH_UP_LIMIT, row.lastSeq - afterSeq),
+        });
+        messages = res.messages;
+      } catch (err) {
+        // Not fatal: deliveredSeq stays, the next sync pass tries again.
+        if (this.#stopped) return;
+        this.#o.log.warn(`catch-up of ${row.conversationID} failed: ${(err as Error).message}`);
+        if ((err as ConfabError).code === ErrorCode.NETWORK_DISCONNECTED) throw err;
+        continue;
+      }
+      const current = await store.getConversation(row.conversationID);
+      if (!current) continue; // deleted meanwhile
+      const top = messages.reduce((max, m) => Math.max(max, m.seq), afterSeq);
+      const keep = messages.filter((m) => m.seq >= current.visibleFromSeq);
+      const seen = new Set((await store.getMessagesByID(keep.map((m) => m.msgID))).map((m) => m.msgID));
+      // An empty answer means there is nothing more for us (e.g. a group we left): stop asking.
+      const deliveredSeq = messages.length ? Math.max(delivered, top) : Math.max(delivered, current.lastSeq);
+      await store.apply({ putMessages: keep, upsertConversations: [{ ...current, deliveredSeq }] });
+      if (this.#stopped) return;
+      const fresh = keep.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
+      if (fresh.length) this.#o.events.newMessages(fresh);
+    }
+  }
+}

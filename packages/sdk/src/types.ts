@@ -1,0 +1,247 @@
+/**
+ * Public types, named and numbered as in the reference's native V2TIM API so code written
+ * against Tencent Cloud Chat reads the same.
+ */
+import type { GroupMemberRole, GroupType } from '@confab/protocol';
+import type { LocalStore } from './store/types.js';
+import type { LogLevel } from './log.js';
+
+/** The reference's `V2TIMLoginStatus`. */
+export const V2TIMLoginStatus = { LOGINED: 1, LOGINING: 2, LOGOUT: 3 } as const;
+export type V2TIMLoginStatus = (typeof V2TIMLoginStatus)[keyof typeof V2TIMLoginStatus];
+
+/** The reference's `V2TIMMessageStatus` (the values Confab uses). */
+export const V2TIMMessageStatus = { SENDING: 1, SEND_SUCC: 2, SEND_FAIL: 3 } as const;
+export type V2TIMMessageStatus = (typeof V2TIMMessageStatus)[keyof typeof V2TIMMessageStatus];
+
+/** The reference's `V2TIMElemType` (the kinds Confab carries). */
+export const V2TIMElemType = { TEXT: 1, CUSTOM: 2 } as const;
+export type V2TIMElemType = (typeof V2TIMElemType)[keyof typeof V2TIMElemType];
+
+/** The reference's `V2TIMConversationType`. */
+export const V2TIMConversationType = { C2C: 1, GROUP: 2 } as const;
+
+export interface V2TIMSDKConfig {
+  /** e.g. `ws://127.0.0.1:8080/ws`. */
+  serverUrl: string;
+  /** Where conversations and messages are cached. Default: a new MemoryStore. */
+  store?: LocalStore;
+  /** Stable per device. Default: random, persisted in the store per user. */
+  deviceID?: string;
+  platform?: string;
+  /** Defaults to the protocol package's PROTOCOL_VERSION. */
+  protocolVersion?: number;
+  capabilities?: string[];
+  /** Per-request timeout (error 6012). Default 15 000. */
+  requestTimeoutMs?: number;
+  logLevel?: LogLevel;
+  /**
+   * A WebSocket constructor (browser-compatible API). Default: `globalThis.WebSocket`,
+   * else the `ws` package. Pass one for React Native quirks or tests.
+   */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** The subset of the WHATWG WebSocket the SDK uses; both browsers and `ws` provide it. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface V2TIMSDKListener {
+  onConnecting?(): void;
+  onConnectSuccess?(): void;
+  onConnectFailed?(code: number, desc: string): void;
+  /** Another login with this device ID took over (6208). No reconnect follows. */
+  onKickedOffline?(): void;
+  /** The UserSig expired (70001); log in again with a fresh one. */
+  onUserSigExpired?(): void;
+}
+
+export interface V2TIMTextElem {
+  text: string;
+}
+export interface V2TIMCustomElem {
+  data: string;
+  desc: string;
+  extension: string;
+}
+
+export interface V2TIMMessage {
+  /** Server ID; empty until sent. */
+  msgID: string;
+  /** Client idempotency key; re-sending the same object reuses it. */
+  clientMsgID: string;
+  conversationID: string;
+  /** Seconds, like the reference. */
+  timestamp: number;
+  /** Milliseconds, the server's commit time. */
+  serverTime: number;
+  sender: string;
+  /** C2C: the peer (the other user), whichever side sent it. */
+  userID: string;
+  groupID: string;
+  isSelf: boolean;
+  status: V2TIMMessageStatus;
+  elemType: V2TIMElemType;
+  textElem?: V2TIMTextElem;
+  customElem?: V2TIMCustomElem;
+  /** Position in the conversation; 0 until sent. */
+  seq: number;
+}
+
+export interface V2TIMConversation {
+  conversationID: string;
+  type: 1 | 2;
+  userID: string;
+  groupID: string;
+  showName: string;
+  faceUrl: string;
+  unreadCount: number;
+  lastMessage: V2TIMMessage | null;
+  draftText: string;
+  draftTimestamp: number;
+  isPinned: boolean;
+  orderKey: number;
+  customData: string;
+  /** C2C: read up to this time (seconds), from the last read message when cached. */
+  c2cReadTimestamp?: number;
+  /** Group: read up to this seq. */
+  groupReadSequence?: number;
+}
+
+export interface V2TIMConversationResult {
+  conversationList: V2TIMConversation[];
+  nextSeq: number;
+  isFinished: boolean;
+}
+
+export interface V2TIMConversationOperationResult {
+  conversationID: string;
+  resultCode: number;
+  resultInfo: string;
+}
+
+export interface V2TIMConversationListener {
+  onSyncServerStart?(): void;
+  onSyncServerFinish?(): void;
+  onSyncServerFailed?(): void;
+  onNewConversation?(list: V2TIMConversation[]): void;
+  onConversationChanged?(list: V2TIMConversation[]): void;
+  onConversationDeleted?(conversationIDs: string[]): void;
+  onTotalUnreadMessageCountChanged?(total: number): void;
+}
+
+export interface V2TIMAdvancedMsgListener {
+  onRecvNewMessage?(msg: V2TIMMessage): void;
+}
+
+export interface V2TIMUserFullInfo {
+  userID: string;
+  nickName: string;
+  faceUrl: string;
+  selfSignature: string;
+}
+
+export interface V2TIMFriendInfo {
+  userID: string;
+  friendRemark: string;
+  userProfile: V2TIMUserFullInfo;
+}
+
+export interface V2TIMFriendOperationResult {
+  userID: string;
+  resultCode: number;
+  resultInfo: string;
+}
+
+export interface V2TIMFriendAddApplication {
+  userID: string;
+  friendRemark?: string;
+  /** The reference's add type (1 single, 2 both); friendship is always mutual here. */
+  addType?: number;
+}
+
+export interface V2TIMFriendshipListener {
+  onFriendListAdded?(users: V2TIMFriendInfo[]): void;
+  onFriendListDeleted?(userIDs: string[]): void;
+}
+
+export interface V2TIMGroupInfo {
+  groupID: string;
+  groupType: GroupType;
+  groupName: string;
+  faceUrl: string;
+  introduction: string;
+  notification: string;
+  owner: string;
+  createTime: number;
+  memberCount: number;
+  dismissed: boolean;
+}
+
+export interface V2TIMGroupInfoResult {
+  resultCode: number;
+  resultMessage: string;
+  info: V2TIMGroupInfo | null;
+}
+
+export interface V2TIMCreateGroupInfo {
+  groupType: GroupType;
+  groupID?: string | null;
+  groupName: string;
+  faceUrl?: string;
+  introduction?: string;
+  notification?: string;
+}
+
+export interface V2TIMGroupMemberFullInfo {
+  userID: string;
+  nickName: string;
+  faceUrl: string;
+  role: GroupMemberRole;
+  joinTime: number;
+}
+
+export interface V2TIMGroupMemberInfoResult {
+  /** 0 when the list is complete, like the reference. */
+  nextSeq: number;
+  memberInfoList: V2TIMGroupMemberFullInfo[];
+}
+
+/** The reference's `V2TIMGroupMemberOperationResult`, plus the server's code and text. */
+export interface V2TIMGroupMemberOperationResult {
+  memberID: string;
+  /** The reference's result: 0 failed, 1 succeeded. */
+  result: number;
+  resultCode: number;
+  resultInfo: string;
+}
+
+/** Members known only by ID: the `group.event` push carries IDs, not profiles. */
+export interface V2TIMGroupMemberInfo {
+  userID: string;
+  nickName: string;
+  faceUrl: string;
+}
+
+export interface V2TIMGroupListener {
+  onMemberEnter?(groupID: string, memberList: V2TIMGroupMemberInfo[]): void;
+  onMemberLeave?(groupID: string, member: V2TIMGroupMemberInfo): void;
+  /** `opUser` is null: the push does not say who kicked. */
+  onMemberKicked?(groupID: string, opUser: V2TIMGroupMemberInfo | null, memberList: V2TIMGroupMemberInfo[]): void;
+  onGroupDismissed?(groupID: string, opUser: V2TIMGroupMemberInfo | null): void;
+  /** This user left the group (on this or another device). */
+  onQuitFromGroup?(groupID: string): void;
+}
+
+export interface V2TIMOfflinePushInfo {
+  title?: string;
+  desc?: string;
+}

@@ -1,0 +1,775 @@
+/**
+ * The storage conformance suite: every backend behind the `Storage` seam runs it. It
+ * talks only through the interfaces of `src/storage/types.ts` (no SQL, no backend
+ * internals), so a PostgreSQL backend can run it unchanged:
+ *
+ *   runStorageConformance('postgres', async () => ({ storage, cleanup }));
+ *
+ * `open` must return a fresh, empty storage each time; `cleanup` closes it and removes
+ * whatever it created.
+ */
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GroupMemberRole, GroupType } from '@confab/protocol';
+import {
+  DEFAULT_APP_SETTINGS,
+  type AppendRequest, type AppRecord, type ConversationRow, type Storage, type UserChange,
+} from '../src/storage/types.js';
+
+export type OpenStorage = () => Promise<{ storage: Storage; cleanup(): Promise<void> }>;
+
+const APP = 1_400_000_001;
+const OTHER_APP = 1_400_000_002;
+const T0 = 1_700_000_000_000;
+
+// ---------------------------------------------------------------------------------
+// Builders (backend-neutral: they only produce interface values)
+// ---------------------------------------------------------------------------------
+
+export function appRecord(sdkAppID: number, overrides: Partial<AppRecord> = {}): AppRecord {
+  return {
+    sdkAppID, name: `app-${sdkAppID}`, secretKey: `secret-${sdkAppID}`, adminUserID: 'administrator',
+    settings: { ...DEFAULT_APP_SETTINGS }, createdAt: T0, ...overrides,
+  };
+}
+
+/** The internal key of a C2C conversation: `c2c:<a>|<b>` with a < b. */
+export function c2cKey(x: string, y: string): string {
+  return x < y ? `c2c:${x}|${y}` : `c2c:${y}|${x}`;
+}
+
+export function groupKey(groupID: string): string {
+  return `group:${groupID}`;
+}
+
+/** A one-to-one message from `from` to `to`, updating both rows. */
+export function c2cMessage(from: string, to: string, clientMsgID: string, text: string, now = T0, app = APP): AppendRequest {
+  return {
+    app, convKey: c2cKey(from, to), sender: from, clientMsgID, elem: { type: 'text', text },
+    recipients: [{ userID: from, conversationID: `c2c_${to}` }, { userID: to, conversationID: `c2c_${from}` }], now,
+  };
+}
+
+/** A group message from `sender` to the given members (the sender among them). */
+export function groupMessage(groupID: string, sender: string, members: string[], clientMsgID: string, text: string, now = T0, app = APP): AppendRequest {
+  return {
+    app, convKey: groupKey(groupID), sender, clientMsgID, elem: { type: 'text', text },
+    recipients: members.map((userID) => ({ userID, conversationID: `group_${groupID}` })), now,
+  };
+}
+
+function groupDraft(groupID: string, owner: string, now = T0) {
+  return {
+    groupID, groupType: GroupType.WORK, groupName: `name of ${groupID}`, faceUrl: 'https://example.com/g.png',
+    introduction: 'intro', notification: 'notice', owner, createdAt: now,
+  };
+}
+
+function changeOf(changes: UserChange[], userID: string): UserChange {
+  const found = changes.filter((c) => c.userID === userID);
+  assert.equal(found.length, 1, `expected exactly one change for ${userID}, got ${found.length}`);
+  return found[0]!;
+}
+
+function sorted<T>(values: T[]): T[] {
+  return [...values].sort();
+}
+
+/** Every row of a change is stamped with the change's version and it steps by exactly one. */
+function assertWellFormedChange(change: UserChange, app = APP): void {
+  assert.equal(change.app, app);
+  assert.equal(change.version, change.prevVersion + 1, 'a change steps the version by exactly one');
+  assert.ok(change.rows.length > 0, 'a change carries the rows it changed');
+  for (const row of change.rows) {
+    assert.equal(row.userID, change.userID);
+    assert.equal(row.version, change.version, `row ${row.convKey} carries the version that changed it`);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------------
+
+export function runStorageConformance(name: string, open: OpenStorage): void {
+  describe(`storage conformance: ${name}`, () => {
+    let storage: Storage;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      const opened = await open();
+      storage = opened.storage;
+      cleanup = opened.cleanup;
+      await storage.apps.create(appRecord(APP));
+    });
+
+    afterEach(async () => {
+      const done = cleanup;
+      cleanup = undefined;
+      if (done) await done();
+    });
+
+    async function users(...ids: string[]): Promise<void> {
+      for (const id of ids) await storage.accounts.ensure(APP, id, T0);
+    }
+
+    async function row(userID: string, convKey: string): Promise<ConversationRow> {
+      const found = await storage.conversations.get(APP, userID, convKey);
+      assert.ok(found, `${userID} has a row for ${convKey}`);
+      return found;
+    }
+
+    // ----------------------------------------------------------------- apps
+    describe('apps', () => {
+      test('create, get, list and updateSettings', async () => {
+        const other = appRecord(OTHER_APP, { name: 'second', secretKey: 'k2', adminUserID: 'root', createdAt: T0 + 5 });
+        await storage.apps.create(other);
+
+        assert.deepEqual(await storage.apps.get(OTHER_APP), other);
+        assert.deepEqual(await storage.apps.get(APP), appRecord(APP));
+        assert.equal(await storage.apps.get(1_499_999_999), undefined);
+
+        const listed = await storage.apps.list();
+        assert.deepEqual(sorted(listed.map((a) => a.sdkAppID)), [APP, OTHER_APP]);
+        assert.deepEqual(listed.find((a) => a.sdkAppID === OTHER_APP), other);
+
+        const settings = { ...DEFAULT_APP_SETTINGS, maxMessageBytes: 4096 };
+        await storage.apps.updateSettings(OTHER_APP, settings);
+        assert.deepEqual((await storage.apps.get(OTHER_APP))?.settings, settings);
+        // Only that app changed.
+        assert.deepEqual((await storage.apps.get(APP))?.settings, DEFAULT_APP_SETTINGS);
+        assert.deepEqual((await storage.apps.list()).find((a) => a.sdkAppID === OTHER_APP)?.settings, settings);
+      });
+    });
+
+    // ------------------------------------------------------------- accounts
+    describe('accounts', () => {
+      test('ensure creates once and is idempotent; syncVersion starts at 0', async () => {
+        const first = await storage.accounts.ensure(APP, 'alice', T0);
+        assert.deepEqual(first, { userID: 'alice', nickName: '', faceUrl: '', selfSignature: '', createdAt: T0 });
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 0);
+
+        const again = await storage.accounts.ensure(APP, 'alice', T0 + 1000);
+        assert.deepEqual(again, first, 'a second ensure returns the existing account unchanged');
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 0);
+
+        assert.equal(await storage.accounts.syncVersion(APP, 'nobody'), 0, 'a user with no state is at version 0');
+      });
+
+      test('get returns only existing accounts; updateProfile patches the given fields', async () => {
+        await users('alice', 'bob');
+        const got = await storage.accounts.get(APP, ['bob', 'ghost', 'alice']);
+        assert.deepEqual(sorted(got.map((a) => a.userID)), ['alice', 'bob']);
+
+        const updated = await storage.accounts.updateProfile(APP, 'alice', { nickName: 'Alice', faceUrl: 'https://a/1.png' });
+        assert.deepEqual(updated, { userID: 'alice', nickName: 'Alice', faceUrl: 'https://a/1.png', selfSignature: '', createdAt: T0 });
+        const second = await storage.accounts.updateProfile(APP, 'alice', { selfSignature: 'hi' });
+        assert.equal(second.nickName, 'Alice', 'fields not in the patch are kept');
+        assert.equal(second.selfSignature, 'hi');
+        assert.deepEqual((await storage.accounts.get(APP, ['alice']))[0], second);
+        // Ensure after a profile update does not reset it.
+        assert.deepEqual(await storage.accounts.ensure(APP, 'alice', T0 + 5), second);
+      });
+
+      test('accounts and versions are per app', async () => {
+        await storage.apps.create(appRecord(OTHER_APP));
+        await users('alice', 'bob');
+        await storage.accounts.ensure(OTHER_APP, 'alice', T0 + 7);
+        assert.equal((await storage.accounts.get(OTHER_APP, ['alice']))[0]?.createdAt, T0 + 7);
+        assert.deepEqual(await storage.accounts.get(OTHER_APP, ['bob']), []);
+
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'k1', 'hi')]);
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 1);
+        assert.equal(await storage.accounts.syncVersion(OTHER_APP, 'alice'), 0, 'another app\'s alice is untouched');
+        assert.equal(await storage.conversations.get(OTHER_APP, 'alice', c2cKey('alice', 'bob')), undefined);
+      });
+    });
+
+    // -------------------------------------------------------------- friends
+    describe('friends', () => {
+      test('add is mutual, re-adding updates the remark only, remove is mutual and reports existence', async () => {
+        await users('alice', 'bob', 'carol');
+        const added = await storage.friends.add(APP, 'alice', 'bob', 'Bobby', T0 + 1);
+        assert.deepEqual(added, { userID: 'alice', friendID: 'bob', remark: 'Bobby', addedAt: T0 + 1 });
+
+        assert.deepEqual(await storage.friends.list(APP, 'alice'), [added]);
+        const reverse = await storage.friends.list(APP, 'bob');
+        assert.equal(reverse.length, 1);
+        assert.equal(reverse[0]?.userID, 'bob');
+        assert.equal(reverse[0]?.friendID, 'alice');
+        assert.equal(reverse[0]?.remark, '', 'the other side has no remark of its own');
+        assert.deepEqual(await storage.friends.list(APP, 'carol'), []);
+
+        const renamed = await storage.friends.add(APP, 'alice', 'bob', 'Robert', T0 + 99);
+        assert.deepEqual(renamed, { userID: 'alice', friendID: 'bob', remark: 'Robert', addedAt: T0 + 1 },
+          're-adding keeps the original add time and updates the remark');
+        assert.equal((await storage.friends.list(APP, 'bob'))[0]?.remark, '', 'the reverse remark is untouched');
+
+        // The other side setting its own remark leaves the first side's remark alone.
+        await storage.friends.add(APP, 'bob', 'alice', 'Ally', T0 + 100);
+        assert.equal((await storage.friends.list(APP, 'bob'))[0]?.remark, 'Ally');
+        assert.equal((await storage.friends.list(APP, 'alice'))[0]?.remark, 'Robert');
+
+        await storage.friends.add(APP, 'alice', 'carol', '', T0 + 2);
+        assert.deepEqual(sorted((await storage.friends.list(APP, 'alice')).map((f) => f.friendID)), ['bob', 'carol']);
+
+        assert.equal(await storage.friends.remove(APP, 'bob', 'alice'), true);
+        assert.deepEqual((await storage.friends.list(APP, 'alice')).map((f) => f.friendID), ['carol'], 'removed both ways');
+        assert.deepEqual(await storage.friends.list(APP, 'bob'), []);
+        assert.equal(await storage.friends.remove(APP, 'alice', 'bob'), false, 'removing again reports nothing removed');
+        assert.equal(await storage.friends.remove(APP, 'bob', 'alice'), false);
+      });
+
+      test('removing a friend leaves the conversation untouched', async () => {
+        await users('alice', 'bob');
+        await storage.friends.add(APP, 'alice', 'bob', '', T0);
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'k1', 'hi')]);
+        const before = await row('bob', c2cKey('alice', 'bob'));
+        const versionBefore = await storage.accounts.syncVersion(APP, 'bob');
+        assert.equal(await storage.friends.remove(APP, 'alice', 'bob'), true);
+        assert.deepEqual(await row('bob', c2cKey('alice', 'bob')), before);
+        assert.equal(await storage.accounts.syncVersion(APP, 'bob'), versionBefore);
+        assert.equal((await storage.messages.range(APP, c2cKey('alice', 'bob'), 1, 10, 10, 'asc')).length, 1);
+      });
+    });
+
+    // --------------------------------------------------------------- groups
+    describe('groups', () => {
+      test('create: owner role 400, members 200, each member gets a conversation row', async () => {
+        await users('owner', 'm1', 'm2');
+        const change = await storage.groups.create(APP, groupDraft('g1', 'owner'), ['m1', 'm2', 'm1', 'owner'], T0 + 1);
+
+        for (const id of ['m1', 'm2']) assert.ok(change.added.includes(id), `${id} reported as added`);
+        assert.deepEqual(sorted(change.updates.map((u) => u.userID)), ['m1', 'm2', 'owner'], 'one change per member, owner included');
+        for (const update of change.updates) {
+          assertWellFormedChange(update);
+          assert.equal(update.prevVersion, 0);
+          assert.equal(update.rows.length, 1);
+          const r = update.rows[0]!;
+          assert.equal(r.convKey, groupKey('g1'));
+          assert.equal(r.conversationID, 'group_g1');
+          assert.equal(r.deleted, false);
+          assert.equal(r.unreadCount, 0);
+          assert.ok(r.lastSeq < r.visibleFromSeq, 'a new group has nothing visible yet');
+          assert.deepEqual(await row(update.userID, groupKey('g1')), r, 'the returned row is the stored row');
+          assert.equal(await storage.accounts.syncVersion(APP, update.userID), update.version);
+        }
+
+        const group = await storage.groups.get(APP, 'g1');
+        assert.deepEqual(group, { ...groupDraft('g1', 'owner'), dismissedAt: null, memberCount: 3 });
+        assert.deepEqual(await storage.groups.member(APP, 'g1', 'owner'), { userID: 'owner', role: GroupMemberRole.OWNER, joinedAt: T0 + 1 });
+        assert.deepEqual(await storage.groups.member(APP, 'g1', 'm1'), { userID: 'm1', role: GroupMemberRole.MEMBER, joinedAt: T0 + 1 });
+        assert.equal(await storage.groups.member(APP, 'g1', 'stranger'), undefined);
+
+        const members = await storage.groups.members(APP, 'g1', 0, 100);
+        assert.deepEqual(sorted(members.map((m) => m.userID)), ['m1', 'm2', 'owner']);
+        assert.equal(members.find((m) => m.userID === 'owner')?.role, 400);
+        assert.equal(members.find((m) => m.userID === 'm2')?.role, 200);
+
+        assert.equal(await storage.groups.get(APP, 'nope'), undefined);
+        assert.deepEqual((await storage.groups.getMany(APP, ['nope', 'g1'])).map((g) => g.groupID), ['g1']);
+      });
+
+      test('members pages with offset and limit cover every member once', async () => {
+        const ids = ['u1', 'u2', 'u3', 'u4', 'u5'];
+        await users('owner', ...ids);
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ids, T0);
+        const seen: string[] = [];
+        for (let offset = 0; offset < 10; offset += 2) {
+          const page = await storage.groups.members(APP, 'g1', offset, 2);
+          assert.ok(page.length <= 2);
+          seen.push(...page.map((m) => m.userID));
+          if (page.length < 2) break;
+        }
+        assert.deepEqual(sorted(seen), sorted(['owner', ...ids]));
+      });
+
+      test('addMembers skips current members; a new member sees only what comes after the join', async () => {
+        await users('owner', 'm1', 'late', 'later');
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['m1'], T0);
+        await storage.messages.appendBatch([
+          groupMessage('g1', 'owner', ['owner', 'm1'], 'k1', 'one'),
+          groupMessage('g1', 'm1', ['owner', 'm1'], 'k2', 'two'),
+        ]);
+        const ownerRow = await row('owner', groupKey('g1'));
+        const ownerVersion = await storage.accounts.syncVersion(APP, 'owner');
+
+        const change = await storage.groups.addMembers(APP, 'g1', ['m1', 'late', 'owner', 'late'], T0 + 10);
+        assert.deepEqual(change.added, ['late']);
+        assert.deepEqual(change.updates.map((u) => u.userID), ['late'], 'only the new member\'s state changes');
+        assertWellFormedChange(change.updates[0]!);
+        const lateRow = change.updates[0]!.rows[0]!;
+        assert.equal(lateRow.conversationID, 'group_g1');
+        assert.equal(lateRow.visibleFromSeq, 3, 'visible from the first message after the join');
+        assert.ok(lateRow.lastSeq < lateRow.visibleFromSeq);
+        assert.equal(lateRow.unreadCount, 0);
+        assert.deepEqual(await row('owner', groupKey('g1')), ownerRow, 'existing members\' rows are untouched');
+        assert.equal(await storage.accounts.syncVersion(APP, 'owner'), ownerVersion);
+        assert.equal((await storage.groups.member(APP, 'g1', 'late'))?.role, GroupMemberRole.MEMBER);
+        assert.equal((await storage.groups.member(APP, 'g1', 'late'))?.joinedAt, T0 + 10);
+        assert.equal((await storage.groups.get(APP, 'g1'))?.memberCount, 3);
+
+        const none = await storage.groups.addMembers(APP, 'g1', ['late', 'm1'], T0 + 11);
+        assert.deepEqual(none.added, []);
+        assert.deepEqual(none.updates, []);
+
+        const { results } = await storage.messages.appendBatch([groupMessage('g1', 'owner', ['owner', 'm1', 'late'], 'k3', 'three')]);
+        assert.equal(results[0]?.message.seq, 3);
+        const after = await row('late', groupKey('g1'));
+        assert.equal(after.lastSeq, 3);
+        assert.equal(after.unreadCount, 1);
+        assert.equal(after.visibleFromSeq, 3);
+
+        // A group with more history: the next joiner starts after seq 3.
+        const second = await storage.groups.addMembers(APP, 'g1', ['later'], T0 + 12);
+        assert.equal(second.updates[0]?.rows[0]?.visibleFromSeq, 4);
+      });
+
+      test('removeMember ends the membership and keeps the conversation row', async () => {
+        await users('owner', 'm1', 'm2');
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['m1', 'm2'], T0);
+        await storage.messages.appendBatch([groupMessage('g1', 'owner', ['owner', 'm1', 'm2'], 'k1', 'hello')]);
+        const before = await row('m1', groupKey('g1'));
+        const version = await storage.accounts.syncVersion(APP, 'm1');
+
+        assert.equal(await storage.groups.removeMember(APP, 'g1', 'm1', T0 + 5), true);
+        assert.equal(await storage.groups.removeMember(APP, 'g1', 'm1', T0 + 6), false, 'not a member any more');
+        assert.equal(await storage.groups.removeMember(APP, 'g1', 'stranger', T0 + 6), false);
+
+        assert.equal(await storage.groups.member(APP, 'g1', 'm1'), undefined);
+        assert.deepEqual(sorted((await storage.groups.members(APP, 'g1', 0, 100)).map((m) => m.userID)), ['m2', 'owner']);
+        assert.equal((await storage.groups.get(APP, 'g1'))?.memberCount, 2);
+        assert.deepEqual(await storage.groups.joinedGroups(APP, 'm1'), []);
+        assert.deepEqual(await row('m1', groupKey('g1')), before, 'the row stays as it was');
+        assert.equal(await storage.accounts.syncVersion(APP, 'm1'), version);
+        assert.equal((await storage.messages.range(APP, groupKey('g1'), 1, 10, 10, 'asc')).length, 1);
+      });
+
+      test('dismiss ends every membership and returns the members', async () => {
+        await users('owner', 'm1', 'm2', 'gone');
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['m1', 'm2', 'gone'], T0);
+        await storage.groups.removeMember(APP, 'g1', 'gone', T0 + 1);
+        const rowsBefore = await Promise.all(['owner', 'm1', 'm2', 'gone'].map((u) => row(u, groupKey('g1'))));
+
+        const members = await storage.groups.dismiss(APP, 'g1', T0 + 2);
+        assert.deepEqual(sorted(members), ['m1', 'm2', 'owner'], 'the members at the time of the dismissal');
+
+        const group = await storage.groups.get(APP, 'g1');
+        assert.equal(group?.dismissedAt, T0 + 2);
+        assert.equal(group?.memberCount, 0);
+        assert.deepEqual(await storage.groups.members(APP, 'g1', 0, 100), []);
+        for (const id of ['owner', 'm1', 'm2']) {
+          assert.equal(await storage.groups.member(APP, 'g1', id), undefined);
+          assert.deepEqual(await storage.groups.joinedGroups(APP, id), []);
+        }
+        const rowsAfter = await Promise.all(['owner', 'm1', 'm2', 'gone'].map((u) => row(u, groupKey('g1'))));
+        assert.deepEqual(rowsAfter, rowsBefore, 'conversation rows stay');
+      });
+
+      test('joinedGroups lists current memberships', async () => {
+        await users('a', 'b', 'c');
+        await storage.groups.create(APP, groupDraft('g1', 'a', T0), ['b'], T0);
+        await storage.groups.create(APP, groupDraft('g2', 'b', T0 + 1), ['a', 'c'], T0 + 1);
+        await storage.groups.create(APP, groupDraft('g3', 'c', T0 + 2), [], T0 + 2);
+
+        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'a')).map((g) => g.groupID)), ['g1', 'g2']);
+        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'b')).map((g) => g.groupID)), ['g1', 'g2']);
+        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'c')).map((g) => g.groupID)), ['g2', 'g3']);
+        const g2 = (await storage.groups.joinedGroups(APP, 'a')).find((g) => g.groupID === 'g2');
+        assert.equal(g2?.memberCount, 3);
+        assert.equal(g2?.owner, 'b');
+
+        await storage.groups.removeMember(APP, 'g2', 'a', T0 + 3);
+        assert.deepEqual((await storage.groups.joinedGroups(APP, 'a')).map((g) => g.groupID), ['g1']);
+        await storage.groups.dismiss(APP, 'g1', T0 + 4);
+        assert.deepEqual(await storage.groups.joinedGroups(APP, 'a'), []);
+        assert.deepEqual((await storage.groups.joinedGroups(APP, 'b')).map((g) => g.groupID), ['g2']);
+      });
+    });
+
+    // ------------------------------------------------------------- messages
+    describe('messages', () => {
+      test('appendBatch assigns gap-free seqs per conversation, in request order', async () => {
+        await users('alice', 'bob', 'carol', 'owner');
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['alice'], T0);
+        const { results } = await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'a1', 'one', T0 + 1),
+          c2cMessage('bob', 'alice', 'b1', 'two', T0 + 2),
+          c2cMessage('carol', 'alice', 'c1', 'to alice', T0 + 3),
+          groupMessage('g1', 'owner', ['owner', 'alice'], 'o1', 'group one', T0 + 4),
+          c2cMessage('alice', 'bob', 'a2', 'three', T0 + 5),
+          groupMessage('g1', 'alice', ['owner', 'alice'], 'a1', 'group two', T0 + 6),
+        ]);
+        assert.deepEqual(results.map((r) => [r.message.convKey, r.message.seq, r.duplicate]), [
+          ['c2c:alice|bob', 1, false],
+          ['c2c:alice|bob', 2, false],
+          ['c2c:alice|carol', 1, false],
+          ['group:g1', 1, false],
+          ['c2c:alice|bob', 3, false],
+          ['group:g1', 2, false],
+        ]);
+        assert.deepEqual(results[1]?.message, {
+          convKey: 'c2c:alice|bob', seq: 2, sender: 'bob', clientMsgID: 'b1', createdAt: T0 + 2, elem: { type: 'text', text: 'two' },
+        });
+
+        const next = await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b2', 'four', T0 + 7)]);
+        assert.equal(next.results[0]?.message.seq, 4, 'the sequence continues across batches');
+
+        const stored = await storage.messages.range(APP, 'c2c:alice|bob', 1, 100, 100, 'asc');
+        assert.deepEqual(stored.map((m) => [m.seq, m.sender, m.clientMsgID, m.elem]), [
+          [1, 'alice', 'a1', { type: 'text', text: 'one' }],
+          [2, 'bob', 'b1', { type: 'text', text: 'two' }],
+          [3, 'alice', 'a2', { type: 'text', text: 'three' }],
+          [4, 'bob', 'b2', { type: 'text', text: 'four' }],
+        ]);
+        const custom = await storage.messages.appendBatch([{
+          ...c2cMessage('alice', 'carol', 'x1', 'unused', T0 + 8),
+          elem: { type: 'custom', data: '{"k":1}', description: 'd', extension: 'e' },
+        }]);
+        assert.deepEqual((await storage.messages.get(APP, 'c2c:alice|carol', custom.results[0]!.message.seq))?.elem,
+          { type: 'custom', data: '{"k":1}', description: 'd', extension: 'e' }, 'custom elements round-trip');
+      });
+
+      test('a duplicate clientMsgID in one batch returns the first message and consumes no seq', async () => {
+        await users('alice', 'bob');
+        const { results, changes } = await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'k1', 'first', T0 + 1),
+          c2cMessage('alice', 'bob', 'k1', 'retry with other text', T0 + 2),
+          c2cMessage('alice', 'bob', 'k2', 'second', T0 + 3),
+        ]);
+        assert.equal(results[0]?.duplicate, false);
+        assert.equal(results[1]?.duplicate, true);
+        assert.deepEqual(results[1]?.message, results[0]?.message, 'the duplicate gets the stored first message');
+        assert.equal(results[2]?.message.seq, 2, 'no seq consumed by the duplicate');
+        assert.equal(changeOf(changes, 'bob').rows[0]?.unreadCount, 2, 'the duplicate counts once');
+        assert.equal((await storage.messages.range(APP, c2cKey('alice', 'bob'), 1, 100, 100, 'asc')).length, 2);
+      });
+
+      test('a duplicate across batches returns the stored message, consumes no seq and changes nothing', async () => {
+        await users('alice', 'bob');
+        const first = await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'k1', 'one', T0 + 1),
+          c2cMessage('alice', 'bob', 'k2', 'two', T0 + 2),
+        ]);
+        const aliceVersion = await storage.accounts.syncVersion(APP, 'alice');
+        const bobRow = await row('bob', c2cKey('alice', 'bob'));
+
+        const onlyDup = await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'k2', 'changed text', T0 + 50)]);
+        assert.equal(onlyDup.results[0]?.duplicate, true);
+        assert.deepEqual(onlyDup.results[0]?.message, first.results[1]?.message);
+        assert.deepEqual(onlyDup.changes, [], 'a batch of duplicates changes no user state');
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), aliceVersion);
+        assert.deepEqual(await row('bob', c2cKey('alice', 'bob')), bobRow);
+
+        const mixed = await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'k1', 'again', T0 + 60),
+          c2cMessage('alice', 'bob', 'k3', 'three', T0 + 61),
+        ]);
+        assert.equal(mixed.results[0]?.duplicate, true);
+        assert.deepEqual(mixed.results[0]?.message, first.results[0]?.message);
+        assert.equal(mixed.results[1]?.duplicate, false);
+        assert.equal(mixed.results[1]?.message.seq, 3);
+        assert.equal(changeOf(mixed.changes, 'bob').rows[0]?.unreadCount, 3);
+      });
+
+      test('the idempotency key is (conversation, sender, clientMsgID)', async () => {
+        await users('alice', 'bob', 'carol');
+        const { results } = await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'same', 'alice to bob'),
+          c2cMessage('bob', 'alice', 'same', 'bob to alice: other sender'),
+          c2cMessage('alice', 'carol', 'same', 'alice to carol: other conversation'),
+        ]);
+        assert.deepEqual(results.map((r) => [r.message.convKey, r.message.seq, r.duplicate]), [
+          ['c2c:alice|bob', 1, false], ['c2c:alice|bob', 2, false], ['c2c:alice|carol', 1, false],
+        ]);
+        const later = await storage.messages.appendBatch([
+          c2cMessage('bob', 'alice', 'same', 'retry'),
+          c2cMessage('carol', 'alice', 'same', 'carol, new'),
+        ]);
+        assert.deepEqual(later.results.map((r) => [r.message.convKey, r.message.seq, r.duplicate, r.message.sender]), [
+          ['c2c:alice|bob', 2, true, 'bob'], ['c2c:alice|carol', 2, false, 'carol'],
+        ]);
+      });
+
+      test('each touched user\'s version steps by exactly one per batch and rows carry it', async () => {
+        await users('alice', 'bob', 'carol', 'dave');
+        const batch1 = await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'a1', '1'),
+          c2cMessage('bob', 'alice', 'b1', '2'),
+          c2cMessage('carol', 'alice', 'c1', '3'),
+          c2cMessage('alice', 'bob', 'a2', '4'),
+        ]);
+        assert.deepEqual(sorted(batch1.changes.map((c) => c.userID)), ['alice', 'bob', 'carol'], 'one change per touched user');
+        for (const change of batch1.changes) {
+          assertWellFormedChange(change);
+          assert.equal(change.prevVersion, 0);
+          assert.equal(change.version, 1);
+        }
+        const alice = changeOf(batch1.changes, 'alice');
+        assert.deepEqual(sorted(alice.rows.map((r) => r.convKey)), ['c2c:alice|bob', 'c2c:alice|carol'], 'each row once');
+        assert.equal(alice.rows.find((r) => r.convKey === 'c2c:alice|bob')?.conversationID, 'c2c_bob');
+        assert.equal(changeOf(batch1.changes, 'bob').rows[0]?.conversationID, 'c2c_alice');
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 1);
+        assert.equal(await storage.accounts.syncVersion(APP, 'dave'), 0, 'untouched users keep their version');
+        for (const r of alice.rows) assert.deepEqual(await row('alice', r.convKey), r, 'returned rows are what is stored');
+
+        const batch2 = await storage.messages.appendBatch([c2cMessage('dave', 'bob', 'd1', '5')]);
+        assert.deepEqual(sorted(batch2.changes.map((c) => c.userID)), ['bob', 'dave']);
+        assert.deepEqual([changeOf(batch2.changes, 'bob').prevVersion, changeOf(batch2.changes, 'bob').version], [1, 2]);
+        assert.deepEqual([changeOf(batch2.changes, 'dave').prevVersion, changeOf(batch2.changes, 'dave').version], [0, 1]);
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 1);
+        assert.equal((await row('bob', 'c2c:alice|bob')).version, 1, 'a row not in the batch keeps its version');
+        assert.equal((await row('bob', 'c2c:bob|dave')).version, 2);
+      });
+
+      test('unread counts grow for recipients, not for the sender; rows track the last seq', async () => {
+        await users('alice', 'bob', 'owner', 'm1');
+        await storage.messages.appendBatch([
+          c2cMessage('alice', 'bob', 'a1', '1'), c2cMessage('alice', 'bob', 'a2', '2'), c2cMessage('alice', 'bob', 'a3', '3'),
+        ]);
+        const aliceRow = await row('alice', 'c2c:alice|bob');
+        const bobRow = await row('bob', 'c2c:alice|bob');
+        assert.equal(aliceRow.unreadCount, 0);
+        assert.equal(aliceRow.lastSeq, 3);
+        assert.equal(aliceRow.readSeq, 3, 'the sender has read what it sent');
+        assert.equal(bobRow.unreadCount, 3);
+        assert.equal(bobRow.lastSeq, 3);
+        assert.equal(bobRow.readSeq, 0);
+        assert.equal(bobRow.deleted, false);
+        assert.equal(bobRow.conversationID, 'c2c_alice');
+
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['m1', 'bob'], T0);
+        await storage.messages.appendBatch([
+          groupMessage('g1', 'owner', ['owner', 'm1', 'bob'], 'o1', 'x'),
+          groupMessage('g1', 'm1', ['owner', 'm1', 'bob'], 'm1', 'y'),
+        ]);
+        assert.equal((await row('owner', 'group:g1')).unreadCount, 1);
+        assert.equal((await row('m1', 'group:g1')).unreadCount, 0, 'sending a message reads everything before it');
+        assert.equal((await row('bob', 'group:g1')).unreadCount, 2);
+        assert.equal((await row('bob', 'group:g1')).lastSeq, 2);
+      });
+
+      test('unreadCount stays equal to the messages from others above readSeq when the user replies', async () => {
+        // docs/protocol.md: "unreadCount counts messages from others above readSeq".
+        await users('alice', 'bob');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', '1'), c2cMessage('bob', 'alice', 'b2', '2')]);
+        assert.equal((await row('alice', 'c2c:alice|bob')).unreadCount, 2);
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a1', 'reply'), c2cMessage('bob', 'alice', 'b3', 'after')]);
+        const r = await row('alice', 'c2c:alice|bob');
+        const all = await storage.messages.range(APP, 'c2c:alice|bob', 1, 100, 100, 'asc');
+        const expected = all.filter((m) => m.sender !== 'alice' && m.seq > r.readSeq).length;
+        assert.equal(r.unreadCount, expected,
+          `readSeq ${r.readSeq} leaves ${expected} unread message(s) from others, but unreadCount is ${r.unreadCount}`);
+      });
+
+      test('range reads ascending or descending within bounds and limit; get reads one', async () => {
+        await users('alice', 'bob');
+        await storage.messages.appendBatch(
+          Array.from({ length: 10 }, (_, i) => c2cMessage(i % 2 ? 'bob' : 'alice', i % 2 ? 'alice' : 'bob', `k${i + 1}`, `m${i + 1}`, T0 + i)));
+        const key = c2cKey('alice', 'bob');
+        const seqs = async (from: number, to: number, limit: number, order: 'asc' | 'desc') =>
+          (await storage.messages.range(APP, key, from, to, limit, order)).map((m) => m.seq);
+
+        assert.deepEqual(await seqs(1, 10, 100, 'asc'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert.deepEqual(await seqs(1, 10, 100, 'desc'), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+        assert.deepEqual(await seqs(3, 7, 100, 'asc'), [3, 4, 5, 6, 7], 'both bounds are inclusive');
+        assert.deepEqual(await seqs(3, 7, 2, 'asc'), [3, 4], 'asc takes the lowest');
+        assert.deepEqual(await seqs(3, 7, 2, 'desc'), [7, 6], 'desc takes the highest');
+        assert.deepEqual(await seqs(8, 50, 100, 'asc'), [8, 9, 10]);
+        assert.deepEqual(await seqs(5, 5, 10, 'asc'), [5]);
+        assert.deepEqual(await seqs(6, 5, 10, 'asc'), [], 'an empty interval');
+        assert.deepEqual(await seqs(11, 20, 10, 'desc'), []);
+        assert.deepEqual(await storage.messages.range(APP, 'c2c:x|y', 1, 10, 10, 'asc'), []);
+
+        const five = await storage.messages.get(APP, key, 5);
+        assert.deepEqual(five, { convKey: key, seq: 5, sender: 'alice', clientMsgID: 'k5', createdAt: T0 + 4, elem: { type: 'text', text: 'm5' } });
+        assert.equal(await storage.messages.get(APP, key, 11), undefined);
+        assert.equal(await storage.messages.get(APP, 'c2c:x|y', 1), undefined);
+        const ranged = await storage.messages.range(APP, key, 5, 5, 1, 'asc');
+        assert.deepEqual(ranged[0], five);
+      });
+    });
+
+    // -------------------------------------------------------- conversations
+    describe('conversations', () => {
+      test('changedSince returns rows after a version, oldest change first, never splitting a version', async () => {
+        const peers = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
+        await users('alice', ...peers);
+        await storage.messages.appendBatch([c2cMessage('alice', 'u1', 'k', 'v1')]); // alice v1: 1 row
+        await storage.messages.appendBatch(['u2', 'u3', 'u4', 'u5', 'u6', 'u7'].map((p) => c2cMessage('alice', p, 'k', 'v2'))); // v2: 6 rows
+        await storage.messages.appendBatch([c2cMessage('u8', 'alice', 'k', 'v3')]); // v3: 1 row
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 3);
+
+        const all = await storage.conversations.changedSince(APP, 'alice', 0, 100);
+        assert.equal(all.length, 8);
+        assert.deepEqual(all.map((r) => r.version), [1, 2, 2, 2, 2, 2, 2, 3], 'ascending by version');
+        assert.equal(all[0]?.convKey, c2cKey('alice', 'u1'));
+        assert.equal(all[7]?.convKey, c2cKey('alice', 'u8'));
+
+        const page1 = await storage.conversations.changedSince(APP, 'alice', 0, 3);
+        assert.deepEqual(page1.map((r) => r.version), [1, 2, 2, 2, 2, 2, 2],
+          'a page that would end inside version 2 is extended to all of version 2');
+        assert.deepEqual(sorted(page1.map((r) => r.convKey)), sorted(all.slice(0, 7).map((r) => r.convKey)));
+        const page2 = await storage.conversations.changedSince(APP, 'alice', 2, 3);
+        assert.deepEqual(page2.map((r) => r.convKey), [c2cKey('alice', 'u8')]);
+        assert.deepEqual(await storage.conversations.changedSince(APP, 'alice', 3, 3), []);
+        assert.deepEqual((await storage.conversations.changedSince(APP, 'alice', 0, 1)).map((r) => r.version), [1],
+          'a page that ends at a version boundary is not extended');
+
+        // One patch of many rows is one version: a page never splits it either.
+        const { change } = await storage.conversations.patch(APP, 'alice',
+          peers.map((p) => ({ convKey: c2cKey('alice', p), conversationID: `c2c_${p}`, create: false })),
+          { kind: 'customData', customData: 'tagged' });
+        assert.ok(change);
+        assert.equal(change.version, 4);
+        assert.equal(change.rows.length, 8);
+        const page = await storage.conversations.changedSince(APP, 'alice', 0, 2);
+        assert.equal(page.length, 8, 'every row of version 4 in one page');
+        for (const r of page) {
+          assert.equal(r.version, 4);
+          assert.equal(r.customData, 'tagged');
+        }
+        assert.deepEqual(await storage.conversations.changedSince(APP, 'alice', 4, 2), []);
+        // Other users' rows are not included.
+        assert.deepEqual((await storage.conversations.changedSince(APP, 'u1', 0, 100)).map((r) => r.userID), ['u1']);
+      });
+
+      test('paging by the returned versions visits every row exactly once', async () => {
+        const peers = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+        await users('alice', ...peers);
+        // Versions with 1, 3, 1, 5 and 2 rows.
+        const groups = [peers.slice(0, 1), peers.slice(1, 4), peers.slice(4, 5), peers.slice(5, 10), peers.slice(10, 12)];
+        for (const g of groups) await storage.messages.appendBatch(g.map((p) => c2cMessage(p, 'alice', 'k', 'x')));
+        let since = 0;
+        const seen: string[] = [];
+        for (let guard = 0; guard < 20; guard++) {
+          const page = await storage.conversations.changedSince(APP, 'alice', since, 2);
+          if (page.length === 0) break;
+          const versions = page.map((r) => r.version);
+          assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+          assert.ok(versions[0]! > since);
+          seen.push(...page.map((r) => r.convKey));
+          since = versions[versions.length - 1]!;
+        }
+        assert.equal(since, 5);
+        assert.deepEqual(sorted(seen), sorted(peers.map((p) => c2cKey('alice', p))), 'no row lost or repeated');
+      });
+
+      test('patch markRead clears unread and steps the version once', async () => {
+        await users('alice', 'bob');
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a1', '1'), c2cMessage('alice', 'bob', 'a2', '2')]);
+        const before = await storage.accounts.syncVersion(APP, 'bob');
+        const { change, missing } = await storage.conversations.patch(APP, 'bob',
+          [{ convKey: c2cKey('alice', 'bob'), conversationID: 'c2c_alice', create: false }], { kind: 'markRead' });
+        assert.deepEqual(missing, []);
+        assert.ok(change);
+        assertWellFormedChange(change);
+        assert.equal(change.userID, 'bob');
+        assert.deepEqual([change.prevVersion, change.version], [before, before + 1]);
+        const r = change.rows[0]!;
+        assert.equal(r.unreadCount, 0);
+        assert.equal(r.readSeq, 2);
+        assert.equal(r.lastSeq, 2);
+        assert.deepEqual(await row('bob', c2cKey('alice', 'bob')), r);
+        assert.equal(await storage.accounts.syncVersion(APP, 'bob'), before + 1);
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 1, 'the peer is untouched');
+
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a3', '3')]);
+        assert.equal((await row('bob', c2cKey('alice', 'bob'))).unreadCount, 1, 'unread counts from the read mark');
+      });
+
+      test('patch pin and draft activate the conversation; unpin and customData keep the other fields', async () => {
+        await users('alice', 'bob', 'carol');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'older')]);
+        await storage.messages.appendBatch([c2cMessage('carol', 'alice', 'c1', 'newer')]);
+        const bobKey = c2cKey('alice', 'bob');
+        const carolKey = c2cKey('alice', 'carol');
+        assert.ok((await row('alice', carolKey)).orderKey > (await row('alice', bobKey)).orderKey, 'a message activates');
+
+        const target = [{ convKey: bobKey, conversationID: 'c2c_bob', create: false }];
+        const pinned = await storage.conversations.patch(APP, 'alice', target, { kind: 'pin', isPinned: true });
+        assert.ok(pinned.change);
+        assertWellFormedChange(pinned.change);
+        const pinnedRow = await row('alice', bobKey);
+        assert.equal(pinnedRow.isPinned, true);
+        assert.ok(pinnedRow.orderKey > (await row('alice', carolKey)).orderKey, 'pinning rises the order key above the rest');
+        assert.equal(pinnedRow.unreadCount, 1, 'pin leaves the unread count');
+
+        const drafted = await storage.conversations.patch(APP, 'alice', [{ convKey: carolKey, conversationID: 'c2c_carol', create: false }],
+          { kind: 'draft', draftText: 'half a thought', now: T0 + 42 });
+        assert.ok(drafted.change);
+        assert.equal(drafted.change.prevVersion, pinned.change.version);
+        const draftRow = await row('alice', carolKey);
+        assert.equal(draftRow.draftText, 'half a thought');
+        assert.equal(draftRow.draftTimestamp, T0 + 42);
+        assert.ok(draftRow.orderKey > pinnedRow.orderKey, 'a draft activates');
+
+        const cleared = await storage.conversations.patch(APP, 'alice', [{ convKey: carolKey, conversationID: 'c2c_carol', create: false }],
+          { kind: 'draft', draftText: '', now: T0 + 43 });
+        assert.ok(cleared.change);
+        assert.equal((await row('alice', carolKey)).draftText, '');
+
+        const unpinned = await storage.conversations.patch(APP, 'alice', target, { kind: 'pin', isPinned: false });
+        assert.ok(unpinned.change);
+        const unpinnedRow = await row('alice', bobKey);
+        assert.equal(unpinnedRow.isPinned, false);
+        assert.equal(unpinnedRow.lastSeq, 1);
+        assert.equal(unpinnedRow.unreadCount, 1);
+
+        const custom = await storage.conversations.patch(APP, 'alice', target, { kind: 'customData', customData: '{"x":1}' });
+        assert.ok(custom.change);
+        const customRow = await row('alice', bobKey);
+        assert.equal(customRow.customData, '{"x":1}');
+        assert.deepEqual({ ...customRow, customData: '', version: 0 }, { ...unpinnedRow, customData: '', version: 0 },
+          'customData changes nothing else');
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), custom.change.version);
+        assert.equal(custom.change.version, 2 + 5, 'two message batches, then five patches: one step each');
+      });
+
+      test('patch of several rows is one version step; rows without a live row are reported missing', async () => {
+        await users('alice', 'bob', 'carol', 'dave');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'x'), c2cMessage('carol', 'alice', 'c1', 'y')]);
+        const before = await storage.accounts.syncVersion(APP, 'alice');
+        const { change, missing } = await storage.conversations.patch(APP, 'alice', [
+          { convKey: c2cKey('alice', 'bob'), conversationID: 'c2c_bob', create: false },
+          { convKey: c2cKey('alice', 'dave'), conversationID: 'c2c_dave', create: false },
+          { convKey: c2cKey('alice', 'carol'), conversationID: 'c2c_carol', create: false },
+        ], { kind: 'customData', customData: 'c' });
+        assert.deepEqual(missing, ['c2c_dave']);
+        assert.ok(change);
+        assertWellFormedChange(change);
+        assert.deepEqual([change.prevVersion, change.version], [before, before + 1], 'one step for the whole call');
+        assert.deepEqual(sorted(change.rows.map((r) => r.conversationID)), ['c2c_bob', 'c2c_carol']);
+        assert.equal(await storage.conversations.get(APP, 'alice', c2cKey('alice', 'dave')), undefined, 'no row created');
+
+        const none = await storage.conversations.patch(APP, 'alice',
+          [{ convKey: c2cKey('alice', 'dave'), conversationID: 'c2c_dave', create: false }], { kind: 'markRead' });
+        assert.deepEqual(none, { change: null, missing: ['c2c_dave'] });
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), before + 1, 'nothing changed, no version step');
+      });
+
+      test('patch with create=true starts a row', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        const { change, missing } = await storage.conversations.patch(APP, 'alice',
+          [{ convKey: key, conversationID: 'c2c_bob', create: true }], { kind: 'pin', isPinned: true });
+        assert.deepEqual(missing, []);
+        assert.ok(change);
+        assertWellFormedChange(change);
+        const created = await row('alice', key);
+        assert.equal(created.conversationID, 'c2c_bob');
+        assert.equal(created.isPinned, true);
+        assert.equal(created.deleted, false);
+        assert.equal(created.unreadCount, 0);
+        assert.equal(created.version, change.version);
+        assert.equal(await storage.conversations.get(APP, 'bob', key), undefined, 'only the caller gets a row');
+
+        // The first message lands in the existing row.
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'hi')]);
+        const after = await row('alice', key);
+        assert.equal(after.isPinned, true);
+        assert.equal(after.lastSeq, 1);
+        assert.equal(after.unreadCount, 1);
+      });
+    });
+  });
+}
