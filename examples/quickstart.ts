@@ -4,6 +4,8 @@
  *   npm start                      # in another terminal; note the SDKAppID it prints
  *   CONFAB_SDKAPPID=<id> node --import tsx examples/quickstart.ts
  *
+ * Set CONFAB_DATA_DIR when the server runs with another --data folder.
+ *
  * The UserSigs are computed here from the app's secret key read from the server's data
  * folder, which only a development setup may do: in production the app's back end
  * computes them (docs/usersig.md).
@@ -16,7 +18,7 @@ const serverUrl = process.env.CONFAB_URL ?? 'ws://127.0.0.1:8080/ws';
 if (!sdkAppID) throw new Error('set CONFAB_SDKAPPID to the SDKAppID printed by `npm start`');
 
 function userSig(userID: string): string {
-  return execFileSync('node', ['packages/server/dist/cli.js', 'usersig', '--sdkappid', String(sdkAppID), '--user', userID], { encoding: 'utf8' }).trim();
+  return execFileSync('node', ['packages/server/dist/cli.js', 'usersig', '--sdkappid', String(sdkAppID), '--user', userID, '--data', process.env.CONFAB_DATA_DIR ?? '.confab-data'], { encoding: 'utf8' }).trim();
 }
 
 async function user(userID: string): Promise<V2TIMManager> {
