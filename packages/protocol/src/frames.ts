@@ -118,7 +118,7 @@ export type OpResult<K extends OpName> = Ops[K]['res'];
 export interface Pushes {
   /** Changes to the user's own state: new messages, conversation rows, tombstones. */
   update: UserUpdate;
-  /** The session ends: another login took the device ID, the UserSig expired, or the server shuts down. */
+  /** The session ends for good (no reconnect): another login took the device ID, or the UserSig expired. A server shutdown is a plain close (1001) instead. */
   kicked: { code: number; desc: string };
   /** A group the user is or was in changed membership or was dismissed. */
   'group.event': { groupID: string; event: 'joined' | 'left' | 'kicked' | 'dismissed' | 'memberJoined' | 'memberLeft'; userIDs: string[] };

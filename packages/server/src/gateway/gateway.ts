@@ -57,10 +57,9 @@ export class Gateway {
 
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
-    for (const session of this.#all) {
-      session.push('kicked', { code: ErrorCode.NETWORK_DISCONNECTED, desc: 'server shutting down' });
-      session.socket.terminate();
-    }
+    // A shutdown is not a kick: clients see an ordinary close (1001, going away) and
+    // reconnect, to this node once it is back or to another one.
+    for (const session of this.#all) session.close(1001, 'server shutting down');
     this.#all.clear();
     for (const entry of this.#byUser.values()) entry.unsubscribe();
     this.#byUser.clear();
