@@ -8,6 +8,8 @@ import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
 import { Domain } from './services/domain.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
+import { Router, sendJson } from './http/router.js';
+import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import type { AppRecord, Storage } from './storage/types.js';
 
@@ -58,13 +60,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
   const domain = new Domain(storage, bus, logger, { purge: options.purge || {} });
   if (options.purge !== false) domain.purge.start();
   const gateway = new Gateway(domain, bus, logger);
-  const http: HttpServer = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, sessions: gateway.sessionCount }));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 404, desc: 'not found' }));
-  });
+  const router = new Router();
+  router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, sessions: gateway.sessionCount }));
+  for (const register of httpAreas) register(router, { domain, gateway, logger });
+  const http: HttpServer = createServer((req, res) => void router.handle(req, res));
   gateway.attach(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
