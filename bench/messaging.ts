@@ -28,6 +28,7 @@ if (process.argv[2] === '--server') {
       process.send!({ op: 'mem', rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, sessions: server.sessionCount });
     }
   });
+  process.on('SIGTERM', () => process.exit(0));
   process.send!({ op: 'ready', url: server.wsUrl, sdkAppID: app.sdkAppID });
 } else {
   await main();
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[3] ?? 10);
   const window = Number(process.argv[4] ?? 32);
   const dir = mkdtempSync(join(tmpdir(), 'confab-bench-msg-'));
-  const child = fork(fileURLToPath(import.meta.url), ['--server', dir], { execArgv: ['--import', 'tsx', '--expose-gc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--server', dir], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)] });
   const ready = await new Promise<{ url: string; sdkAppID: number }>((r) => child.once('message', r as never));
 
   // Memory per idle connection: log in N idle sessions and compare the server's RSS.

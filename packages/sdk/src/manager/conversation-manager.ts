@@ -13,6 +13,7 @@ import type {
   V2TIMConversation, V2TIMConversationListener, V2TIMConversationOperationResult, V2TIMConversationResult,
 } from '../types.js';
 import type { SdkCore, Session } from './core.js';
+import { removeConversations } from './deletion.js';
 
 /** The reference's limit for customData. */
 const MAX_CUSTOM_DATA_BYTES = 256;
@@ -53,7 +54,7 @@ export class V2TIMConversationManager {
   }
 
   /** A page of the local list: pinned first, then orderKey descending. `nextSeq` 0 = first page. */
-  getConversationList<C extends V2TIMValueCallback<V2TIMConversationResult> | undefined = undefined>(
+  getConversationList<C extends V2TIMValueCallback<V2TIMConversationResult> | undefined>(
     nextSeq: number, count: number, cb?: C,
   ): CallbackResult<V2TIMConversationResult, C> {
     return withCallback(cb, async () => {
@@ -73,7 +74,7 @@ export class V2TIMConversationManager {
    * empty conversation instead of failing, like the Web reference's getConversationProfile,
    * so a chat screen can open before the first message. It is not added to the list.
    */
-  getConversation<C extends V2TIMValueCallback<V2TIMConversation> | undefined = undefined>(
+  getConversation<C extends V2TIMValueCallback<V2TIMConversation> | undefined>(
     conversationID: string, cb?: C,
   ): CallbackResult<V2TIMConversation, C> {
     return withCallback(cb, async () => {
@@ -85,7 +86,7 @@ export class V2TIMConversationManager {
   }
 
   /** The reference's `getConversationList(List<String>)`: the known ones, in the order asked. */
-  getConversationListByIDs<C extends V2TIMValueCallback<V2TIMConversation[]> | undefined = undefined>(
+  getConversationListByIDs<C extends V2TIMValueCallback<V2TIMConversation[]> | undefined>(
     conversationIDs: string[], cb?: C,
   ): CallbackResult<V2TIMConversation[], C> {
     return withCallback(cb, async () => {
@@ -101,14 +102,14 @@ export class V2TIMConversationManager {
     });
   }
 
-  getTotalUnreadMessageCount<C extends V2TIMValueCallback<number> | undefined = undefined>(cb?: C): CallbackResult<number, C> {
+  getTotalUnreadMessageCount<C extends V2TIMValueCallback<number> | undefined>(cb?: C): CallbackResult<number, C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       return (await s.store.listConversations()).reduce((sum, c) => sum + c.unreadCount, 0);
     });
   }
 
-  pinConversation<C extends V2TIMCallback | undefined = undefined>(
+  pinConversation<C extends V2TIMCallback | undefined>(
     conversationID: string, isPinned: boolean, cb?: C,
   ): CallbackResult<void, C> {
     return withCallback(cb, async () => {
@@ -123,7 +124,7 @@ export class V2TIMConversationManager {
    * Stored on the server (`conv.setDraft`) and synced to the user's other devices — the
    * reference keeps drafts on one device only. Empty text clears the draft.
    */
-  setConversationDraft<C extends V2TIMCallback | undefined = undefined>(
+  setConversationDraft<C extends V2TIMCallback | undefined>(
     conversationID: string, draftText: string | null, cb?: C,
   ): CallbackResult<void, C> {
     return withCallback(cb, async () => {
@@ -134,7 +135,7 @@ export class V2TIMConversationManager {
     });
   }
 
-  setConversationCustomData<C extends V2TIMValueCallback<V2TIMConversationOperationResult[]> | undefined = undefined>(
+  setConversationCustomData<C extends V2TIMValueCallback<V2TIMConversationOperationResult[]> | undefined>(
     conversationIDs: string[], customData: string, cb?: C,
   ): CallbackResult<V2TIMConversationOperationResult[], C> {
     return withCallback(cb, async () => {
@@ -156,12 +157,65 @@ export class V2TIMConversationManager {
   }
 
   /**
+   * Deletes the conversation and its history for this user, here and on the server
+   * (irrecoverable; the peer and other members keep theirs). Resolves once the server
+   * committed it and the local copy is wiped. Deleting an unknown or already deleted
+   * conversation succeeds. 6017 malformed ID, 6014 not logged in, 9508 not connected
+   * (nothing changes), 9520 connection lost after sending (the next login finishes it if
+   * the server did commit).
+   *
+   * ```ts
+   * getConversationManager().deleteConversation('c2c_bob', { onSuccess() {}, onError(code, desc) {} });
+   * ```
+   */
+  deleteConversation<C extends V2TIMCallback | undefined>(conversationID: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      parseConversationID(conversationID);
+      const s = this.#core.requireSession();
+      const [result] = await removeConversations(s, [conversationID], 'delete');
+      if (result && result.resultCode !== 0) throw new ConfabError(result.resultCode, result.resultInfo);
+    });
+  }
+
+  /**
+   * Deletes up to 100 conversations, one result per ID in the order given. With
+   * `clearMessage` false the history stays on the server and can still be pulled with the
+   * history calls; the conversations leave the list either way. A malformed ID gets its
+   * own 6017 result; an empty list fails with 6017, more than 100 with 51006.
+   */
+  deleteConversationList<C extends V2TIMValueCallback<V2TIMConversationOperationResult[]> | undefined>(
+    conversationIDList: string[], clearMessage: boolean, cb?: C,
+  ): CallbackResult<V2TIMConversationOperationResult[], C> {
+    return withCallback(cb, async () => {
+      if (!Array.isArray(conversationIDList) || conversationIDList.length === 0) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDList must be a non-empty array');
+      }
+      if (conversationIDList.length > MAX_BATCH) {
+        throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call, got ${conversationIDList.length}`);
+      }
+      const s = this.#core.requireSession();
+      const valid = conversationIDList.filter((id) => tryParseConversationID(id));
+      // Malformed IDs are answered here (the server would answer them the same way), so a
+      // non-string cannot make the whole request fail.
+      const fromServer = valid.length ? await removeConversations(s, valid, clearMessage === false ? 'deleteKeepHistory' : 'delete') : [];
+      let next = 0;
+      return conversationIDList.map((id): V2TIMConversationOperationResult => {
+        if (!tryParseConversationID(id)) {
+          return { conversationID: String(id), resultCode: ErrorCode.INVALID_PARAMETERS, resultInfo: 'conversationID must be c2c_<userID> or group_<groupID>' };
+        }
+        const r = fromServer[next++];
+        return { conversationID: id, resultCode: r?.resultCode ?? 0, resultInfo: r?.resultInfo ?? '' };
+      });
+    });
+  }
+
+  /**
    * Marks a conversation read (`conv.markRead`, up to its lastSeq). `conversationID` "c2c",
    * "group" or "" marks every C2C / group / conversation with unread messages, as in the
    * reference. `cleanTimestamp`/`cleanSequence` are accepted for API compatibility but the
    * protocol has no partial read point yet, so a conversation is always read up to the end.
    */
-  cleanConversationUnreadMessageCount<C extends V2TIMCallback | undefined = undefined>(
+  cleanConversationUnreadMessageCount<C extends V2TIMCallback | undefined>(
     conversationID: string, cleanTimestamp: number, cleanSequence: number, cb?: C,
   ): CallbackResult<void, C> {
     void cleanTimestamp;

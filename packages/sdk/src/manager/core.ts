@@ -11,7 +11,7 @@
  * background (onSyncServerStart/Finish), so login does not wait for a large catch-up.
  */
 import {
-  ConfabError, ErrorCode, PROTOCOL_VERSION, assertUserID,
+  Capability, ConfabError, ErrorCode, PROTOCOL_VERSION, assertUserID,
   type OpName, type OpRequest, type OpResult, type PushFrame, type Pushes, type WireMessage,
 } from '@confab/protocol';
 import { safeCall } from '../callback.js';
@@ -20,7 +20,9 @@ import { emptyNameCache, toV2Conversation, toV2Message, type NameCache } from '.
 import { createLogger, type Logger } from '../log.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { MetaKey, type LocalStore, type StoredConversation } from '../store/types.js';
+import { PendingDeletions } from '../sync/pending-deletions.js';
 import { SyncEngine } from '../sync/sync-engine.js';
+import { recoverPendingDeletions } from './deletion.js';
 import {
   V2TIMLoginStatus,
   type V2TIMAdvancedMsgListener, type V2TIMConversationListener, type V2TIMFriendshipListener,
@@ -32,12 +34,16 @@ export class Session {
   /** clientMsgIDs this device sent in this session: never announced back to it as "received". */
   readonly ownOutgoing = new Set<string>();
   readonly names: NameCache = emptyNameCache();
+  /** Deletions sent but not yet wiped locally (crash safety, see deletion.ts). */
+  readonly pending: PendingDeletions;
   constructor(
     readonly userID: string,
     readonly store: LocalStore,
     readonly connection: Connection,
     readonly engine: SyncEngine,
-  ) {}
+  ) {
+    this.pending = new PendingDeletions(store);
+  }
 }
 
 export function randomID(): string {
@@ -113,7 +119,9 @@ export class SdkCore {
           sdkAppID: this.sdkAppID!, userID, userSig, deviceID,
           protocolVersion: config.protocolVersion ?? PROTOCOL_VERSION,
           ...(config.platform !== undefined ? { platform: config.platform } : {}),
-          ...(config.capabilities !== undefined ? { capabilities: [...config.capabilities] } : {}),
+          // Deletion sync by default: the server sends other devices' deletions only when
+          // the app enabled it; an explicit list (even empty) overrides, e.g. to test old clients.
+          capabilities: config.capabilities !== undefined ? [...config.capabilities] : [Capability.DELETION_SYNC],
         },
       });
       const session = new Session(userID, store, connection, undefined as never);
@@ -133,6 +141,9 @@ export class SdkCore {
       this.#loggingIn = undefined;
       this.session = session;
       this.status = V2TIMLoginStatus.LOGINED;
+      // Both queued now, in this order: a deletion interrupted by a crash completes before
+      // the sync (which may hide its tombstone from this device) runs.
+      void recoverPendingDeletions(session, this.log);
       void engine.sync();
     } catch (err) {
       this.#loggingIn = undefined;
@@ -176,7 +187,10 @@ export class SdkCore {
     connection.on('connected', ({ reconnected }) => {
       this.emit(this.sdkListeners, (l) => l.onConnectSuccess?.());
       // The first sync is started by login() once it has published the session.
-      if (reconnected) void engine.sync();
+      if (reconnected) {
+        void recoverPendingDeletions(session, this.log);
+        void engine.sync();
+      }
     });
     connection.on('push', (frame) => this.#onPush(session, frame));
     connection.on('closed', ({ code, desc }) => {

@@ -23,7 +23,7 @@ export class V2TIMFriendshipManager {
     this.#core.friendListeners.delete(listener);
   }
 
-  addFriend<C extends V2TIMValueCallback<V2TIMFriendOperationResult> | undefined = undefined>(
+  addFriend<C extends V2TIMValueCallback<V2TIMFriendOperationResult> | undefined>(
     application: V2TIMFriendAddApplication, cb?: C,
   ): CallbackResult<V2TIMFriendOperationResult, C> {
     return withCallback(cb, async () => {
@@ -40,7 +40,7 @@ export class V2TIMFriendshipManager {
   }
 
   /** `deleteType` (single/both) is accepted for compatibility; friendship is always mutual. */
-  deleteFromFriendList<C extends V2TIMValueCallback<V2TIMFriendOperationResult[]> | undefined = undefined>(
+  deleteFromFriendList<C extends V2TIMValueCallback<V2TIMFriendOperationResult[]> | undefined>(
     userIDs: string[], deleteType?: number, cb?: C,
   ): CallbackResult<V2TIMFriendOperationResult[], C> {
     void deleteType;
@@ -56,7 +56,7 @@ export class V2TIMFriendshipManager {
     });
   }
 
-  getFriendList<C extends V2TIMValueCallback<V2TIMFriendInfo[]> | undefined = undefined>(cb?: C): CallbackResult<V2TIMFriendInfo[], C> {
+  getFriendList<C extends V2TIMValueCallback<V2TIMFriendInfo[]> | undefined>(cb?: C): CallbackResult<V2TIMFriendInfo[], C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       const res = await s.connection.request('friend.list', {});

@@ -39,7 +39,7 @@ export class V2TIMGroupManager {
   }
 
   /** Creates a group with initial members; resolves with its ID (server-made `@TGS#…` when none given). */
-  createGroup<C extends V2TIMValueCallback<string> | undefined = undefined>(
+  createGroup<C extends V2TIMValueCallback<string> | undefined>(
     info: V2TIMCreateGroupInfo, memberList: { userID: string }[] | null, cb?: C,
   ): CallbackResult<string, C> {
     return withCallback(cb, async () => {
@@ -64,7 +64,7 @@ export class V2TIMGroupManager {
     });
   }
 
-  inviteUserToGroup<C extends V2TIMValueCallback<V2TIMGroupMemberOperationResult[]> | undefined = undefined>(
+  inviteUserToGroup<C extends V2TIMValueCallback<V2TIMGroupMemberOperationResult[]> | undefined>(
     groupID: string, userIDs: string[], cb?: C,
   ): CallbackResult<V2TIMGroupMemberOperationResult[], C> {
     return withCallback(cb, async () => {
@@ -77,7 +77,7 @@ export class V2TIMGroupManager {
   }
 
   /** `reason` is accepted for compatibility; the protocol does not carry it. */
-  kickGroupMember<C extends V2TIMValueCallback<V2TIMGroupMemberOperationResult[]> | undefined = undefined>(
+  kickGroupMember<C extends V2TIMValueCallback<V2TIMGroupMemberOperationResult[]> | undefined>(
     groupID: string, userIDs: string[], reason?: string, cb?: C,
   ): CallbackResult<V2TIMGroupMemberOperationResult[], C> {
     void reason;
@@ -91,7 +91,7 @@ export class V2TIMGroupManager {
   }
 
   /** Pages of members; `nextSeq` 0 starts, and a returned `nextSeq` of 0 means the end. `filter` is not applied yet. */
-  getGroupMemberList<C extends V2TIMValueCallback<V2TIMGroupMemberInfoResult> | undefined = undefined>(
+  getGroupMemberList<C extends V2TIMValueCallback<V2TIMGroupMemberInfoResult> | undefined>(
     groupID: string, filter: number, nextSeq: number, cb?: C,
   ): CallbackResult<V2TIMGroupMemberInfoResult, C> {
     void filter;
@@ -107,7 +107,7 @@ export class V2TIMGroupManager {
     });
   }
 
-  getJoinedGroupList<C extends V2TIMValueCallback<V2TIMGroupInfo[]> | undefined = undefined>(cb?: C): CallbackResult<V2TIMGroupInfo[], C> {
+  getJoinedGroupList<C extends V2TIMValueCallback<V2TIMGroupInfo[]> | undefined>(cb?: C): CallbackResult<V2TIMGroupInfo[], C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       const res = await s.connection.request('group.joinedList', {});
@@ -117,7 +117,7 @@ export class V2TIMGroupManager {
   }
 
   /** One result per ID asked; an unknown group is resultCode 10010 with `info: null`. */
-  getGroupsInfo<C extends V2TIMValueCallback<V2TIMGroupInfoResult[]> | undefined = undefined>(
+  getGroupsInfo<C extends V2TIMValueCallback<V2TIMGroupInfoResult[]> | undefined>(
     groupIDs: string[], cb?: C,
   ): CallbackResult<V2TIMGroupInfoResult[], C> {
     return withCallback(cb, async () => {

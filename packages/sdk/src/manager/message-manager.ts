@@ -14,6 +14,7 @@ import {
 } from '../types.js';
 import { markRead } from './conversation-manager.js';
 import { randomID, type SdkCore, type Session } from './core.js';
+import { removeConversations } from './deletion.js';
 
 /** Most messages one history call returns. */
 export const MAX_HISTORY_COUNT = 100;
@@ -80,7 +81,7 @@ export class V2TIMMessageManager {
    * so a retry after a timeout cannot duplicate it. `priority`, `onlineUserOnly` and
    * `offlinePushInfo` are accepted for API compatibility; Confab has no offline push yet.
    */
-  sendMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined = undefined>(
+  sendMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined>(
     message: V2TIMMessage, receiver: string | null, groupID: string | null,
     priority?: number, onlineUserOnly?: boolean, offlinePushInfo?: V2TIMOfflinePushInfo | null, cb?: C,
   ): CallbackResult<V2TIMMessage, C> {
@@ -90,7 +91,7 @@ export class V2TIMMessageManager {
     return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID));
   }
 
-  getC2CHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined = undefined>(
+  getC2CHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(
     userID: string, count: number, lastMsg: V2TIMMessage | null, cb?: C,
   ): CallbackResult<V2TIMMessage[], C> {
     return withCallback(cb, () => {
@@ -100,7 +101,7 @@ export class V2TIMMessageManager {
     });
   }
 
-  getGroupHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined = undefined>(
+  getGroupHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(
     groupID: string, count: number, lastMsg: V2TIMMessage | null, cb?: C,
   ): CallbackResult<V2TIMMessage[], C> {
     return withCallback(cb, () => {
@@ -110,7 +111,7 @@ export class V2TIMMessageManager {
     });
   }
 
-  markC2CMessageAsRead<C extends V2TIMCallback | undefined = undefined>(userID: string, cb?: C): CallbackResult<void, C> {
+  markC2CMessageAsRead<C extends V2TIMCallback | undefined>(userID: string, cb?: C): CallbackResult<void, C> {
     return withCallback(cb, () => {
       const s = this.#core.requireSession();
       assertUserID(userID);
@@ -118,7 +119,28 @@ export class V2TIMMessageManager {
     });
   }
 
-  markGroupMessageAsRead<C extends V2TIMCallback | undefined = undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
+  /**
+   * Erases this user's history of the chat with `userID`, here and on the server; the
+   * conversation stays, with no last message and unread 0. The peer keeps everything.
+   */
+  clearC2CHistoryMessage<C extends V2TIMCallback | undefined>(userID: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      assertUserID(userID);
+      const s = this.#core.requireSession();
+      await removeConversations(s, [c2cConversationID(userID)], 'clearHistory');
+    });
+  }
+
+  /** `clearC2CHistoryMessage` for a group conversation. */
+  clearGroupHistoryMessage<C extends V2TIMCallback | undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      assertGroupID(groupID);
+      const s = this.#core.requireSession();
+      await removeConversations(s, [groupConversationID(groupID)], 'clearHistory');
+    });
+  }
+
+  markGroupMessageAsRead<C extends V2TIMCallback | undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
     return withCallback(cb, () => {
       const s = this.#core.requireSession();
       assertGroupID(groupID);

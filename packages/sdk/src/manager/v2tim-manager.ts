@@ -77,11 +77,11 @@ export class V2TIMManager {
    * login is already running. Logging in as the current user again is a no-op; as another
    * user, it logs the current one out first.
    */
-  login<C extends V2TIMCallback | undefined = undefined>(userID: string, userSig: string, cb?: C): CallbackResult<void, C> {
+  login<C extends V2TIMCallback | undefined>(userID: string, userSig: string, cb?: C): CallbackResult<void, C> {
     return withCallback(cb, () => this.#core.login(userID, userSig));
   }
 
-  logout<C extends V2TIMCallback | undefined = undefined>(cb?: C): CallbackResult<void, C> {
+  logout<C extends V2TIMCallback | undefined>(cb?: C): CallbackResult<void, C> {
     return withCallback(cb, () => this.#core.logout());
   }
 
@@ -113,13 +113,13 @@ export class V2TIMManager {
 
   // ---- the reference's convenience methods ---------------------------------------------
 
-  sendC2CTextMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined = undefined>(
+  sendC2CTextMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined>(
     text: string, userID: string, cb?: C,
   ): CallbackResult<V2TIMMessage, C> {
     return withCallback(cb, () => sendMessage(this.#core, this.#message.createTextMessage(text), userID, null));
   }
 
-  sendGroupTextMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined = undefined>(
+  sendGroupTextMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined>(
     text: string, groupID: string, priority?: number, cb?: C,
   ): CallbackResult<V2TIMMessage, C> {
     void priority;
@@ -129,14 +129,14 @@ export class V2TIMManager {
     });
   }
 
-  createGroup<C extends V2TIMValueCallback<string> | undefined = undefined>(
+  createGroup<C extends V2TIMValueCallback<string> | undefined>(
     groupType: GroupType, groupID: string | null, groupName: string, cb?: C,
   ): CallbackResult<string, C> {
     return this.#group.createGroup({ groupType, groupID, groupName }, null, cb);
   }
 
   /** `message` (the join request text) is accepted for compatibility; joining is immediate. */
-  joinGroup<C extends V2TIMCallback | undefined = undefined>(groupID: string, message: string, cb?: C): CallbackResult<void, C> {
+  joinGroup<C extends V2TIMCallback | undefined>(groupID: string, message: string, cb?: C): CallbackResult<void, C> {
     void message;
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
@@ -147,7 +147,7 @@ export class V2TIMManager {
     });
   }
 
-  quitGroup<C extends V2TIMCallback | undefined = undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
+  quitGroup<C extends V2TIMCallback | undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       assertGroupID(groupID);
@@ -155,7 +155,7 @@ export class V2TIMManager {
     });
   }
 
-  dismissGroup<C extends V2TIMCallback | undefined = undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
+  dismissGroup<C extends V2TIMCallback | undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       assertGroupID(groupID);
@@ -163,7 +163,7 @@ export class V2TIMManager {
     });
   }
 
-  getUsersInfo<C extends V2TIMValueCallback<V2TIMUserFullInfo[]> | undefined = undefined>(
+  getUsersInfo<C extends V2TIMValueCallback<V2TIMUserFullInfo[]> | undefined>(
     userIDs: string[], cb?: C,
   ): CallbackResult<V2TIMUserFullInfo[], C> {
     return withCallback(cb, async () => {
@@ -178,7 +178,7 @@ export class V2TIMManager {
     });
   }
 
-  setSelfInfo<C extends V2TIMCallback | undefined = undefined>(
+  setSelfInfo<C extends V2TIMCallback | undefined>(
     info: { nickName?: string; faceUrl?: string; selfSignature?: string }, cb?: C,
   ): CallbackResult<void, C> {
     return withCallback(cb, async () => {

@@ -71,6 +71,12 @@ export interface MessageQuery {
 export const MetaKey = {
   SYNC_VERSION: 'syncVersion',
   DEVICE_ID: 'deviceID',
+  /**
+   * JSON array of deletions sent to the server whose local wipe has not committed yet
+   * (`PendingDeletion[]`); re-issued at the next login so a crash in between cannot leave
+   * a deleted conversation on the device.
+   */
+  PENDING_DELETIONS: 'pendingDeletions',
 } as const;
 
 export interface LocalStore {

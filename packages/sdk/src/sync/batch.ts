@@ -75,18 +75,26 @@ export function buildBatch(input: BatchInput, existing: ReadonlyMap<string, Stor
       continue;
     }
     const { deleted: _deleted, ...rest } = row;
-    const base = old?.deliveredSeq ?? initialDeliveredSeq(row, input.fresh);
+    // Back after a deletion this device did not hear of (another device deleted it while
+    // deletion sync was off, or the tombstone was hidden from `conv.sync`): the watermark
+    // jumped past everything the device held and there is something above it. It is a new
+    // conversation again, as on the devices that removed it.
+    const reborn = !!old && row.visibleFromSeq > old.visibleFromSeq && row.visibleFromSeq > old.lastSeq
+      && row.lastSeq >= row.visibleFromSeq;
+    const known = old && !reborn ? old : undefined;
+    const base = known?.deliveredSeq ?? initialDeliveredSeq(row, input.fresh);
     const stored: StoredConversation = {
       ...rest,
       deliveredSeq: Math.max(base, maxSeqInBatch.get(row.conversationID) ?? 0),
     };
     live.set(row.conversationID, stored);
+    if (reborn) batch.clearMessages!.push(row.conversationID);
     batch.upsertConversations!.push(stored);
     if (row.visibleFromSeq > 1 && (!old || old.visibleFromSeq < row.visibleFromSeq)) {
       batch.dropMessagesBelow!.push({ conversationID: row.conversationID, seq: row.visibleFromSeq });
     }
-    if (!old) out.added.push(stored);
-    else if (!sameRow(old, stored)) out.changed.push(stored);
+    if (!known) out.added.push(stored);
+    else if (!sameRow(known, stored)) out.changed.push(stored);
   }
 
   const seenIDs = new Set<string>();

@@ -16,11 +16,11 @@
  * seq 10, 11, 12 — once, because the next pass sees deliveredSeq 12.
  */
 import {
-  ConfabError, ErrorCode,
-  type OpName, type OpRequest, type OpResult, type UserUpdate, type WireConversation, type WireMessage,
+  ConfabError, ErrorCode, tryParseConversationID,
+  type DeletionMode, type OpName, type OpRequest, type OpResult, type UserUpdate, type WireConversation, type WireMessage,
 } from '@confab/protocol';
 import type { Logger } from '../log.js';
-import type { LocalStore, StoredConversation } from '../store/types.js';
+import type { LocalStore, StoreChangeBatch, StoredConversation } from '../store/types.js';
 import { MetaKey } from '../store/types.js';
 import { buildBatch, totalUnread, type BuiltBatch } from './batch.js';
 
@@ -28,6 +28,28 @@ import { buildBatch, totalUnread, type BuiltBatch } from './batch.js';
 export const CATCH_UP_LIMIT = 100;
 /** `conv.sync` page size. */
 export const SYNC_PAGE = 100;
+
+/**
+ * A deletion the server committed, to apply locally: `update` is the reply's update (if
+ * any); `conversationIDs` are the IDs the server accepted; rows of those conversations
+ * whose version is at most `upToVersion` (i.e. not changed after the deletion) are wiped
+ * even when the update could not carry the tombstone (a version gap resolved by a
+ * `conv.sync` that hides tombstones, or a re-issued deletion the server had already done).
+ */
+export interface LocalRemoval {
+  update: UserUpdate | undefined;
+  conversationIDs: string[];
+  mode: DeletionMode;
+  upToVersion: number;
+}
+
+/** What a task run with `exclusive` may do without re-entering the queue. */
+export interface ExclusiveContext {
+  /** Applies a removal now; resolves true once the wipe committed. */
+  applyRemoval(removal: LocalRemoval): Promise<boolean>;
+  /** The stored sync version right now. */
+  readonly version: number;
+}
 
 export type Requester = <K extends OpName>(op: K, body: OpRequest<K>) => Promise<OpResult<K>>;
 
@@ -113,6 +135,80 @@ export class SyncEngine {
     });
   }
 
+  /**
+   * Applies a committed deletion (see `LocalRemoval`) in the write queue. Resolves true
+   * when the local wipe committed, false when the engine was stopped first (logout).
+   */
+  applyRemoval(removal: LocalRemoval): Promise<boolean> {
+    return this.#enqueue(() => this.#applyRemoval(removal)).then((done) => done === true);
+  }
+
+  /** Runs `task` in the write queue: nothing else writes the store meanwhile. */
+  exclusive<T>(task: (ctx: ExclusiveContext) => Promise<T>): Promise<T | undefined> {
+    const self = this;
+    const ctx: ExclusiveContext = {
+      applyRemoval: (removal) => this.#applyRemoval(removal),
+      get version() {
+        return self.#version;
+      },
+    };
+    return this.#enqueue(() => task(ctx));
+  }
+
+  async #applyRemoval(removal: LocalRemoval): Promise<boolean> {
+    if (removal.update) {
+      try {
+        await this.#onUpdate(removal.update);
+      } catch (err) {
+        // A gap whose sync failed: the wipe below still removes what the server deleted.
+        this.#o.log.warn(`applying the deletion's update failed: ${(err as Error).message}`);
+      }
+    }
+    if (this.#stopped) return false;
+    const { store } = this.#o;
+    const batch: StoreChangeBatch = { removeConversations: [], clearMessages: [], upsertConversations: [] };
+    const removed: string[] = [];
+    const changed: StoredConversation[] = [];
+    for (const id of new Set(removal.conversationIDs)) {
+      if (!tryParseConversationID(id)) continue;
+      const c = await store.getConversation(id);
+      if (c && c.version > removal.upToVersion) continue; // changed after the deletion (a new message): keep
+      if (removal.mode === 'clearHistory') {
+        batch.clearMessages!.push(id);
+        if (!c) continue;
+        const next: StoredConversation = {
+          ...c, lastMessage: null, unreadCount: 0,
+          readSeq: Math.max(c.readSeq, c.lastSeq),
+          visibleFromSeq: Math.max(c.visibleFromSeq, c.lastSeq + 1),
+          deliveredSeq: Math.max(c.deliveredSeq ?? 0, c.lastSeq),
+        };
+        if (JSON.stringify(next) !== JSON.stringify(c)) {
+          batch.upsertConversations!.push(next);
+          changed.push(next);
+        }
+      } else {
+        // Also when unknown: a history call may have cached messages without a row.
+        batch.removeConversations!.push(id);
+        if (c) removed.push(id);
+      }
+    }
+    if (batch.removeConversations!.length || batch.clearMessages!.length || batch.upsertConversations!.length) {
+      await store.apply(batch);
+      if (this.#stopped) return true;
+      if (changed.length || removed.length) this.#o.events.conversations([], changed, removed);
+      await this.#announceTotal();
+    }
+    return true;
+  }
+
+  async #announceTotal(): Promise<void> {
+    const total = totalUnread(await this.#o.store.listConversations());
+    if (total !== this.#total) {
+      this.#total = total;
+      this.#o.events.totalUnread(total);
+    }
+  }
+
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(() => (this.#stopped ? (undefined as T) : task()));
     this.#queue = run.catch(() => undefined);
@@ -162,11 +258,7 @@ export class SyncEngine {
     if (built.added.length || built.changed.length || built.removed.length) {
       this.#o.events.conversations(built.added, built.changed, built.removed);
     }
-    const total = totalUnread(await store.listConversations());
-    if (total !== this.#total) {
-      this.#total = total;
-      this.#o.events.totalUnread(total);
-    }
+    await this.#announceTotal();
     return built;
   }
 
