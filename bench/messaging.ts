@@ -53,10 +53,20 @@ function connect(url: string): Promise<Conn> {
       ws,
       call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
     };
+    // The generator shares the machine with the server, so it reads frames as cheaply as
+    // it can: replies only for their id and ok flag, pushes only when someone listens.
     ws.on('message', (d) => {
-      const f = JSON.parse(d.toString());
-      if (f.push) conn.onPush?.(f);
-      else { const r = pending.get(f.id); pending.delete(f.id); r?.(f); }
+      const text = d.toString();
+      if (text.startsWith('{"push"')) {
+        if (conn.onPush) conn.onPush(JSON.parse(text));
+        return;
+      }
+      const m = /^\{"id":(\d+),"ok":(true|false)/.exec(text);
+      if (!m) return;
+      const id = Number(m[1]);
+      const r = pending.get(id);
+      pending.delete(id);
+      r?.(m[2] === 'true' ? { ok: true, body: undefined } : JSON.parse(text));
     });
     ws.on('open', () => resolve(conn));
     ws.on('error', reject);
@@ -113,6 +123,7 @@ async function main(): Promise<void> {
         if (t !== undefined) { deliverLat.push(performance.now() - t); sentAt.delete(`${m.sender}/${m.clientMsgID}`); }
       }
     };
+    // Senders ignore their own pushes (the reply carries the same update).
   }
   const start = performance.now();
   const loops = Array.from({ length: pairs }, async (_, p) => {

@@ -172,7 +172,8 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   s.ownOutgoing.add(message.clientMsgID);
   try {
     const res = await s.connection.request('msg.send', { conversationID, clientMsgID: message.clientMsgID, elem }, { resend: true });
-    await s.engine.handleUpdate(res.update);
+    // The reply's update omits the sent message (it is `res.message`); put it back.
+    await s.engine.handleUpdate(res.update && { ...res.update, messages: [...res.update.messages, res.message] });
     Object.assign(message, toV2Message(res.message, s.userID));
     return message;
   } catch (err) {

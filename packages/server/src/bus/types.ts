@@ -5,7 +5,8 @@ import type { PushName, Pushes, UserUpdate } from '@confab/protocol';
  * (with NATS) on any node.
  */
 export type BusMessage =
-  | { kind: 'update'; update: UserUpdate }
+  /** `skipSession`: the session whose request caused it; its reply already carries the update. */
+  | { kind: 'update'; update: UserUpdate; skipSession?: string }
   | { kind: 'push'; push: Exclude<PushName, 'update' | 'kicked'>; body: Pushes[Exclude<PushName, 'update' | 'kicked'>] }
   /** End the sessions of this user that use `deviceID`, except session `keep`. */
   | { kind: 'kick'; deviceID: string; keep: string; code: number; desc: string };

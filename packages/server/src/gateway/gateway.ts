@@ -130,7 +130,7 @@ export class Gateway {
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${req.sdkAppID} does not exist on this server`);
     verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: req.userID, userSig: req.userSig });
     const account = await this.#domain.accounts.ensure(app.sdkAppID, req.userID);
-    session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []) };
+    session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []), sessionID: session.id };
     session.protocolVersion = req.protocolVersion;
     const topic = userTopic(app.sdkAppID, req.userID);
     // Another socket of this device (a reconnect that raced the old socket's close, or
@@ -158,6 +158,7 @@ export class Gateway {
         // version step alone, so their version stays continuous and they keep their copy.
         let stripped: string | undefined;
         for (const s of sessions) {
+          if (s.id === message.skipSession) continue;
           if (!deletion || s.caller?.deviceID === deletion.deviceID || this.#receivesDeletions(s)) {
             s.pushRaw(text);
           } else {

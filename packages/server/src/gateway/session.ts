@@ -16,6 +16,7 @@ export class Session {
   /** A login is being checked; a second one on the same socket is refused (7501). */
   loggingIn = false;
   #closed = false;
+  #corked = false;
 
   constructor(id: string, socket: WebSocket) {
     this.id = id;
@@ -46,6 +47,25 @@ export class Session {
 
   #send(text: string): void {
     if (this.closed) return;
+    this.#cork();
     this.socket.send(text);
+  }
+
+  /**
+   * Holds this socket's writes until the end of the event-loop turn. A group commit
+   * answers hundreds of requests in one turn; corked, a busy socket gets them in one
+   * write instead of one system call per frame. (`_socket` is ws's underlying TCP
+   * socket; ws corks and uncorks around each frame itself, and corks nest.)
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!tcp) return;
+    this.#corked = true;
+    tcp.cork();
+    setImmediate(() => {
+      this.#corked = false;
+      tcp.uncork();
+    });
   }
 }

@@ -12,6 +12,8 @@ export interface Caller {
   deviceID: string;
   /** What the client declared at login (`Capability`); gates features old clients do not know. */
   capabilities: ReadonlySet<string>;
+  /** The WebSocket session asking, if any: its reply carries the update, so the push to it is skipped. */
+  sessionID?: string;
 }
 
 export interface ServiceContext {
@@ -25,19 +27,25 @@ export interface ServiceContext {
   onDeletion?: () => void;
 }
 
+/** The session to leave out of a user's push because its reply carries the update. */
+export function originOf(caller: Caller): Map<string, string | undefined> {
+  return new Map([[`${caller.app.sdkAppID}|${caller.userID}`, caller.sessionID]]);
+}
+
 /**
  * Turns committed user changes into `update` pushes for every session of each user,
  * and returns the updates by user so a reply can carry the caller's own.
  */
 export async function publishChanges(ctx: ServiceContext, changes: UserChange[], messages: StoredMessage[] = [],
-  extra: Pick<UserUpdate, 'deletion'> = {}): Promise<Map<string, UserUpdate>> {
+  extra: Pick<UserUpdate, 'deletion'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map()): Promise<Map<string, UserUpdate>> {
   const out = new Map<string, UserUpdate>();
   for (const change of changes) {
     const convKeys = new Set(change.rows.map((r) => r.convKey));
     const mine = messages.filter((m) => convKeys.has(m.convKey));
     const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine), ...extra };
     out.set(`${change.app}|${change.userID}`, update);
-    ctx.bus.publish(userTopic(change.app, change.userID), { kind: 'update', update });
+    const skip = origins.get(`${change.app}|${change.userID}`);
+    ctx.bus.publish(userTopic(change.app, change.userID), skip ? { kind: 'update', update, skipSession: skip } : { kind: 'update', update });
   }
   return out;
 }

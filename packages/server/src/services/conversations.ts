@@ -3,7 +3,7 @@ import {
   type OperationResult, type UserUpdate, type WireConversation,
 } from '@confab/protocol';
 import type { AppRecord, ConversationPatch, DeletionMode } from '../storage/types.js';
-import { publishChanges, type Caller, type ServiceContext } from './context.js';
+import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
 import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
 
@@ -73,7 +73,7 @@ export class ConversationService {
       { mode, deviceID: caller.deviceID, now: this.#ctx.now() });
     if (!change) return out;
     const deletion = { mode, conversationIDs: change.rows.map((r) => r.conversationID), deviceID: caller.deviceID };
-    const update = (await publishChanges(this.#ctx, [change], [], { deletion })).get(`${app}|${caller.userID}`);
+    const update = (await publishChanges(this.#ctx, [change], [], { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
     if (update) out.update = update;
     this.#ctx.onDeletion?.();
     return out;
@@ -116,7 +116,7 @@ export class ConversationService {
     }
     const { change, missing } = await this.#ctx.storage.conversations.patch(caller.app.sdkAppID, caller.userID, targets, { kind: 'customData', customData });
     for (const id of missing) results.set(id, { id, resultCode: ErrorCode.INVALID_CONVERSATION, resultInfo: 'no such conversation' });
-    const updates = change ? await publishChanges(this.#ctx, [change]) : undefined;
+    const updates = change ? await publishChanges(this.#ctx, [change], [], {}, originOf(caller)) : undefined;
     const ordered = conversationIDs.filter((id, i) => conversationIDs.indexOf(id) === i)
       .map((id) => results.get(id) ?? { id, resultCode: 0, resultInfo: '' });
     const out: { results: OperationResult[]; update?: UserUpdate } = { results: ordered };
@@ -140,6 +140,6 @@ export class ConversationService {
       throw new ConfabError(ErrorCode.INVALID_CONVERSATION, `conversation ${conversationID} does not exist for you`);
     }
     if (!change) return undefined;
-    return (await publishChanges(this.#ctx, [change])).get(`${app}|${caller.userID}`);
+    return (await publishChanges(this.#ctx, [change], [], {}, originOf(caller))).get(`${app}|${caller.userID}`);
   }
 }

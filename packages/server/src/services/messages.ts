@@ -5,6 +5,10 @@ import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
 
+interface PendingSend extends AppendRequest {
+  sessionID?: string;
+}
+
 interface SendOutcome {
   result: AppendResult;
   update: UserUpdate | undefined;
@@ -13,7 +17,7 @@ interface SendOutcome {
 export class MessageService {
   readonly #ctx: ServiceContext;
   readonly #accounts: AccountService;
-  readonly #committer: GroupCommitter<AppendRequest, SendOutcome>;
+  readonly #committer: GroupCommitter<PendingSend, SendOutcome>;
 
   constructor(ctx: ServiceContext, accounts: AccountService) {
     this.#ctx = ctx;
@@ -55,17 +59,28 @@ export class MessageService {
       recipients = members.map((m) => ({ userID: m.userID, conversationID }));
     }
     const { result, update } = await this.#committer.submit({
-      app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(),
+      app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
     });
-    const reply: { message: WireMessage; update?: UserUpdate } = { message: toWireMessage(caller.userID, result.message) };
-    if (update) reply.update = update;
+    const message = toWireMessage(caller.userID, result.message);
+    const reply: { message: WireMessage; update?: UserUpdate } = { message };
+    // The reply's update leaves out the sent message itself: it is `message` already
+    // (docs/protocol.md). Other messages of the same batch stay in it.
+    if (update) reply.update = { ...update, messages: update.messages.filter((m) => m.msgID !== message.msgID) };
     return reply;
   }
 
-  async #writeBatch(batch: AppendRequest[]): Promise<SendOutcome[]> {
+  async #writeBatch(batch: PendingSend[]): Promise<SendOutcome[]> {
     const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch);
     const fresh = results.filter((r) => !r.duplicate).map((r) => r.message);
-    const updates = await publishChanges(this.#ctx, changes, fresh);
+    // A sender's own session gets its update in the reply; skip its push unless the
+    // user sent from several sessions in this batch (then every session needs the push).
+    const origins = new Map<string, string | undefined>();
+    batch.forEach((req, i) => {
+      if (results[i]!.duplicate) return;
+      const key = `${req.app}|${req.sender}`;
+      origins.set(key, origins.has(key) && origins.get(key) !== req.sessionID ? undefined : req.sessionID);
+    });
+    const updates = await publishChanges(this.#ctx, changes, fresh, {}, origins);
     return results.map((result, i) => ({
       result,
       update: result.duplicate ? undefined : updates.get(`${batch[i]!.app}|${batch[i]!.sender}`),
