@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { startServer } from './server.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import { AppService } from './services/domain.js';
@@ -18,7 +20,7 @@ Usage:
       Prints a UserSig (TLSSigAPIv2) for USER. Without --key the app's key is read from
       the data folder.
 
-Environment: CONFAB_PORT, CONFAB_HOST, CONFAB_DATA_DIR, CONFAB_LOG_LEVEL.`;
+Environment: CONFAB_PORT, CONFAB_HOST, CONFAB_DATA_DIR, CONFAB_LOG_LEVEL, CONFAB_ADMIN_TOKEN.`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,6 +42,16 @@ async function withApps<T>(fn: (apps: AppService) => Promise<T>): Promise<T> {
   }
 }
 
+/** The operator token lives in the data folder, readable by its owner only; made on first start. */
+function operatorToken(dir: string): string {
+  const file = join(dir, 'operator-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
 function fail(message: string): never {
   console.error(`confab: ${message}\n\n${HELP}`);
   process.exit(2);
@@ -56,13 +68,16 @@ async function main(): Promise<void> {
       if ((await apps.list()).length > 0) return undefined;
       return apps.create({ name: 'default', now: Date.now() });
     });
+    const adminToken = process.env.CONFAB_ADMIN_TOKEN ?? operatorToken(dataDir);
     const server = await startServer({
+      adminToken,
       dataDir,
       port: Number(values.port ?? process.env.CONFAB_PORT ?? 8080),
       host: values.host ?? process.env.CONFAB_HOST ?? '127.0.0.1',
       logLevel: (process.env.CONFAB_LOG_LEVEL as 'info' | undefined) ?? 'info',
     });
     console.log(`Confab listening on ${server.httpUrl} (WebSocket ${server.wsUrl}), data in ${dataDir}`);
+    console.log(`Admin console: ${server.httpUrl}/console  (operator token in ${join(dataDir, 'operator-token')}${process.env.CONFAB_ADMIN_TOKEN ? ', overridden by CONFAB_ADMIN_TOKEN' : ''})`);
     if (first) {
       console.log(`Created the first app:\n  SDKAppID:   ${first.sdkAppID}\n  secret key: ${first.secretKey}`);
       console.log(`A UserSig for user "alice": npx confab usersig --sdkappid ${first.sdkAppID} --user alice --data ${dataDir}`);

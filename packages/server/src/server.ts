@@ -26,6 +26,11 @@ export interface ServerOptions {
   bus?: Bus;
   /** `full` (default) syncs every commit to disk; see `SqliteStorageOptions`. */
   durability?: 'full' | 'normal';
+  /**
+   * The operator token for the admin API and console (all apps). Without one, admins
+   * sign in per app with its SDKAppID and secret key.
+   */
+  adminToken?: string;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
 }
@@ -62,7 +67,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
   const gateway = new Gateway(domain, bus, logger);
   const router = new Router();
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, sessions: gateway.sessionCount }));
-  for (const register of httpAreas) register(router, { domain, gateway, logger });
+  for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });
   const http: HttpServer = createServer((req, res) => void router.handle(req, res));
   gateway.attach(http);
   await new Promise<void>((resolve, reject) => {

@@ -51,6 +51,12 @@ export class Gateway {
     });
   }
 
+  /** Sessions of one user on this node, by device, for the admin view. */
+  sessionsOf(sdkAppID: number, userID: string): { deviceID: string; capabilities: string[]; protocolVersion: number }[] {
+    const entry = this.#byUser.get(userTopic(sdkAppID, userID));
+    return [...(entry?.sessions ?? [])].map((s) => ({ deviceID: s.caller?.deviceID ?? '', capabilities: [...(s.caller?.capabilities ?? [])], protocolVersion: s.protocolVersion }));
+  }
+
   get sessionCount(): number {
     return this.#all.size;
   }

@@ -1,0 +1,58 @@
+import { ConfabError, ErrorCode } from '@confab/protocol';
+import type { HttpContext } from '../areas.js';
+import type { Router } from '../router.js';
+import { accountImport, multiAccountImport } from './account.js';
+import { authenticate } from './auth.js';
+import { MAX_REST_BODY_BYTES, readRestBody } from './body.js';
+import { sendError, sendFail, sendOk, type RestCommand } from './envelope.js';
+import { isObject } from './fields.js';
+import { sendMsg } from './openim.js';
+import { portraitGet } from './profile.js';
+import { batchDeleteContacts, deleteContact, getList } from './recentcontact.js';
+
+/** `<servicename>/<command>` → handler. Names are the reference's, case-sensitive. */
+const commands = new Map<string, RestCommand>([
+  ['im_open_login_svc/account_import', accountImport],
+  ['im_open_login_svc/multiaccount_import', multiAccountImport],
+  ['openim/sendmsg', sendMsg],
+  ['recentcontact/get_list', getList],
+  ['recentcontact/delete', deleteContact],
+  ['recentcontact/batch_delete', batchDeleteContacts],
+  ['profile/portrait_get', portraitGet],
+]);
+
+/**
+ * The reference's server REST API: `POST /v4/<servicename>/<command>?sdkappid=&identifier=&usersig=&random=&contenttype=json`
+ * with a JSON body. Every answer, success or failure, is HTTP 200 with the
+ * `ActionStatus` envelope. See docs/rest-api.md.
+ */
+export function registerRestApi(router: Router, { domain, logger }: HttpContext): void {
+  const log = logger.child({ area: 'rest' });
+  router.prefix('POST', '/v4/', async (req, res, url) => {
+    try {
+      const app = await authenticate(domain, url);
+      const command = commands.get(url.pathname.slice('/v4/'.length));
+      if (!command) throw new ConfabError(ErrorCode.REST_BAD_URL, `unknown REST command ${url.pathname}`);
+      const read = await readRestBody(req);
+      if (read.kind === 'aborted') return;
+      if (read.kind === 'tooLarge') {
+        sendFail(res, ErrorCode.PACKET_TOO_LARGE, `request body is larger than ${MAX_REST_BODY_BYTES} bytes`,
+          read.drained ? {} : { connection: 'close' });
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(read.text);
+      } catch {
+        throw new ConfabError(ErrorCode.REST_INVALID_JSON, 'request body is not valid JSON');
+      }
+      if (!isObject(body)) throw new ConfabError(ErrorCode.REST_INVALID_JSON, 'request body must be a JSON object');
+      sendOk(res, await command({ domain, app, logger: log }, body));
+    } catch (err) {
+      if (!res.headersSent) sendError(res, err, log);
+    }
+  });
+  for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
+    router.prefix(method, '/v4/', (_req, res) => sendFail(res, ErrorCode.REST_BAD_URL, 'the REST API takes POST requests'));
+  }
+}
