@@ -11,14 +11,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStorage, type AppendRequest } from '@confab/server';
+import { DEFAULT_APP_SETTINGS, openSqliteStorage, type AppendRequest } from '@confab/server';
 
 const max = Number(process.argv[2] ?? 1_000_000);
 const sizes = [10, 10_000, 100_000, 1_000_000].filter((n) => n <= max);
 const dir = mkdtempSync(join(tmpdir(), 'confab-bench-del-'));
 const storage = openSqliteStorage({ filename: join(dir, 'confab.db'), durability: 'normal' });
 const app = 1400000001;
-await storage.apps.create({ sdkAppID: app, name: 'bench', secretKey: 'k', adminUserID: 'administrator', settings: { maxMessageBytes: 12288, syncConversationDeletion: false }, createdAt: Date.now() });
+await storage.apps.create({ sdkAppID: app, name: 'bench', secretKey: 'k', adminUserID: 'administrator', settings: { ...DEFAULT_APP_SETTINGS }, createdAt: Date.now() });
 
 console.log('size        delete (ms)   purge rows/s   purge total (s)');
 for (const size of sizes) {

@@ -74,6 +74,8 @@ export const ErrorCode = {
   CONV_INVALID_PARAMETERS: 50002,
   /** Too many conversations in one request (max 100). */
   TOO_MANY_CONVERSATIONS: 51006,
+  /** Confab: no deletion of this conversation can be undone (none, already undone, or its undo window closed). */
+  NOTHING_TO_UNDO: 51012,
 
   /** Bad HTTP URL for the REST API. */
   REST_BAD_URL: 60002,

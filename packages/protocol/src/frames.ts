@@ -1,5 +1,5 @@
 import type {
-  FriendInfo, GroupInfo, GroupMember, GroupType, MessageElem, OperationResult, UserProfile,
+  DeletionStatus, FriendInfo, GroupInfo, GroupMember, GroupType, MessageElem, OperationResult, UserProfile,
   UserUpdate, WireConversation, WireMessage,
 } from './model.js';
 import { ConfabError, ErrorCode } from './errors.js';
@@ -108,6 +108,12 @@ export interface Ops {
   'conv.delete': { req: { conversationIDs: string[]; clearMessages: boolean }; res: { results: OperationResult[] } & WithUpdate };
   /** Erases the caller's history of one conversation; the conversation stays, empty. */
   'conv.clearHistory': { req: { conversationID: string }; res: WithUpdate };
+  /** Undoes the caller's latest deletion of the conversation while the app's undo window is open (else 51012). */
+  'conv.undoDelete': { req: { conversationID: string }; res: WithUpdate };
+  /** The caller's latest deletions (of one conversation, or all), newest first, with per-device wipe state. */
+  'conv.deletionStatus': { req: { conversationID?: string; limit?: number }; res: { deletions: DeletionStatus[] } };
+  /** The device has applied every change up to `version` (acknowledges deletions it wiped). */
+  'sync.ack': { req: { version: number }; res: Empty };
 }
 
 export type OpName = keyof Ops;

@@ -94,6 +94,26 @@ export interface DeletionNotice {
   conversationIDs: string[];
   /** The device that asked for it. */
   deviceID: string;
+  /** True when this update undoes an earlier deletion: the rows come back with their history. */
+  undone?: boolean;
+}
+
+/** Where one deletion stands: on the server, and on each of the user's devices. */
+export interface DeletionStatus {
+  id: number;
+  conversationID: string;
+  mode: DeletionMode;
+  deviceID: string;
+  createdAt: number;
+  /** `pending` until the server erased the rows, then `purged`; `kept` when history was kept; `undone`. */
+  state: 'pending' | 'purged' | 'kept' | 'undone';
+  /** Until when it can be undone (null: never). */
+  undoUntil: number | null;
+  /**
+   * The user's devices that are told of deletions, and whether each has wiped this one
+   * (acknowledged the version it committed at). The deleting device counts as wiped.
+   */
+  devices: { deviceID: string; wiped: boolean; lastSeen: number }[];
 }
 
 export interface UserProfile {

@@ -4,4 +4,5 @@ export { openSqliteStorage, type SqliteStorageOptions } from './storage/sqlite/s
 export { MemoryBus } from './bus/memory-bus.js';
 export type { Bus, BusMessage } from './bus/types.js';
 export type * from './storage/types.js';
+export { DEFAULT_APP_SETTINGS } from './storage/types.js';
 export { Domain } from './services/domain.js';

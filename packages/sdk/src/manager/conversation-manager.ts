@@ -9,6 +9,7 @@ import {
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
 import { compareConversations, toV2Conversation } from '../convert.js';
 import type { StoredConversation } from '../store/types.js';
+import type { DeletionStatus as V2TIMConversationDeletionStatus } from '@confab/protocol';
 import type {
   V2TIMConversation, V2TIMConversationListener, V2TIMConversationOperationResult, V2TIMConversationResult,
 } from '../types.js';
@@ -209,6 +210,31 @@ export class V2TIMConversationManager {
     });
   }
 
+  /** See `undoDelete`: undoes the latest deletion of a conversation within the app's undo window. */
+  undoDeleteConversation<C extends V2TIMCallback | undefined>(conversationID: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      parseConversationID(conversationID);
+      await undoDelete(this.#core.requireSession(), conversationID);
+    });
+  }
+
+  /**
+   * Confab extension: this user's latest deletions (of one conversation, or all), newest
+   * first, each with its state on the server (`pending` → `purged`, `kept`, `undone`) and
+   * on each of the user's devices that are told of deletions (`wiped` once that device
+   * applied it): "wiped on 2 of 3 devices".
+   */
+  getConversationDeletionStatus<C extends V2TIMValueCallback<V2TIMConversationDeletionStatus[]> | undefined>(
+    conversationID: string | null, cb?: C,
+  ): CallbackResult<V2TIMConversationDeletionStatus[], C> {
+    return withCallback(cb, async () => {
+      if (conversationID !== null) parseConversationID(conversationID);
+      const s = this.#core.requireSession();
+      const res = await s.connection.request('conv.deletionStatus', conversationID === null ? {} : { conversationID });
+      return res.deletions;
+    });
+  }
+
   /**
    * Marks a conversation read (`conv.markRead`, up to its lastSeq). `conversationID` "c2c",
    * "group" or "" marks every C2C / group / conversation with unread messages, as in the
@@ -236,6 +262,17 @@ export class V2TIMConversationManager {
       for (const target of targets) await markRead(s, target);
     });
   }
+}
+
+/**
+ * Confab extension: undoes this user's latest deletion of a conversation while the app's
+ * undo window (`deletionUndoSeconds`, off by default) is open — from any of the user's
+ * devices. The conversation comes back with its history on every device that is told of
+ * deletions. 51012 when nothing can be undone (no window, already undone, or too late).
+ */
+export async function undoDelete(s: Session, conversationID: string): Promise<void> {
+  const res = await s.connection.request('conv.undoDelete', { conversationID });
+  await s.engine.handleUpdate(res.update);
 }
 
 /** `conv.markRead` + apply its update. Shared with the message manager's markXxxAsRead. */

@@ -17,6 +17,11 @@ export interface BatchInput {
    * year of chats through `onRecvNewMessage`.
    */
   fresh: boolean;
+  /**
+   * Conversations this batch brings back by undoing a deletion: their history returns,
+   * but none of it is new, so nothing is announced.
+   */
+  restored?: ReadonlySet<string>;
 }
 
 export interface BuiltBatch {
@@ -82,7 +87,9 @@ export function buildBatch(input: BatchInput, existing: ReadonlyMap<string, Stor
     const reborn = !!old && row.visibleFromSeq > old.visibleFromSeq && row.visibleFromSeq > old.lastSeq
       && row.lastSeq >= row.visibleFromSeq;
     const known = old && !reborn ? old : undefined;
-    const base = known?.deliveredSeq ?? initialDeliveredSeq(row, input.fresh);
+    const base = input.restored?.has(row.conversationID)
+      ? row.lastSeq
+      : known?.deliveredSeq ?? initialDeliveredSeq(row, input.fresh);
     const stored: StoredConversation = {
       ...rest,
       deliveredSeq: Math.max(base, maxSeqInBatch.get(row.conversationID) ?? 0),

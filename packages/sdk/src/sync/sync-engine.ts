@@ -111,6 +111,7 @@ export class SyncEngine {
       try {
         await this.#syncPages();
         await this.#catchUp(undefined);
+        this.#ack();
         this.#o.events.syncFinish();
       } catch (err) {
         if (this.#stopped) return; // logged out mid-sync: nothing failed from the app's view
@@ -198,6 +199,7 @@ export class SyncEngine {
       if (changed.length || removed.length) this.#o.events.conversations([], changed, removed);
       await this.#announceTotal();
     }
+    this.#ack();
     return true;
   }
 
@@ -223,7 +225,12 @@ export class SyncEngine {
       await this.#catchUp(undefined);
       return;
     }
-    const built = await this.#commit({ conversations: u.conversations, messages: u.messages, syncVersion: u.version });
+    const restored = u.deletion?.undone ? new Set(u.deletion.conversationIDs) : undefined;
+    const built = await this.#commit({ conversations: u.conversations, messages: u.messages, syncVersion: u.version, restored });
+    // Tell the server this device wiped (or restored) what the deletion covered, so
+    // "wiped on 2 of 3 devices" can be answered. Only deletions are acknowledged: an
+    // ack per message would be a write per message on the server.
+    if (u.deletion) this.#ack();
     const lagging = [...built.added, ...built.changed].filter((c) => c.lastSeq > (c.deliveredSeq ?? 0));
     if (lagging.length) await this.#catchUp(lagging.map((c) => c.conversationID));
   }
@@ -240,7 +247,14 @@ export class SyncEngine {
   }
 
   /** Builds, commits and announces one batch. */
-  async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number }): Promise<BuiltBatch> {
+  /** Acknowledges the stored version to the server; best effort (a lost ack is repeated by the next one). */
+  #ack(): void {
+    const version = this.#version;
+    if (version === 0 || this.#stopped) return;
+    this.#o.request('sync.ack', { version }).catch((err: unknown) => this.#o.log.debug(`sync.ack failed: ${(err as Error).message}`));
+  }
+
+  async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number; restored?: ReadonlySet<string> }): Promise<BuiltBatch> {
     const { store } = this.#o;
     const existing = new Map<string, StoredConversation>();
     for (const id of new Set(input.conversations.map((c) => c.conversationID))) {

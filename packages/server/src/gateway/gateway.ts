@@ -136,6 +136,9 @@ export class Gateway {
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${req.sdkAppID} does not exist on this server`);
     verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: req.userID, userSig: req.userSig });
     const account = await this.#domain.accounts.ensure(app.sdkAppID, req.userID);
+    await this.#domain.storage.devices.touch(app.sdkAppID, req.userID, {
+      deviceID: req.deviceID, platform: req.platform ?? '', capabilities: req.capabilities ?? [], protocolVersion: req.protocolVersion,
+    }, Date.now());
     session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []), sessionID: session.id };
     session.protocolVersion = req.protocolVersion;
     const topic = userTopic(app.sdkAppID, req.userID);

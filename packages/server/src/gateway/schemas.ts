@@ -46,6 +46,9 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'conv.setCustomData': z.object({ conversationIDs: ids, customData: z.string() }),
   'conv.delete': z.object({ conversationIDs: ids, clearMessages: z.boolean() }),
   'conv.clearHistory': z.object({ conversationID: id }),
+  'conv.undoDelete': z.object({ conversationID: id }),
+  'conv.deletionStatus': z.object({ conversationID: id.optional(), limit: z.number().int().min(1).max(100).optional() }),
+  'sync.ack': z.object({ version: seq }),
 };
 
 /** Formats the first schema issue for a person: `body.elem.text: Too small…`. */

@@ -1,13 +1,28 @@
 import {
   Capability, ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
-  type OperationResult, type UserUpdate, type WireConversation,
+  type DeletionStatus, type OperationResult, type UserUpdate, type WireConversation,
 } from '@confab/protocol';
-import type { AppRecord, ConversationPatch, DeletionMode } from '../storage/types.js';
+import type { AppRecord, ConversationPatch, DeletionMode, DeletionRecord, DeviceRecord } from '../storage/types.js';
 import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
 import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
 
 const MAX_CUSTOM_DATA_BYTES = 256;
+
+/**
+ * One deletion as its user sees it. A device counts when it is told of deletions (the
+ * app's deletion sync is on and its SDK declared the capability) and was known when the
+ * deletion happened; it has wiped the deletion once it acknowledged the version the
+ * deletion committed at. The deleting device wiped it before its call returned.
+ */
+export function toDeletionStatus(r: DeletionRecord, devices: DeviceRecord[], app: AppRecord): DeletionStatus {
+  const told = devices.filter((d) => d.deviceID === r.deviceID || (d.firstSeen <= r.createdAt && receivesDeletionSync(app, new Set(d.capabilities))));
+  return {
+    id: r.id, conversationID: r.conversationID, mode: r.mode, deviceID: r.deviceID, createdAt: r.createdAt, undoUntil: r.undoUntil,
+    state: r.undoneAt !== null ? 'undone' : r.watermarkSeq === null ? 'kept' : r.purgedAt === null ? 'pending' : 'purged',
+    devices: told.map((d) => ({ deviceID: d.deviceID, wiped: d.deviceID === r.deviceID || d.ackedVersion >= r.version, lastSeen: d.lastSeen })),
+  };
+}
 
 /** Whether a device is told of deletions made on its user's other devices. */
 export function receivesDeletionSync(app: AppRecord, capabilities: ReadonlySet<string>): boolean {
@@ -69,14 +84,42 @@ export class ConversationService {
     const out: { results: OperationResult[]; update?: UserUpdate } = { results };
     if (targets.size === 0) return out;
     const app = caller.app.sdkAppID;
+    const now = this.#ctx.now();
+    const undoSeconds = this.#currentApp(caller).settings.deletionUndoSeconds;
     const { change } = await this.#ctx.storage.deletions.remove(app, caller.userID, [...targets.values()],
-      { mode, deviceID: caller.deviceID, now: this.#ctx.now() });
+      { mode, deviceID: caller.deviceID, now, ...(undoSeconds > 0 ? { undoUntil: now + undoSeconds * 1000 } : {}) });
     if (!change) return out;
     const deletion = { mode, conversationIDs: change.rows.map((r) => r.conversationID), deviceID: caller.deviceID };
     const update = (await publishChanges(this.#ctx, [change], [], { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
     if (update) out.update = update;
     this.#ctx.onDeletion?.();
     return out;
+  }
+
+  /** Undoes the caller's latest deletion of a conversation within the app's undo window. */
+  async undo(caller: Caller, conversationID: string): Promise<UserUpdate | undefined> {
+    const parsed = parseConversationID(conversationID);
+    const app = caller.app.sdkAppID;
+    const { change } = await this.#ctx.storage.deletions.undo(app, caller.userID, convKeyFor(caller.userID, parsed), this.#ctx.now());
+    if (!change) {
+      throw new ConfabError(ErrorCode.NOTHING_TO_UNDO, `no deletion of ${conversationID} can be undone now`);
+    }
+    const deletion = { mode: 'delete' as const, conversationIDs: [conversationID], deviceID: caller.deviceID, undone: true };
+    return (await publishChanges(this.#ctx, [change], [], { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
+  }
+
+  /**
+   * The caller's recent deletions with their state on the server and on each device
+   * that is told of deletions: "wiped on 2 of 3 devices".
+   */
+  async deletionStatus(caller: Caller, conversationID?: string, limit = 20): Promise<DeletionStatus[]> {
+    if (conversationID !== undefined) parseConversationID(conversationID);
+    const app = caller.app.sdkAppID;
+    const records = await this.#ctx.storage.deletions.list(app, { userID: caller.userID, limit: conversationID ? 200 : limit });
+    const devices = await this.#ctx.storage.devices.list(app, caller.userID);
+    const current = this.#currentApp(caller);
+    return records.filter((r) => conversationID === undefined || r.conversationID === conversationID).slice(0, limit)
+      .map((r) => toDeletionStatus(r, devices, current));
   }
 
   #currentApp(caller: Caller): AppRecord {

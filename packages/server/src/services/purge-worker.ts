@@ -71,7 +71,7 @@ export class PurgeWorker {
   async #drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const queue = await this.#storage.deletions.purgeQueue(100);
+      const queue = await this.#storage.deletions.purgeQueue(100, Date.now());
       if (queue.length === 0) break;
       let progressed = false;
       for (const { app, convKey } of queue) {

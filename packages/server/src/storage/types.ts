@@ -21,6 +21,7 @@ export interface Storage {
   readonly messages: MessageStore;
   readonly conversations: ConversationStore;
   readonly deletions: DeletionStore;
+  readonly devices: DeviceStore;
   close(): Promise<void>;
 }
 
@@ -32,11 +33,18 @@ export interface AppSettings {
    * default, as in the reference; only clients that declare the capability get it.
    */
   syncConversationDeletion: boolean;
+  /**
+   * Seconds during which a deletion can be undone from any of the user's devices
+   * (0 = never, the default). Until then nothing is purged; after it, the deletion is
+   * irrecoverable like any other.
+   */
+  deletionUndoSeconds: number;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
   maxMessageBytes: 12 * 1024,
   syncConversationDeletion: false,
+  deletionUndoSeconds: 0,
 };
 
 export interface AppRecord {
@@ -241,6 +249,32 @@ export interface DeletionRecord {
   createdAt: number;
   /** When the last of those messages was physically erased; null while pending. */
   purgedAt: number | null;
+  /** The user's sync version the deletion committed at; a device that acknowledged it has wiped it. */
+  version: number;
+  /** Until when the deletion can be undone; null when it never could. */
+  undoUntil: number | null;
+  /** When it was undone; null if it was not. */
+  undoneAt: number | null;
+}
+
+/** A device a user logged in from, and how far it has applied its user's changes. */
+export interface DeviceRecord {
+  deviceID: string;
+  platform: string;
+  capabilities: string[];
+  protocolVersion: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** The highest sync version the device reported as applied (`sync.ack`). */
+  ackedVersion: number;
+}
+
+export interface DeviceStore {
+  /** Records a login of a device (created on first sight). */
+  touch(app: number, userID: string, device: { deviceID: string; platform: string; capabilities: string[]; protocolVersion: number }, now: number): Promise<void>;
+  /** The device applied everything up to `version`; never moves backwards. */
+  ack(app: number, userID: string, deviceID: string, version: number, now: number): Promise<void>;
+  list(app: number, userID: string): Promise<DeviceRecord[]>;
 }
 
 export interface DeletionStore {
@@ -252,11 +286,17 @@ export interface DeletionStore {
    * the user has no row for are accepted and change nothing (deletion is idempotent).
    */
   remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
-    opts: { mode: DeletionMode; deviceID: string; now: number }): Promise<{ change: UserChange | null }>;
+    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number }): Promise<{ change: UserChange | null }>;
+  /**
+   * Undoes the user's latest deletion of a conversation while its undo window is open:
+   * the row gets back its watermark (and, if still deleted, its pin, draft, custom data
+   * and unread state). `change` is null when nothing could be undone.
+   */
+  undo(app: number, userID: string, convKey: string, now: number): Promise<{ change: UserChange | null }>;
   /** Audit entries, newest first. */
   list(app: number, filter: { userID?: string; limit: number; beforeID?: number }): Promise<DeletionRecord[]>;
-  /** Conversations queued for purging, oldest first. */
-  purgeQueue(limit: number): Promise<{ app: number; convKey: string }[]>;
+  /** Conversations queued for purging whose undo windows have all closed by `now`, oldest first. */
+  purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]>;
   /**
    * Physically erases at most `maxRows` messages of one conversation that no
    * participant can see any more (below every participant's watermark), and marks

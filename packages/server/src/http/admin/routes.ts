@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfabError, ErrorCode, isConfabError, isValidUserID } from '@confab/protocol';
 import { z } from 'zod';
-import type { AppRecord, DeletionRecord } from '../../storage/types.js';
+import type { AppRecord, DeviceRecord } from '../../storage/types.js';
+import { toDeletionStatus } from '../../services/conversations.js';
 import { toWireConversation } from '../../services/wire.js';
 import type { HttpContext } from '../areas.js';
 import { readBody, sendJson, type Router } from '../router.js';
@@ -17,6 +18,7 @@ const loginBody = z.union([
 ]);
 const settingsPatch = z.object({
   syncConversationDeletion: z.boolean().optional(),
+  deletionUndoSeconds: z.number().int().min(0).max(600).optional(),
   maxMessageBytes: z.number().int().min(256).max(1024 * 1024).optional(),
 }).strict();
 const createApp = z.object({ name: z.string().min(1).max(64) }).strict();
@@ -30,12 +32,6 @@ class HttpError extends ConfabError {
 export function publicApp(app: AppRecord, withSecret: boolean) {
   return { sdkAppID: app.sdkAppID, name: app.name, adminUserID: app.adminUserID, createdAt: app.createdAt, settings: app.settings,
     ...(withSecret ? { secretKey: app.secretKey } : {}) };
-}
-
-/** A deletion's place in its life: `pending` until its rows are erased, then `purged`; `kept` when history was kept. */
-export function deletionState(record: DeletionRecord): 'pending' | 'purged' | 'kept' {
-  if (record.watermarkSeq === null) return 'kept';
-  return record.purgedAt === null ? 'pending' : 'purged';
 }
 
 export function registerAdminApi(router: Router, ctx: HttpContext): void {
@@ -115,7 +111,9 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
     const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 50) || 50, 1), 500);
     const before = Number(url.searchParams.get('before') ?? 0) || undefined;
     const records = await domain.storage.deletions.list(sdkAppID, { userID, limit, beforeID: before });
-    return { deletions: records.map((r) => ({ ...r, state: deletionState(r) })) };
+    const devicesByUser = new Map<string, DeviceRecord[]>();
+    for (const r of records) if (!devicesByUser.has(r.userID)) devicesByUser.set(r.userID, await domain.storage.devices.list(sdkAppID, r.userID));
+    return { deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID)!, app) })) };
   }
   if (parts.length === 4 && parts[2] === 'users' && method === 'GET') {
     const userID = parts[3]!;
@@ -131,6 +129,7 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
       conversations.push({ ...wire, lastMessage: wire.lastMessage ? { msgID: wire.lastMessage.msgID, seq: wire.lastMessage.seq, sender: wire.lastMessage.sender, timestamp: wire.lastMessage.timestamp } : null });
     }
     return {
+      devices: await domain.storage.devices.list(sdkAppID, userID),
       user: { userID: account.userID, nickName: account.nickName, faceUrl: account.faceUrl, createdAt: account.createdAt,
         syncVersion: await domain.storage.accounts.syncVersion(sdkAppID, userID), onlineSessions: ctx.gateway.sessionsOf(sdkAppID, userID) },
       conversations,

@@ -1,11 +1,15 @@
 import type Database from 'better-sqlite3';
-import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import type { ConversationRow, DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
 import { prepareRowStatements, UserChangeSet, type RowStatements } from './rows.js';
 
 interface RawDeletion {
   id: number; user_id: string; conversation_id: string; device_id: string; mode: string;
   watermark_seq: number | null; created_at: number; purged_at: number | null;
+  version: number; undo_until: number | null; undone_at: number | null;
 }
+
+/** The row fields a deletion changes, kept while it can be undone. */
+type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
 
 export class SqliteDeletionStore implements DeletionStore {
   readonly #db: Database.Database;
@@ -13,15 +17,23 @@ export class SqliteDeletionStore implements DeletionStore {
   readonly #s;
   readonly #removeTx;
   readonly #purgeTx;
+  readonly #undoTx;
 
   constructor(db: Database.Database) {
     this.#db = db;
     this.#rows = prepareRowStatements(db);
     this.#s = {
-      audit: db.prepare(`INSERT INTO deletions (app_id, user_id, conversation_id, conv_key, device_id, mode, watermark_seq, created_at, purged_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      enqueue: db.prepare('INSERT INTO purge_queue (app_id, conv_key, queued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
-      queue: db.prepare('SELECT app_id, conv_key FROM purge_queue ORDER BY queued_at, app_id, conv_key LIMIT ?'),
+      audit: db.prepare(`INSERT INTO deletions (app_id, user_id, conversation_id, conv_key, device_id, mode, watermark_seq, created_at,
+        purged_at, version, undo_until, undo_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`),
+      // Re-queueing keeps the latest undo deadline: nothing of the conversation is
+      // purged while any of its deletions can still be undone.
+      enqueue: db.prepare(`INSERT INTO purge_queue (app_id, conv_key, queued_at, not_before) VALUES (?, ?, ?, ?)
+        ON CONFLICT (app_id, conv_key) DO UPDATE SET not_before = max(not_before, excluded.not_before)`),
+      queue: db.prepare('SELECT app_id, conv_key FROM purge_queue WHERE not_before <= ? ORDER BY queued_at, app_id, conv_key LIMIT ?'),
+      undoable: db.prepare(`SELECT * FROM deletions WHERE app_id = ? AND user_id = ? AND conv_key = ? AND undone_at IS NULL
+        AND undo_until IS NOT NULL AND undo_until >= ? ORDER BY id DESC LIMIT 1`),
+      markUndone: db.prepare('UPDATE deletions SET undone_at = ?, undo_snapshot = NULL WHERE id = ?'),
+      expireSnapshots: db.prepare('UPDATE deletions SET undo_snapshot = NULL WHERE undo_snapshot IS NOT NULL AND undo_until < ?'),
       dequeue: db.prepare('DELETE FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
       floor: db.prepare('SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?'),
       conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
@@ -33,20 +45,26 @@ export class SqliteDeletionStore implements DeletionStore {
       listUser: db.prepare('SELECT * FROM deletions WHERE app_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
     };
     this.#removeTx = db.transaction(this.#remove.bind(this));
+    this.#undoTx = db.transaction(this.#undo.bind(this));
     this.#purgeTx = db.transaction(this.#purge.bind(this));
   }
 
   async remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
-    opts: { mode: DeletionMode; deviceID: string; now: number }): Promise<{ change: UserChange | null }> {
+    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number }): Promise<{ change: UserChange | null }> {
     return this.#removeTx(app, userID, targets, opts);
   }
 
   #remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
-    opts: { mode: DeletionMode; deviceID: string; now: number }): { change: UserChange | null } {
+    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number }): { change: UserChange | null } {
     const changes = new UserChangeSet(app, this.#rows);
+    const audits: { target: { convKey: string; conversationID: string }; watermark: number | null; snapshot: Snapshot }[] = [];
     for (const target of targets) {
       const row = changes.row(userID, target.convKey);
       if (!row) continue;
+      const snapshot: Snapshot = {
+        visibleFromSeq: row.visibleFromSeq, deleted: row.deleted, isPinned: row.isPinned, draftText: row.draftText,
+        draftTimestamp: row.draftTimestamp, customData: row.customData, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
+      };
       const before = JSON.stringify(row);
       if (opts.mode !== 'deleteKeepHistory') {
         // The watermark: everything up to the last message is gone for this user. It
@@ -66,10 +84,39 @@ export class SqliteDeletionStore implements DeletionStore {
       }
       if (JSON.stringify(row) === before) continue;
       changes.put(row);
-      const watermark = opts.mode === 'deleteKeepHistory' ? null : row.visibleFromSeq;
-      this.#s.audit.run(app, userID, target.conversationID, target.convKey, opts.deviceID, opts.mode, watermark, opts.now, null);
-      if (watermark !== null) this.#s.enqueue.run(app, target.convKey, opts.now);
+      audits.push({ target, watermark: opts.mode === 'deleteKeepHistory' ? null : row.visibleFromSeq, snapshot });
     }
+    const [change] = changes.commit();
+    for (const { target, watermark, snapshot } of audits) {
+      this.#s.audit.run(app, userID, target.conversationID, target.convKey, opts.deviceID, opts.mode, watermark, opts.now,
+        change!.version, opts.undoUntil ?? null, opts.undoUntil ? JSON.stringify(snapshot) : null);
+      if (watermark !== null) this.#s.enqueue.run(app, target.convKey, opts.now, opts.undoUntil ?? 0);
+    }
+    return { change: change ?? null };
+  }
+
+  async undo(app: number, userID: string, convKey: string, now: number): Promise<{ change: UserChange | null }> {
+    return this.#undoTx(app, userID, convKey, now);
+  }
+
+  #undo(app: number, userID: string, convKey: string, now: number): { change: UserChange | null } {
+    const record = this.#s.undoable.get(app, userID, convKey, now) as (RawDeletion & { undo_snapshot: string | null }) | undefined;
+    if (!record?.undo_snapshot) return { change: null };
+    const snapshot = JSON.parse(record.undo_snapshot) as Snapshot;
+    const changes = new UserChangeSet(app, this.#rows);
+    const row = changes.row(userID, convKey);
+    if (!row) return { change: null };
+    if (row.deleted || record.mode === 'clearHistory') {
+      // Nothing happened since (or only a history clear): the row is as it was before.
+      Object.assign(row, { ...snapshot, lastSeq: row.lastSeq });
+      row.unreadCount = snapshot.unreadCount + Math.max(0, row.lastSeq - snapshot.lastSeq);
+    } else {
+      // A new message brought the conversation back meanwhile: keep its new state and
+      // give back only the history.
+      row.visibleFromSeq = Math.min(row.visibleFromSeq, snapshot.visibleFromSeq);
+    }
+    changes.put(row);
+    this.#s.markUndone.run(now, record.id);
     const [change] = changes.commit();
     return { change: change ?? null };
   }
@@ -81,12 +128,16 @@ export class SqliteDeletionStore implements DeletionStore {
       : this.#s.listAll.all(app, before, filter.limit)) as RawDeletion[];
     return raws.map((r) => ({
       id: r.id, userID: r.user_id, conversationID: r.conversation_id, deviceID: r.device_id, mode: r.mode as DeletionMode,
-      watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at,
+      watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at, version: r.version,
+      undoUntil: r.undo_until, undoneAt: r.undone_at,
     }));
   }
 
-  async purgeQueue(limit: number): Promise<{ app: number; convKey: string }[]> {
-    return (this.#s.queue.all(limit) as { app_id: number; conv_key: string }[]).map((r) => ({ app: r.app_id, convKey: r.conv_key }));
+  async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
+    // Snapshots of deletions whose undo window closed are dropped first: from then on
+    // the deletion is irrecoverable, as promised.
+    this.#s.expireSnapshots.run(now);
+    return (this.#s.queue.all(now, limit) as { app_id: number; conv_key: string }[]).map((r) => ({ app: r.app_id, convKey: r.conv_key }));
   }
 
   async purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {

@@ -120,6 +120,26 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, conv_key)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE deletions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deletions ADD COLUMN undo_until INTEGER;
+  ALTER TABLE deletions ADD COLUMN undo_snapshot TEXT;
+  ALTER TABLE deletions ADD COLUMN undone_at INTEGER;
+  CREATE INDEX deletions_by_conversation ON deletions (app_id, user_id, conv_key, id);
+  ALTER TABLE purge_queue ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE devices (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    protocol_version INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    acked_version INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, user_id, device_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -10,6 +10,7 @@ import { SqliteMessageStore } from './message-store.js';
 import { SqliteConversationStore } from './conversation-store.js';
 import { SqliteGroupStore } from './group-store.js';
 import { SqliteDeletionStore } from './deletion-store.js';
+import { SqliteDeviceStore } from './device-store.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` for a throwaway database. */
@@ -43,6 +44,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     messages: new SqliteMessageStore(db),
     conversations: new SqliteConversationStore(db),
     deletions: new SqliteDeletionStore(db),
+    devices: new SqliteDeviceStore(db),
     async close() {
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)');

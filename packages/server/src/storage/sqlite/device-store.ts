@@ -1,0 +1,36 @@
+import type Database from 'better-sqlite3';
+import type { DeviceRecord, DeviceStore } from '../types.js';
+
+interface RawDevice {
+  device_id: string; platform: string; capabilities: string; protocol_version: number;
+  first_seen: number; last_seen: number; acked_version: number;
+}
+
+export class SqliteDeviceStore implements DeviceStore {
+  readonly #s;
+
+  constructor(db: Database.Database) {
+    this.#s = {
+      touch: db.prepare(`INSERT INTO devices (app_id, user_id, device_id, platform, capabilities, protocol_version, first_seen, last_seen)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, user_id, device_id) DO UPDATE SET platform = excluded.platform,
+        capabilities = excluded.capabilities, protocol_version = excluded.protocol_version, last_seen = excluded.last_seen`),
+      ack: db.prepare('UPDATE devices SET acked_version = max(acked_version, ?), last_seen = ? WHERE app_id = ? AND user_id = ? AND device_id = ?'),
+      list: db.prepare('SELECT * FROM devices WHERE app_id = ? AND user_id = ? ORDER BY first_seen, device_id'),
+    };
+  }
+
+  async touch(app: number, userID: string, device: { deviceID: string; platform: string; capabilities: string[]; protocolVersion: number }, now: number) {
+    this.#s.touch.run(app, userID, device.deviceID, device.platform, JSON.stringify(device.capabilities), device.protocolVersion, now, now);
+  }
+
+  async ack(app: number, userID: string, deviceID: string, version: number, now: number) {
+    this.#s.ack.run(version, now, app, userID, deviceID);
+  }
+
+  async list(app: number, userID: string): Promise<DeviceRecord[]> {
+    return (this.#s.list.all(app, userID) as RawDevice[]).map((r) => ({
+      deviceID: r.device_id, platform: r.platform, capabilities: JSON.parse(r.capabilities) as string[], protocolVersion: r.protocol_version,
+      firstSeen: r.first_seen, lastSeen: r.last_seen, ackedVersion: r.acked_version,
+    }));
+  }
+}
