@@ -6,3 +6,4 @@ export type { Bus, BusMessage } from './bus/types.js';
 export type * from './storage/types.js';
 export { DEFAULT_APP_SETTINGS } from './storage/types.js';
 export { Domain } from './services/domain.js';
+export { connectNatsBus, natsSubject, type NatsBus, type NatsBusOptions, type NatsBusLogger } from './bus/nats-bus.js';
