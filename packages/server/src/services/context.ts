@@ -23,6 +23,8 @@ export interface ServiceContext {
   now(): number;
   /** Current app records (settings change at run time). */
   apps?: { peek(sdkAppID: number): AppRecord | undefined };
+  /** Keeps update pushes in commit order (see `publishChanges`). */
+  publishOrder: Sequencer;
   /** Called after a deletion commits; wakes the purge worker. */
   onDeletion?: () => void;
 }
@@ -38,14 +40,38 @@ export function originOf(caller: Caller): Map<string, string | undefined> {
  */
 export async function publishChanges(ctx: ServiceContext, changes: UserChange[], messages: StoredMessage[] = [],
   extra: Pick<UserUpdate, 'deletion'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map()): Promise<Map<string, UserUpdate>> {
+  // Take a place in line before the first await: updates go out in the order their
+  // commits returned, even when building one needs more reads than building the next.
+  // Devices would recover from an overtaken update by resyncing, but should not have to.
+  const turn = ctx.publishOrder.reserve();
   const out = new Map<string, UserUpdate>();
-  for (const change of changes) {
-    const convKeys = new Set(change.rows.map((r) => r.convKey));
-    const mine = messages.filter((m) => convKeys.has(m.convKey));
-    const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine), ...extra };
-    out.set(`${change.app}|${change.userID}`, update);
-    const skip = origins.get(`${change.app}|${change.userID}`);
-    ctx.bus.publish(userTopic(change.app, change.userID), skip ? { kind: 'update', update, skipSession: skip } : { kind: 'update', update });
+  const ready: [string, UserUpdate, string | undefined][] = [];
+  try {
+    for (const change of changes) {
+      const convKeys = new Set(change.rows.map((r) => r.convKey));
+      const mine = messages.filter((m) => convKeys.has(m.convKey));
+      const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine), ...extra };
+      out.set(`${change.app}|${change.userID}`, update);
+      ready.push([userTopic(change.app, change.userID), update, origins.get(`${change.app}|${change.userID}`)]);
+    }
+    await turn.wait();
+    for (const [topic, update, skip] of ready) {
+      ctx.bus.publish(topic, skip ? { kind: 'update', update, skipSession: skip } : { kind: 'update', update });
+    }
+  } finally {
+    turn.done();
   }
   return out;
+}
+
+/** A FIFO of turns: `reserve()` in commit order, `wait()` for the earlier turns to finish. */
+export class Sequencer {
+  #tail: Promise<void> = Promise.resolve();
+
+  reserve(): { wait(): Promise<void>; done(): void } {
+    const previous = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((resolve) => { release = resolve; });
+    return { wait: () => previous, done: release };
+  }
 }

@@ -4,7 +4,7 @@ import type { Bus } from '../bus/types.js';
 import { ConfabError, ErrorCode } from '@confab/protocol';
 import { DEFAULT_APP_SETTINGS, type AppRecord, type AppSettings, type Storage } from '../storage/types.js';
 import { AccountService } from './accounts.js';
-import type { ServiceContext } from './context.js';
+import { Sequencer, type ServiceContext } from './context.js';
 import { ConversationService } from './conversations.js';
 import { FriendService } from './friends.js';
 import { GroupService } from './groups.js';
@@ -81,7 +81,7 @@ export class Domain {
     this.storage = storage;
     this.apps = new AppService(storage);
     this.purge = new PurgeWorker(storage, logger, options.purge);
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion: () => this.purge.wake() };
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion: () => this.purge.wake(), publishOrder: new Sequencer() };
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);
