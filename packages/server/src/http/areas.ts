@@ -3,6 +3,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Domain } from '../services/domain.js';
 import type { Router } from './router.js';
 import { registerAdminApi } from './admin/routes.js';
+import { registerConsole } from './console.js';
 import { registerRestApi } from './rest/index.js';
 
 export interface HttpContext {
@@ -20,4 +21,5 @@ export interface HttpContext {
 export const httpAreas: ((router: Router, ctx: HttpContext) => void)[] = [
   registerRestApi,
   registerAdminApi,
+  registerConsole,
 ];
