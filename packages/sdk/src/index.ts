@@ -12,6 +12,8 @@ export { V2TIMFriendshipManager } from './manager/friendship-manager.js';
 export { V2TIMGroupManager } from './manager/group-manager.js';
 export { MemoryStore } from './store/memory-store.js';
 // Browser persistence. Safe to import anywhere: it touches `indexedDB` only in open().
+export { IndexedDbStore } from './store/indexeddb-store.js';
+export type { IndexedDbStoreOptions } from './store/indexeddb-store.js';
 export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreChangeBatch, MessageQuery } from './store/types.js';
 export { MetaKey } from './store/types.js';
 export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callback.js';

@@ -65,6 +65,15 @@ function groupDraft(groupID: string, owner: string, now = T0) {
   };
 }
 
+/** A deletion target: the user's own view of a C2C conversation. */
+export function c2cTarget(userID: string, peer: string): { convKey: string; conversationID: string } {
+  return { convKey: c2cKey(userID, peer), conversationID: `c2c_${peer}` };
+}
+
+function groupTarget(groupID: string): { convKey: string; conversationID: string } {
+  return { convKey: groupKey(groupID), conversationID: `group_${groupID}` };
+}
+
 function changeOf(changes: UserChange[], userID: string): UserChange {
   const found = changes.filter((c) => c.userID === userID);
   assert.equal(found.length, 1, `expected exactly one change for ${userID}, got ${found.length}`);
@@ -90,8 +99,9 @@ function assertWellFormedChange(change: UserChange, app = APP): void {
 // The suite
 // ---------------------------------------------------------------------------------
 
-export function runStorageConformance(name: string, open: OpenStorage): void {
-  describe(`storage conformance: ${name}`, () => {
+/** `skip`: a reason to skip the whole suite (e.g. the backend's server is not reachable). */
+export function runStorageConformance(name: string, open: OpenStorage, options: { skip?: string } = {}): void {
+  describe(`storage conformance: ${name}`, options.skip ? { skip: options.skip } : {}, () => {
     let storage: Storage;
     let cleanup: (() => Promise<void>) | undefined;
 
@@ -769,6 +779,392 @@ export function runStorageConformance(name: string, open: OpenStorage): void {
         assert.equal(after.isPinned, true);
         assert.equal(after.lastSeq, 1);
         assert.equal(after.unreadCount, 1);
+      });
+    });
+
+    // ------------------------------------------------------------ deletions
+    describe('deletions', () => {
+      const AUDIT_FIELDS = ['conversationID', 'createdAt', 'deviceID', 'id', 'mode', 'purgedAt', 'undoUntil', 'undoneAt', 'userID', 'version', 'watermarkSeq'];
+      const LATER = T0 + 10_000_000;
+
+      /** Runs the purge worker's loop until the queue is empty. */
+      async function drain(maxRows = 1000, now = T0 + 1000): Promise<{ erased: number; steps: number }> {
+        let erased = 0;
+        let steps = 0;
+        for (let round = 0; round < 100; round++) {
+          const queue = await storage.deletions.purgeQueue(100, now);
+          if (queue.length === 0) return { erased, steps };
+          for (const { app, convKey } of queue) {
+            for (let guard = 0; guard < 10_000; guard++) {
+              const step = await storage.deletions.purgeStep(app, convKey, maxRows, now);
+              steps++;
+              erased += step.erased;
+              if (step.done) break;
+            }
+          }
+        }
+        throw new Error('the purge queue never emptied');
+      }
+
+      async function seqs(convKey: string, from = 1, to = 1000): Promise<number[]> {
+        return (await storage.messages.range(APP, convKey, from, to, 1000, 'asc')).map((m) => m.seq);
+      }
+
+      test('delete: watermark past the end, tombstone, zero unread, pin/draft/customData reset; one step and one audit entry each', async () => {
+        await users('alice', 'bob', 'carol', 'dave');
+        await storage.messages.appendBatch([
+          c2cMessage('bob', 'alice', 'b1', 'one'), c2cMessage('bob', 'alice', 'b2', 'two'), c2cMessage('bob', 'alice', 'b3', 'three'),
+          c2cMessage('carol', 'alice', 'c1', 'secret words'),
+        ]);
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }], { kind: 'pin', isPinned: true });
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'carol'), create: false }],
+          { kind: 'draft', draftText: 'unsent', now: T0 + 5 });
+        await storage.conversations.patch(APP, 'alice', ['bob', 'carol'].map((p) => ({ ...c2cTarget('alice', p), create: false })),
+          { kind: 'customData', customData: 'tag' });
+        const before = await storage.accounts.syncVersion(APP, 'alice');
+        const bobRow = await row('bob', c2cKey('alice', 'bob'));
+        const bobVersion = await storage.accounts.syncVersion(APP, 'bob');
+
+        const { change } = await storage.deletions.remove(APP, 'alice',
+          [c2cTarget('alice', 'bob'), c2cTarget('alice', 'carol'), c2cTarget('alice', 'dave')],
+          { mode: 'delete', deviceID: 'phone-1', now: T0 + 100 });
+        assert.ok(change);
+        assertWellFormedChange(change);
+        assert.equal(change.userID, 'alice');
+        assert.deepEqual([change.prevVersion, change.version], [before, before + 1], 'one version step for the whole batch');
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), before + 1);
+        assert.deepEqual(sorted(change.rows.map((r) => r.conversationID)), ['c2c_bob', 'c2c_carol'], 'the unknown target changes nothing');
+        for (const r of change.rows) {
+          const last = r.conversationID === 'c2c_bob' ? 3 : 1;
+          assert.equal(r.deleted, true, 'a tombstone');
+          assert.equal(r.lastSeq, last);
+          assert.equal(r.visibleFromSeq, last + 1, 'the watermark moves past the last message');
+          assert.equal(r.unreadCount, 0);
+          assert.equal(r.readSeq, last);
+          assert.equal(r.isPinned, false);
+          assert.equal(r.draftText, '');
+          assert.equal(r.draftTimestamp, 0);
+          assert.equal(r.customData, '');
+          assert.deepEqual(await row('alice', r.convKey), r, 'the returned row is the stored row');
+        }
+        assert.equal(await storage.conversations.get(APP, 'alice', c2cKey('alice', 'dave')), undefined, 'no row for the unknown target');
+        const changed = await storage.conversations.changedSince(APP, 'alice', before, 100);
+        assert.deepEqual(sorted(changed.map((r) => r.conversationID)), ['c2c_bob', 'c2c_carol'], 'tombstones sync like any row');
+
+        // Only the caller is affected: the peer keeps its row, its version and the history.
+        assert.deepEqual(await row('bob', c2cKey('alice', 'bob')), bobRow);
+        assert.equal(await storage.accounts.syncVersion(APP, 'bob'), bobVersion);
+        assert.deepEqual(await seqs(c2cKey('alice', 'bob')), [1, 2, 3]);
+
+        const audit = await storage.deletions.list(APP, { userID: 'alice', limit: 10 });
+        assert.deepEqual(audit.map((e) => e.conversationID), ['c2c_carol', 'c2c_bob'], 'one entry per changed conversation, newest first');
+        assert.ok(audit[0]!.id > audit[1]!.id);
+        for (const entry of audit) {
+          assert.deepEqual(Object.keys(entry).sort(), AUDIT_FIELDS, 'the audit entry has no other fields');
+          assert.deepEqual({ ...entry, id: 0 }, {
+            id: 0, userID: 'alice', conversationID: entry.conversationID, deviceID: 'phone-1', mode: 'delete',
+            watermarkSeq: entry.conversationID === 'c2c_bob' ? 4 : 2, createdAt: T0 + 100, purgedAt: null,
+            version: change.version, undoUntil: null, undoneAt: null,
+          }, 'the entry records the version the deletion committed at');
+        }
+        assert.ok(!/secret|three|unsent|tag/.test(JSON.stringify(audit)), 'the audit trail is content-free');
+        assert.deepEqual(await storage.deletions.list(APP, { limit: 10 }), audit, 'the app-wide list has the same entries');
+        assert.deepEqual(await storage.deletions.list(APP, { userID: 'bob', limit: 10 }), []);
+        const first = await storage.deletions.list(APP, { limit: 1 });
+        assert.deepEqual(first, [audit[0]]);
+        assert.deepEqual(await storage.deletions.list(APP, { limit: 1, beforeID: first[0]!.id }), [audit[1]], 'paging with beforeID');
+        await storage.apps.create(appRecord(OTHER_APP));
+        assert.deepEqual(await storage.deletions.list(OTHER_APP, { limit: 10 }), [], 'the audit trail is per app');
+      });
+
+      test('removing is idempotent: again changes nothing, writes no audit entry and takes no version step', async () => {
+        await users('alice', 'bob', 'dave');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'one'), c2cMessage('alice', 'bob', 'a1', 'two')]);
+        const first = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd1', now: T0 + 1 });
+        assert.ok(first.change);
+        const version = await storage.accounts.syncVersion(APP, 'alice');
+        const tombstone = await row('alice', c2cKey('alice', 'bob'));
+        const audit = await storage.deletions.list(APP, { limit: 10 });
+        assert.equal(audit.length, 1);
+
+        for (const mode of ['delete', 'deleteKeepHistory', 'clearHistory'] as const) {
+          const again = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode, deviceID: 'd2', now: T0 + 2 });
+          assert.deepEqual(again, { change: null }, `${mode} of a deleted conversation changes nothing`);
+        }
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), version);
+        assert.deepEqual(await row('alice', c2cKey('alice', 'bob')), tombstone);
+        assert.deepEqual(await storage.deletions.list(APP, { limit: 10 }), audit, 'no audit entry for a no-op');
+
+        // Targets the user has no row for are accepted.
+        assert.deepEqual(await storage.deletions.remove(APP, 'dave', [c2cTarget('dave', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 3 }),
+          { change: null });
+        assert.deepEqual(await storage.deletions.remove(APP, 'alice', [], { mode: 'delete', deviceID: 'd', now: T0 + 3 }), { change: null });
+        assert.equal(await storage.accounts.syncVersion(APP, 'dave'), 0);
+        assert.equal(await storage.conversations.get(APP, 'dave', c2cKey('dave', 'bob')), undefined);
+        assert.deepEqual(await storage.deletions.list(APP, { limit: 10 }), audit);
+      });
+
+      test('deleteKeepHistory tombstones the row but keeps the watermark; its audit watermark is null', async () => {
+        await users('alice', 'bob');
+        await storage.messages.appendBatch([1, 2, 3].map((i) => c2cMessage('bob', 'alice', `b${i}`, `m${i}`)));
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }], { kind: 'pin', isPinned: true });
+        const { change } = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')],
+          { mode: 'deleteKeepHistory', deviceID: 'web', now: T0 + 9 });
+        assert.ok(change);
+        assertWellFormedChange(change);
+        const r = await row('alice', c2cKey('alice', 'bob'));
+        assert.equal(r.deleted, true);
+        assert.equal(r.visibleFromSeq, 1, 'the history stays visible');
+        assert.equal(r.unreadCount, 0);
+        assert.equal(r.readSeq, 3);
+        assert.equal(r.isPinned, false);
+        assert.deepEqual(await seqs(c2cKey('alice', 'bob'), r.visibleFromSeq, r.lastSeq), [1, 2, 3], 'history is still pullable');
+        const [entry] = await storage.deletions.list(APP, { userID: 'alice', limit: 10 });
+        assert.equal(entry?.mode, 'deleteKeepHistory');
+        assert.equal(entry?.watermarkSeq, null);
+        assert.equal(entry?.deviceID, 'web');
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), [], 'nothing to purge');
+
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b4', 'm4')]);
+        const revived = await row('alice', c2cKey('alice', 'bob'));
+        assert.equal(revived.deleted, false);
+        assert.equal(revived.visibleFromSeq, 1);
+        assert.equal(revived.unreadCount, 1, 'only the new message is unread');
+      });
+
+      test('clearHistory keeps the row live, moves the watermark and leaves pin, draft and order alone', async () => {
+        await users('alice', 'bob', 'carol');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', '1'), c2cMessage('bob', 'alice', 'b2', '2')]);
+        await storage.messages.appendBatch([c2cMessage('carol', 'alice', 'c1', '3')]);
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }], { kind: 'pin', isPinned: true });
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }],
+          { kind: 'draft', draftText: 'later', now: T0 + 3 });
+        const prev = await row('alice', c2cKey('alice', 'bob'));
+        const version = await storage.accounts.syncVersion(APP, 'alice');
+
+        const { change } = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')],
+          { mode: 'clearHistory', deviceID: 'd', now: T0 + 10 });
+        assert.ok(change);
+        assertWellFormedChange(change);
+        assert.deepEqual([change.prevVersion, change.version], [version, version + 1]);
+        const r = await row('alice', c2cKey('alice', 'bob'));
+        assert.deepEqual(r, {
+          ...prev, visibleFromSeq: 3, unreadCount: 0, readSeq: 2, version: version + 1,
+        }, 'only the watermark, unread and read mark change');
+        assert.equal(r.deleted, false);
+        assert.equal(r.isPinned, true);
+        assert.equal(r.draftText, 'later');
+        assert.equal(r.orderKey, prev.orderKey, 'the order is unchanged');
+        assert.deepEqual(await seqs(c2cKey('alice', 'bob'), r.visibleFromSeq), [], 'nothing visible');
+        const [entry] = await storage.deletions.list(APP, { userID: 'alice', limit: 10 });
+        assert.equal(entry?.mode, 'clearHistory');
+        assert.equal(entry?.watermarkSeq, 3);
+
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b3', 'new')]);
+        const after = await row('alice', c2cKey('alice', 'bob'));
+        assert.equal(after.lastSeq, 3);
+        assert.equal(after.unreadCount, 1);
+        assert.equal(after.visibleFromSeq, 3);
+      });
+
+      test('a new message revives a tombstone with the old watermark: only later messages visible and unread', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([1, 2, 3].map((i) => c2cMessage('bob', 'alice', `b${i}`, `m${i}`)));
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }], { kind: 'pin', isPinned: true });
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }], { kind: 'customData', customData: 'x' });
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 10 });
+        const tombstone = await row('alice', key);
+
+        const batch = await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b4', 'm4'), c2cMessage('bob', 'alice', 'b5', 'm5')]);
+        const change = changeOf(batch.changes, 'alice');
+        assertWellFormedChange(change);
+        assert.equal(change.prevVersion, tombstone.version);
+        const r = await row('alice', key);
+        assert.deepEqual(change.rows, [r]);
+        assert.equal(r.deleted, false, 'revived');
+        assert.equal(r.conversationID, 'c2c_bob');
+        assert.equal(r.visibleFromSeq, 4, 'the watermark travels with the row');
+        assert.equal(r.lastSeq, 5);
+        assert.equal(r.unreadCount, 2, 'only the new messages are unread');
+        assert.equal(r.isPinned, false);
+        assert.equal(r.customData, '');
+        assert.ok(r.orderKey > tombstone.orderKey, 'a revived conversation is activated');
+        assert.deepEqual(await seqs(key, r.visibleFromSeq, r.lastSeq), [4, 5]);
+
+        // The user's own message revives it too, read.
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 20 });
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a1', 'me again')]);
+        const mine = await row('alice', key);
+        assert.deepEqual([mine.deleted, mine.visibleFromSeq, mine.lastSeq, mine.readSeq, mine.unreadCount], [false, 6, 6, 6, 0]);
+      });
+
+      test('purge: nothing while the peer can still see; everything below both watermarks once both deleted', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([1, 2, 3, 4, 5].map((i) =>
+          i % 2 ? c2cMessage('bob', 'alice', `b${i}`, `m${i}`) : c2cMessage('alice', 'bob', `a${i}`, `m${i}`)));
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 10 });
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), [{ app: APP, convKey: key }], 'the deletion is queued');
+
+        assert.equal((await drain(1000, T0 + 20)).erased, 0, 'bob still sees everything');
+        assert.deepEqual(await seqs(key), [1, 2, 3, 4, 5]);
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.purgedAt), [null]);
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), []);
+
+        // Two more messages (alice's row revives from seq 6), then bob deletes: watermarks 6 and 8.
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b6', 'm6'), c2cMessage('bob', 'alice', 'b7', 'm7')]);
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'd', now: T0 + 30 });
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), [{ app: APP, convKey: key }]);
+        assert.equal((await drain(1000, T0 + 40)).erased, 5, 'below the lower watermark (6)');
+        assert.deepEqual(await seqs(key), [6, 7], 'what alice can still see stays');
+        assert.deepEqual(await seqs(key, 1, 5), [], 'range returns nothing below');
+        assert.equal(await storage.messages.get(APP, key, 3), undefined);
+        assert.ok(await storage.messages.get(APP, key, 6));
+        const audit = await storage.deletions.list(APP, { limit: 10 });
+        assert.deepEqual(audit.map((e) => [e.userID, e.watermarkSeq, e.purgedAt]), [['bob', 8, null], ['alice', 6, T0 + 40]],
+          'an entry is purged once everything below its watermark is gone');
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), [], 'the queue empties');
+        assert.equal((await drain()).erased, 0);
+
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 50 });
+        assert.equal((await drain(1000, T0 + 60)).erased, 2);
+        assert.deepEqual(await seqs(key), []);
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.purgedAt), [T0 + 60, T0 + 60, T0 + 40]);
+        await storage.deletions.compact();
+
+        // The sequence continues after a purge.
+        const next = await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b8', 'm8')]);
+        assert.equal(next.results[0]?.message.seq, 8);
+      });
+
+      test('purgeStep with a small maxRows takes several steps, erases each row once, and the queue empties', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch(Array.from({ length: 10 }, (_, i) => c2cMessage('bob', 'alice', `b${i}`, `m${i}`)));
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 1 });
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'clearHistory', deviceID: 'd', now: T0 + 2 });
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), [{ app: APP, convKey: key }], 'queued once');
+
+        const steps: { erased: number; done: boolean }[] = [];
+        for (let guard = 0; guard < 20; guard++) {
+          const step = await storage.deletions.purgeStep(APP, key, 3, T0 + 5);
+          steps.push(step);
+          if (step.done) break;
+          assert.ok((await storage.deletions.list(APP, { limit: 10 })).every((e) => e.purgedAt === null), 'pending until all is gone');
+        }
+        assert.ok(steps.length >= 4, `10 rows at 3 per step take at least 4 steps, took ${steps.length}`);
+        assert.ok(steps.every((s) => s.erased <= 3), 'no step erases more than maxRows');
+        assert.ok(steps.slice(0, -1).every((s) => !s.done) && steps.at(-1)!.done);
+        assert.equal(steps.reduce((n, s) => n + s.erased, 0), 10, 'every row erased exactly once');
+        assert.deepEqual(await seqs(key), []);
+        assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), []);
+        assert.deepEqual(await storage.deletions.purgeStep(APP, key, 3, T0 + 6), { erased: 0, done: true });
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.purgedAt), [T0 + 5, T0 + 5]);
+      });
+
+      test('an undo window defers purging; undo while it is open gives the row back as it was', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([1, 2, 3].map((i) => c2cMessage('bob', 'alice', `b${i}`, `m${i}`)));
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }], { kind: 'pin', isPinned: true });
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'bob'), create: false }],
+          { kind: 'draft', draftText: 'unsent', now: T0 + 5 });
+        const prev = await row('alice', key);
+
+        const removed = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')],
+          { mode: 'delete', deviceID: 'phone', now: T0 + 10, undoUntil: T0 + 1000 });
+        assert.ok(removed.change);
+        const [entry] = await storage.deletions.list(APP, { userID: 'alice', limit: 10 });
+        assert.deepEqual([entry?.version, entry?.undoUntil, entry?.undoneAt], [removed.change.version, T0 + 1000, null]);
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'pc', now: T0 + 20 });
+
+        assert.deepEqual(await storage.deletions.purgeQueue(10, T0 + 999), [], 'nothing is purged while a deletion can be undone');
+        assert.deepEqual(await storage.deletions.purgeStep(APP, key, 1000, T0 + 999), { erased: 0, done: true },
+          'a purge step started from an older listing of the queue holds back too');
+        assert.deepEqual(await seqs(key), [1, 2, 3]);
+        assert.deepEqual(await storage.deletions.purgeQueue(10, T0 + 1000), [{ app: APP, convKey: key }], 'queued from the window\'s end');
+
+        const undone = await storage.deletions.undo(APP, 'alice', key, T0 + 500);
+        assert.ok(undone.change);
+        assertWellFormedChange(undone.change);
+        assert.equal(undone.change.prevVersion, removed.change.version);
+        assert.deepEqual(await row('alice', key), { ...prev, version: undone.change.version },
+          'watermark, pin, draft, read state and unread come back');
+        assert.deepEqual(undone.change.rows, [await row('alice', key)]);
+        const after = (await storage.deletions.list(APP, { userID: 'alice', limit: 10 }))[0];
+        assert.equal(after?.undoneAt, T0 + 500);
+        assert.deepEqual(await storage.deletions.undo(APP, 'alice', key, T0 + 600), { change: null }, 'nothing left to undo');
+
+        assert.equal((await drain(1000, T0 + 2000)).erased, 0, 'alice sees the history again, so nothing is erased');
+        assert.deepEqual(await seqs(key), [1, 2, 3]);
+      });
+
+      test('undo: refused once the window closed; after a new message only the history comes back', async () => {
+        await users('alice', 'bob', 'carol');
+        const bobKey = c2cKey('alice', 'bob');
+        const carolKey = c2cKey('alice', 'carol');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', '1'), c2cMessage('carol', 'alice', 'c1', '1'),
+          c2cMessage('carol', 'alice', 'c2', '2')]);
+
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 10, undoUntil: T0 + 100 });
+        const tombstone = await row('alice', bobKey);
+        assert.deepEqual(await storage.deletions.undo(APP, 'alice', bobKey, T0 + 101), { change: null }, 'the window closed');
+        await storage.deletions.purgeQueue(10, T0 + 101);
+        assert.deepEqual(await storage.deletions.undo(APP, 'alice', bobKey, T0 + 50), { change: null },
+          'a closed window stays closed once the queue was read');
+        assert.deepEqual(await row('alice', bobKey), tombstone);
+        assert.deepEqual(await storage.deletions.undo(APP, 'alice', bobKey, T0 + 60), { change: null });
+
+        await storage.conversations.patch(APP, 'alice', [{ ...c2cTarget('alice', 'carol'), create: false }], { kind: 'pin', isPinned: true });
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'carol')], { mode: 'delete', deviceID: 'd', now: T0 + 200, undoUntil: T0 + 900 });
+        await storage.messages.appendBatch([c2cMessage('carol', 'alice', 'c3', '3')]);
+        const revived = await row('alice', carolKey);
+        assert.deepEqual([revived.deleted, revived.visibleFromSeq, revived.unreadCount], [false, 3, 1]);
+        const { change } = await storage.deletions.undo(APP, 'alice', carolKey, T0 + 300);
+        assert.ok(change);
+        const r = await row('alice', carolKey);
+        assert.deepEqual(r, { ...revived, visibleFromSeq: 1, version: change.version }, 'only the history comes back');
+        assert.equal(r.isPinned, false, 'the revived row keeps its new state');
+      });
+
+      test('devices: touch records logins, ack never moves backwards, list in first-seen order', async () => {
+        await users('alice', 'bob');
+        await storage.devices.touch(APP, 'alice', { deviceID: 'phone', platform: 'ios', capabilities: ['conv.deletion-sync'], protocolVersion: 2 }, T0 + 1);
+        await storage.devices.touch(APP, 'alice', { deviceID: 'web', platform: 'web', capabilities: [], protocolVersion: 1 }, T0 + 2);
+        await storage.devices.touch(APP, 'alice', { deviceID: 'phone', platform: 'ipad', capabilities: ['a', 'b'], protocolVersion: 3 }, T0 + 3);
+        await storage.devices.ack(APP, 'alice', 'phone', 5, T0 + 4);
+        await storage.devices.ack(APP, 'alice', 'phone', 3, T0 + 5);
+        await storage.devices.ack(APP, 'alice', 'ghost', 9, T0 + 6);
+        assert.deepEqual(await storage.devices.list(APP, 'alice'), [
+          { deviceID: 'phone', platform: 'ipad', capabilities: ['a', 'b'], protocolVersion: 3, firstSeen: T0 + 1, lastSeen: T0 + 5, ackedVersion: 5 },
+          { deviceID: 'web', platform: 'web', capabilities: [], protocolVersion: 1, firstSeen: T0 + 2, lastSeen: T0 + 2, ackedVersion: 0 },
+        ]);
+        assert.deepEqual(await storage.devices.list(APP, 'bob'), []);
+      });
+
+      test('group purge waits for every current and former member', async () => {
+        await users('owner', 'm1', 'm2', 'late');
+        const key = groupKey('g1');
+        const members = ['owner', 'm1', 'm2'];
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['m1', 'm2'], T0);
+        await storage.messages.appendBatch([1, 2, 3, 4].map((i) => groupMessage('g1', i % 2 ? 'owner' : 'm1', members, `k${i}`, `m${i}`)));
+        await storage.groups.removeMember(APP, 'g1', 'm2', T0 + 1);
+        await storage.groups.addMembers(APP, 'g1', ['late'], T0 + 2);
+        for (const id of ['owner', 'm1']) {
+          await storage.deletions.remove(APP, id, [groupTarget('g1')], { mode: 'delete', deviceID: 'd', now: T0 + 3 });
+        }
+        assert.equal((await drain(2, T0 + 4)).erased, 0, 'the former member m2 can still see the history');
+        assert.deepEqual(await seqs(key), [1, 2, 3, 4]);
+
+        await storage.deletions.remove(APP, 'm2', [groupTarget('g1')], { mode: 'delete', deviceID: 'd', now: T0 + 5 });
+        const { erased, steps } = await drain(2, T0 + 6);
+        assert.equal(erased, 4, 'the late joiner never saw them and does not hold them back');
+        assert.ok(steps >= 2);
+        assert.deepEqual(await seqs(key), []);
+        const audit = await storage.deletions.list(APP, { limit: 10 });
+        assert.equal(audit.length, 3);
+        assert.ok(audit.every((e) => e.purgedAt === T0 + 6 && e.watermarkSeq === 5));
       });
     });
   });

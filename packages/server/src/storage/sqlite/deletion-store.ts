@@ -35,6 +35,7 @@ export class SqliteDeletionStore implements DeletionStore {
       markUndone: db.prepare('UPDATE deletions SET undone_at = ?, undo_snapshot = NULL WHERE id = ?'),
       expireSnapshots: db.prepare('UPDATE deletions SET undo_snapshot = NULL WHERE undo_snapshot IS NOT NULL AND undo_until < ?'),
       dequeue: db.prepare('DELETE FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
+      notBefore: db.prepare('SELECT not_before FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
       floor: db.prepare('SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?'),
       conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
       erase: db.prepare('DELETE FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq < ?'),
@@ -145,6 +146,10 @@ export class SqliteDeletionStore implements DeletionStore {
   }
 
   #purge(app: number, convKey: string, maxRows: number, now: number): { erased: number; done: boolean } {
+    // A deletion that can still be undone holds the whole conversation back, even when it
+    // was queued after this run listed the queue.
+    const held = this.#s.notBefore.get(app, convKey) as { not_before: number } | undefined;
+    if (held && held.not_before > now) return { erased: 0, done: true };
     const floor = (this.#s.floor.get(app, convKey) as { floor: number | null }).floor;
     const conversation = this.#s.conversation.get(app, convKey) as { last_seq: number; purged_below_seq: number } | undefined;
     if (floor === null || !conversation) {

@@ -1,0 +1,236 @@
+import type pg from 'pg';
+import type { ConversationRow, DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import { UserChangeSet } from './rows.js';
+import { withTransaction } from './tx.js';
+
+interface RawDeletion {
+  id: number; user_id: string; conversation_id: string; device_id: string; mode: string;
+  watermark_seq: number | null; created_at: number; purged_at: number | null;
+  version: number; undo_until: number | null; undone_at: number | null;
+}
+
+const DELETION_COLUMNS = `id, user_id, conversation_id, device_id, mode, watermark_seq, created_at, purged_at,
+  version, undo_until, undone_at`;
+
+type Target = { convKey: string; conversationID: string };
+type RemoveOptions = { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number };
+
+/** The row fields a deletion changes, kept while it can be undone. */
+type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
+
+/**
+ * The per-conversation purge lock, an advisory lock keyed by schema, app and
+ * conversation. A deletion that moves watermarks (or an undo that moves one back)
+ * holds it shared; a purge step holds it exclusively. So a purge step never works from
+ * a floor that a concurrent deletion is changing and then drops the queue entry that
+ * deletion relies on; and two nodes purging the same conversation take turns, each
+ * starting from where the other left off, so no row is erased twice or skipped.
+ * (The conversation row lock a purge step takes would also serialise two steps; hash
+ * collisions only serialise more.)
+ */
+const PURGE_LOCK_KEY = `hashtextextended(current_schema() || ':' || $1::text || ':' || $2::text, 0)`;
+
+async function lockPurge(client: pg.PoolClient, app: number, convKeys: string[], mode: 'shared' | 'exclusive'): Promise<void> {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  for (const convKey of [...new Set(convKeys)].sort()) await client.query(`SELECT ${fn}(${PURGE_LOCK_KEY})`, [app, convKey]);
+}
+
+const COMPACT_LOCK_KEY = `hashtextextended('confab:compact:' || current_schema(), 0)`;
+
+export class PgDeletionStore implements DeletionStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async remove(app: number, userID: string, targets: Target[], opts: RemoveOptions): Promise<{ change: UserChange | null }> {
+    return withTransaction(this.#pool, (client) => this.#remove(client, app, userID, targets, opts));
+  }
+
+  async #remove(client: pg.PoolClient, app: number, userID: string, targets: Target[], opts: RemoveOptions): Promise<{ change: UserChange | null }> {
+    const movesWatermark = opts.mode !== 'deleteKeepHistory';
+    // Lock order, as everywhere: purge locks (sorted), then the account.
+    if (movesWatermark) await lockPurge(client, app, targets.map((t) => t.convKey), 'shared');
+    const changes = new UserChangeSet(client, app);
+    await changes.lock([userID]);
+    await changes.load(targets.map((t) => ({ userID, convKey: t.convKey })));
+    const audits: { target: Target; watermark: number | null; snapshot: Snapshot }[] = [];
+    for (const target of targets) {
+      const row = await changes.row(userID, target.convKey);
+      if (!row) continue;
+      const snapshot: Snapshot = {
+        visibleFromSeq: row.visibleFromSeq, deleted: row.deleted, isPinned: row.isPinned, draftText: row.draftText,
+        draftTimestamp: row.draftTimestamp, customData: row.customData, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
+      };
+      const before = JSON.stringify(row);
+      if (movesWatermark) {
+        // The watermark: everything up to the last message is gone for this user. It
+        // never moves backwards, so a late duplicate request cannot resurrect anything.
+        row.visibleFromSeq = Math.max(row.visibleFromSeq, row.lastSeq + 1);
+      }
+      row.unreadCount = 0;
+      row.readSeq = Math.max(row.readSeq, row.lastSeq);
+      if (opts.mode !== 'clearHistory') {
+        // A deleted conversation comes back only with a new message, and then starts
+        // clean: no pin, draft or custom data from before.
+        row.deleted = true;
+        row.isPinned = false;
+        row.draftText = '';
+        row.draftTimestamp = 0;
+        row.customData = '';
+      }
+      if (JSON.stringify(row) === before) continue;
+      changes.put(row);
+      audits.push({ target, watermark: movesWatermark ? row.visibleFromSeq : null, snapshot });
+    }
+    const [change] = await changes.commit();
+    if (!change) return { change: null };
+    // The audit trail: who, which conversation, when, from where, how, the watermark.
+    // The snapshot (for undo) is kept only while the undo window is open.
+    await client.query(`INSERT INTO deletions (app_id, user_id, conversation_id, conv_key, device_id, mode, watermark_seq, created_at,
+        version, undo_until, undo_snapshot)
+      SELECT $1::bigint, $2::text, t.conversation_id, t.conv_key, $3::text, $4::text, t.watermark_seq, $5::bigint, $6::bigint, $7::bigint, t.snapshot
+      FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[]) WITH ORDINALITY AS t(conversation_id, conv_key, watermark_seq, snapshot, ord)
+      ORDER BY t.ord`, [app, userID, opts.deviceID, opts.mode, opts.now, change.version, opts.undoUntil ?? null,
+      audits.map((a) => a.target.conversationID), audits.map((a) => a.target.convKey), audits.map((a) => a.watermark),
+      audits.map((a) => (opts.undoUntil ? JSON.stringify(a.snapshot) : null))]);
+    // Queue in key order, so two deletions of the same conversations never wait on each
+    // other in a cycle. Re-queueing keeps the latest undo deadline: nothing of the
+    // conversation is purged while any of its deletions can still be undone.
+    const queued = [...new Set(audits.filter((a) => a.watermark !== null).map((a) => a.target.convKey))].sort();
+    for (const convKey of queued) {
+      await client.query(`INSERT INTO purge_queue (app_id, conv_key, queued_at, not_before) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (app_id, conv_key) DO UPDATE SET not_before = greatest(purge_queue.not_before, excluded.not_before)`,
+      [app, convKey, opts.now, opts.undoUntil ?? 0]);
+    }
+    return { change };
+  }
+
+  async undo(app: number, userID: string, convKey: string, now: number): Promise<{ change: UserChange | null }> {
+    return withTransaction(this.#pool, async (client) => {
+      await lockPurge(client, app, [convKey], 'shared');
+      const changes = new UserChangeSet(client, app);
+      await changes.lock([userID]);
+      // Read under the user's lock: two devices undoing at once undo one deletion each, in turn.
+      const { rows: [record] } = await client.query<{ id: number; mode: string; undo_snapshot: string | null }>(`
+        SELECT id, mode, undo_snapshot FROM deletions WHERE app_id = $1 AND user_id = $2 AND conv_key = $3 AND undone_at IS NULL
+        AND undo_until IS NOT NULL AND undo_until >= $4 ORDER BY id DESC LIMIT 1`, [app, userID, convKey, now]);
+      if (!record?.undo_snapshot) return { change: null };
+      const snapshot = JSON.parse(record.undo_snapshot) as Snapshot;
+      const row = await changes.row(userID, convKey);
+      if (!row) return { change: null };
+      if (row.deleted || record.mode === 'clearHistory') {
+        // Nothing happened since (or only a history clear): the row is as it was before.
+        Object.assign(row, { ...snapshot, lastSeq: row.lastSeq });
+        row.unreadCount = snapshot.unreadCount + Math.max(0, row.lastSeq - snapshot.lastSeq);
+      } else {
+        // A new message brought the conversation back meanwhile: keep its new state and
+        // give back only the history.
+        row.visibleFromSeq = Math.min(row.visibleFromSeq, snapshot.visibleFromSeq);
+      }
+      changes.put(row);
+      await client.query('UPDATE deletions SET undone_at = $1, undo_snapshot = NULL WHERE id = $2', [now, record.id]);
+      const [change] = await changes.commit();
+      return { change: change ?? null };
+    });
+  }
+
+  async list(app: number, filter: { userID?: string; limit: number; beforeID?: number }): Promise<DeletionRecord[]> {
+    const before = filter.beforeID ?? Number.MAX_SAFE_INTEGER;
+    const { rows } = filter.userID
+      ? await this.#pool.query<RawDeletion>(`SELECT ${DELETION_COLUMNS} FROM deletions WHERE app_id = $1 AND user_id = $2 AND id < $3
+          ORDER BY id DESC LIMIT $4`, [app, filter.userID, before, filter.limit])
+      : await this.#pool.query<RawDeletion>(`SELECT ${DELETION_COLUMNS} FROM deletions WHERE app_id = $1 AND id < $2
+          ORDER BY id DESC LIMIT $3`, [app, before, filter.limit]);
+    return rows.map((r) => ({
+      id: r.id, userID: r.user_id, conversationID: r.conversation_id, deviceID: r.device_id, mode: r.mode as DeletionMode,
+      watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at, version: r.version,
+      undoUntil: r.undo_until, undoneAt: r.undone_at,
+    }));
+  }
+
+  async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
+    return withTransaction(this.#pool, async (client) => {
+      // Snapshots of deletions whose undo window closed are dropped first: from then on
+      // the deletion is irrecoverable, as promised. Rows another transaction holds are
+      // left for the next call rather than waited for (no lock waits, no deadlocks).
+      await client.query(`UPDATE deletions SET undo_snapshot = NULL WHERE id IN (SELECT id FROM deletions
+        WHERE undo_snapshot IS NOT NULL AND undo_until < $1 FOR UPDATE SKIP LOCKED)`, [now]);
+      const { rows } = await client.query<{ app_id: number; conv_key: string }>(`SELECT app_id, conv_key FROM purge_queue
+        WHERE not_before <= $1 ORDER BY queued_at, app_id, conv_key LIMIT $2`, [now, limit]);
+      return rows.map((r) => ({ app: r.app_id, convKey: r.conv_key }));
+    });
+  }
+
+  async purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
+    return withTransaction(this.#pool, (client) => this.#purge(client, app, convKey, maxRows, now));
+  }
+
+  async #purge(client: pg.PoolClient, app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
+    await lockPurge(client, app, [convKey], 'exclusive');
+    const markPurged = (below: number) => client.query(`UPDATE deletions SET purged_at = $1
+      WHERE app_id = $2 AND conv_key = $3 AND purged_at IS NULL AND watermark_seq IS NOT NULL AND watermark_seq <= $4`,
+    [now, app, convKey, below]);
+    const dequeue = () => client.query('DELETE FROM purge_queue WHERE app_id = $1 AND conv_key = $2', [app, convKey]);
+    // A deletion that can still be undone holds the whole conversation back, even when it
+    // was queued after this run listed the queue.
+    const held = (await client.query<{ not_before: number }>(
+      'SELECT not_before FROM purge_queue WHERE app_id = $1 AND conv_key = $2', [app, convKey])).rows[0];
+    if (held && held.not_before > now) return { erased: 0, done: true };
+
+    const floor = (await client.query<{ floor: number | null }>(
+      'SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = $1 AND conv_key = $2', [app, convKey])).rows[0]!.floor;
+    const conversation = (await client.query<{ last_seq: number; purged_below_seq: number }>(
+      'SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = $1 AND conv_key = $2 FOR NO KEY UPDATE',
+      [app, convKey])).rows[0];
+    if (floor === null || !conversation) {
+      await markPurged(Number.MAX_SAFE_INTEGER);
+      await dequeue();
+      return { erased: 0, done: true };
+    }
+    // Purge below the lowest watermark of every participant: both sides of a C2C chat,
+    // every current and former group member. Nobody can see those messages any more.
+    const target = Math.min(floor, conversation.last_seq + 1);
+    const from = conversation.purged_below_seq;
+    const upTo = Math.min(target, from + maxRows);
+    let erased = 0;
+    if (upTo > from) {
+      erased = (await client.query('DELETE FROM messages WHERE app_id = $1 AND conv_key = $2 AND seq >= $3 AND seq < $4',
+        [app, convKey, from, upTo])).rowCount ?? 0;
+      await client.query('UPDATE conversations SET purged_below_seq = $1 WHERE app_id = $2 AND conv_key = $3', [upTo, app, convKey]);
+    }
+    const purgedBelow = Math.max(from, upTo);
+    await markPurged(purgedBelow);
+    const done = purgedBelow >= target;
+    if (done) await dequeue();
+    return { erased, done };
+  }
+
+  async compact(): Promise<void> {
+    // VACUUM cannot run inside a transaction block, so it runs as a plain statement. It
+    // marks the space of erased (dead) tuples reusable, and PostgreSQL overwrites dead
+    // tuples when it reuses that space; until then their bytes may stay in the table's
+    // files (and in WAL segments until they are recycled). Erasing them from disk at
+    // once needs VACUUM FULL, which rewrites the table under an exclusive lock: an
+    // operator's maintenance task, never run on the request path.
+    //
+    // Nodes take turns (a session advisory lock): a VACUUM queued behind another on
+    // the same table would make the first one's attempt to truncate empty tail pages
+    // wait out its 5 s lock timeout.
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      await client.query(`SELECT pg_advisory_lock(${COMPACT_LOCK_KEY})`);
+      try {
+        await client.query('VACUUM messages');
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(${COMPACT_LOCK_KEY})`).catch(() => {
+          broken = true; // drop the connection, and its lock with it
+        });
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+}

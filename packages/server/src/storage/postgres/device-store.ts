@@ -1,0 +1,37 @@
+import type pg from 'pg';
+import type { DeviceRecord, DeviceStore } from '../types.js';
+
+interface RawDevice {
+  device_id: string; platform: string; capabilities: string; protocol_version: number;
+  first_seen: number; last_seen: number; acked_version: number;
+}
+
+export class PgDeviceStore implements DeviceStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async touch(app: number, userID: string, device: { deviceID: string; platform: string; capabilities: string[]; protocolVersion: number }, now: number) {
+    await this.#pool.query(`INSERT INTO devices (app_id, user_id, device_id, platform, capabilities, protocol_version, first_seen, last_seen)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (app_id, user_id, device_id) DO UPDATE SET platform = excluded.platform,
+      capabilities = excluded.capabilities, protocol_version = excluded.protocol_version, last_seen = excluded.last_seen`,
+    [app, userID, device.deviceID, device.platform, JSON.stringify(device.capabilities), device.protocolVersion, now]);
+  }
+
+  async ack(app: number, userID: string, deviceID: string, version: number, now: number) {
+    // One statement: concurrent acks from two nodes keep the higher version.
+    await this.#pool.query(`UPDATE devices SET acked_version = greatest(acked_version, $1), last_seen = $2
+      WHERE app_id = $3 AND user_id = $4 AND device_id = $5`, [version, now, app, userID, deviceID]);
+  }
+
+  async list(app: number, userID: string): Promise<DeviceRecord[]> {
+    const { rows } = await this.#pool.query<RawDevice>(`SELECT device_id, platform, capabilities, protocol_version, first_seen, last_seen,
+      acked_version FROM devices WHERE app_id = $1 AND user_id = $2 ORDER BY first_seen, device_id`, [app, userID]);
+    return rows.map((r) => ({
+      deviceID: r.device_id, platform: r.platform, capabilities: JSON.parse(r.capabilities) as string[], protocolVersion: r.protocol_version,
+      firstSeen: r.first_seen, lastSeen: r.last_seen, ackedVersion: r.acked_version,
+    }));
+  }
+}

@@ -1,0 +1,146 @@
+import type pg from 'pg';
+import { GroupMemberRole, groupConversationID, type GroupType } from '@confab/protocol';
+import type { GroupMemberRecord, GroupRecord, GroupStore, MembershipChange, UserChange } from '../types.js';
+import { newConversationRow, UserChangeSet } from './rows.js';
+import { withTransaction } from './tx.js';
+
+interface RawGroup {
+  group_id: string;
+  group_type: string;
+  group_name: string;
+  face_url: string;
+  introduction: string;
+  notification: string;
+  owner: string;
+  created_at: number;
+  dismissed_at: number | null;
+  member_count: number;
+}
+
+const GROUP_COLUMNS = `g.group_id, g.group_type, g.group_name, g.face_url, g.introduction, g.notification, g.owner,
+  g.created_at, g.dismissed_at, (SELECT count(*) FROM group_members m
+  WHERE m.app_id = g.app_id AND m.group_id = g.group_id AND m.left_at IS NULL) AS member_count`;
+
+function toGroup(raw: RawGroup): GroupRecord {
+  return {
+    groupID: raw.group_id, groupType: raw.group_type as GroupType, groupName: raw.group_name, faceUrl: raw.face_url,
+    introduction: raw.introduction, notification: raw.notification, owner: raw.owner, createdAt: raw.created_at,
+    dismissedAt: raw.dismissed_at, memberCount: raw.member_count,
+  };
+}
+
+type RawMember = { user_id: string; role: number; joined_at: number };
+const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at });
+
+const UPSERT_MEMBER = `INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at)
+  SELECT $1::bigint, $2::text, user_id, $3::integer, $4::bigint, NULL FROM unnest($5::text[]) AS t(user_id)
+  ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL`;
+
+/**
+ * Groups. Membership changes of one group take its row lock first, so two nodes adding
+ * the same user at once cannot both open a conversation for it.
+ */
+export class PgGroupStore implements GroupStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number): Promise<MembershipChange> {
+    return withTransaction(this.#pool, async (client) => {
+      await client.query(`INSERT INTO groups (app_id, group_id, group_type, group_name, face_url, introduction, notification, owner, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [app, group.groupID, group.groupType, group.groupName, group.faceUrl,
+        group.introduction, group.notification, group.owner, group.createdAt]);
+      await client.query(UPSERT_MEMBER, [app, group.groupID, GroupMemberRole.OWNER, now, [group.owner]]);
+      const others = [...new Set(memberIDs)].filter((id) => id !== group.owner);
+      if (others.length) await client.query(UPSERT_MEMBER, [app, group.groupID, GroupMemberRole.MEMBER, now, others]);
+      return { added: others, updates: await openConversations(client, app, group.groupID, [group.owner, ...others]) };
+    });
+  }
+
+  async get(app: number, groupID: string): Promise<GroupRecord | undefined> {
+    const { rows } = await this.#pool.query<RawGroup>(`SELECT ${GROUP_COLUMNS} FROM groups g WHERE g.app_id = $1 AND g.group_id = $2`, [app, groupID]);
+    return rows[0] ? toGroup(rows[0]) : undefined;
+  }
+
+  async getMany(app: number, groupIDs: string[]): Promise<GroupRecord[]> {
+    if (groupIDs.length === 0) return [];
+    const { rows } = await this.#pool.query<RawGroup>(`SELECT ${GROUP_COLUMNS} FROM groups g
+      WHERE g.app_id = $1 AND g.group_id = ANY($2::text[])`, [app, groupIDs]);
+    const byID = new Map(rows.map((r) => [r.group_id, toGroup(r)]));
+    // In the order asked, as the SQLite store returns them.
+    return groupIDs.flatMap((id) => byID.get(id) ?? []);
+  }
+
+  async members(app: number, groupID: string, offset: number, limit: number): Promise<GroupMemberRecord[]> {
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at FROM group_members
+      WHERE app_id = $1 AND group_id = $2 AND left_at IS NULL
+      ORDER BY role DESC, joined_at ASC, user_id ASC LIMIT $3 OFFSET $4`, [app, groupID, limit, offset]);
+    return rows.map(toMember);
+  }
+
+  async member(app: number, groupID: string, userID: string): Promise<GroupMemberRecord | undefined> {
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at FROM group_members
+      WHERE app_id = $1 AND group_id = $2 AND user_id = $3 AND left_at IS NULL`, [app, groupID, userID]);
+    return rows[0] ? toMember(rows[0]) : undefined;
+  }
+
+  async addMembers(app: number, groupID: string, userIDs: string[], now: number): Promise<MembershipChange> {
+    return withTransaction(this.#pool, async (client) => {
+      await lockGroup(client, app, groupID);
+      const wanted = [...new Set(userIDs)];
+      const { rows } = await client.query<{ user_id: string }>(`SELECT user_id FROM group_members
+        WHERE app_id = $1 AND group_id = $2 AND user_id = ANY($3::text[]) AND left_at IS NULL`, [app, groupID, wanted]);
+      const current = new Set(rows.map((r) => r.user_id));
+      const added = wanted.filter((id) => !current.has(id));
+      if (added.length === 0) return { added, updates: [] };
+      await client.query(UPSERT_MEMBER, [app, groupID, GroupMemberRole.MEMBER, now, added]);
+      return { added, updates: await openConversations(client, app, groupID, added) };
+    });
+  }
+
+  async removeMember(app: number, groupID: string, userID: string, now: number): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(`UPDATE group_members SET left_at = $1
+      WHERE app_id = $2 AND group_id = $3 AND user_id = $4 AND left_at IS NULL`, [now, app, groupID, userID]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async dismiss(app: number, groupID: string, now: number): Promise<string[]> {
+    return withTransaction(this.#pool, async (client) => {
+      await lockGroup(client, app, groupID);
+      await client.query('UPDATE groups SET dismissed_at = $1 WHERE app_id = $2 AND group_id = $3 AND dismissed_at IS NULL', [now, app, groupID]);
+      const { rows } = await client.query<{ user_id: string }>(`UPDATE group_members SET left_at = $1
+        WHERE app_id = $2 AND group_id = $3 AND left_at IS NULL RETURNING user_id`, [now, app, groupID]);
+      return rows.map((r) => r.user_id);
+    });
+  }
+
+  async joinedGroups(app: number, userID: string): Promise<GroupRecord[]> {
+    const { rows } = await this.#pool.query<RawGroup>(`SELECT ${GROUP_COLUMNS} FROM groups g
+      JOIN group_members jm ON jm.app_id = g.app_id AND jm.group_id = g.group_id
+      WHERE jm.app_id = $1 AND jm.user_id = $2 AND jm.left_at IS NULL ORDER BY g.created_at, g.group_id`, [app, userID]);
+    return rows.map(toGroup);
+  }
+}
+
+async function lockGroup(client: pg.PoolClient, app: number, groupID: string): Promise<void> {
+  await client.query('SELECT 1 FROM groups WHERE app_id = $1 AND group_id = $2 FOR NO KEY UPDATE', [app, groupID]);
+}
+
+/**
+ * Gives each new member a live conversation row that starts after the group's current
+ * last message: new members read from their join onwards. The conversation row is
+ * locked (created if missing) so no message slips between reading its last seq and
+ * committing the rows.
+ */
+async function openConversations(client: pg.PoolClient, app: number, groupID: string, userIDs: string[]): Promise<UserChange[]> {
+  const convKey = `group:${groupID}`;
+  const { rows } = await client.query<{ last_seq: number }>(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES ($1, $2, 0)
+    ON CONFLICT (app_id, conv_key) DO UPDATE SET last_seq = conversations.last_seq RETURNING last_seq`, [app, convKey]);
+  const lastSeq = rows[0]!.last_seq;
+  const changes = new UserChangeSet(client, app);
+  await changes.lock(userIDs);
+  for (const userID of userIDs) changes.put(newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1));
+  return changes.commit(() => true);
+}

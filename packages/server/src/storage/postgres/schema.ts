@@ -1,0 +1,179 @@
+import type pg from 'pg';
+import { quoteIdent } from './tx.js';
+
+/**
+ * Schema migrations, applied in order, one transaction each; `schema_migrations`
+ * records which ran. Append new steps; never edit a released one.
+ *
+ * Same tables and keys as the SQLite backend (see `../sqlite/schema.ts`; its first three
+ * steps are this one step). Seqs, versions
+ * and times are bigint (parsed to JS numbers by the pool). Text keys use the "C"
+ * collation: byte order, as in SQLite, whatever the database's locale, so ORDER BY and
+ * the lock order of concurrent writers are the same on every node.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE apps (
+    sdk_app_id bigint PRIMARY KEY,
+    name text NOT NULL,
+    secret_key text NOT NULL,
+    admin_user_id text NOT NULL,
+    settings text NOT NULL,
+    created_at bigint NOT NULL
+  );
+  CREATE TABLE accounts (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    nick_name text NOT NULL DEFAULT '',
+    face_url text NOT NULL DEFAULT '',
+    self_signature text NOT NULL DEFAULT '',
+    created_at bigint NOT NULL,
+    sync_version bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, user_id)
+  );
+  CREATE TABLE friends (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    friend_id text COLLATE "C" NOT NULL,
+    remark text NOT NULL DEFAULT '',
+    added_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, friend_id)
+  );
+  CREATE TABLE groups (
+    app_id bigint NOT NULL,
+    group_id text COLLATE "C" NOT NULL,
+    group_type text NOT NULL,
+    group_name text NOT NULL,
+    face_url text NOT NULL DEFAULT '',
+    introduction text NOT NULL DEFAULT '',
+    notification text NOT NULL DEFAULT '',
+    owner text COLLATE "C" NOT NULL,
+    created_at bigint NOT NULL,
+    dismissed_at bigint,
+    PRIMARY KEY (app_id, group_id)
+  );
+  CREATE TABLE group_members (
+    app_id bigint NOT NULL,
+    group_id text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    role integer NOT NULL,
+    joined_at bigint NOT NULL,
+    left_at bigint,
+    PRIMARY KEY (app_id, group_id, user_id)
+  );
+  CREATE INDEX group_members_by_user ON group_members (app_id, user_id) WHERE left_at IS NULL;
+  CREATE TABLE conversations (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    last_seq bigint NOT NULL,
+    purged_below_seq bigint NOT NULL DEFAULT 1,
+    PRIMARY KEY (app_id, conv_key)
+  );
+  CREATE TABLE messages (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    sender text COLLATE "C" NOT NULL,
+    client_msg_id text COLLATE "C" NOT NULL,
+    created_at bigint NOT NULL,
+    elem text NOT NULL,
+    PRIMARY KEY (app_id, conv_key, seq)
+  );
+  CREATE UNIQUE INDEX messages_by_client_id ON messages (app_id, conv_key, sender, client_msg_id);
+  CREATE TABLE user_conversations (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    conversation_id text COLLATE "C" NOT NULL,
+    last_seq bigint NOT NULL DEFAULT 0,
+    unread_count integer NOT NULL DEFAULT 0,
+    read_seq bigint NOT NULL DEFAULT 0,
+    visible_from_seq bigint NOT NULL DEFAULT 1,
+    order_key bigint NOT NULL DEFAULT 0,
+    is_pinned boolean NOT NULL DEFAULT false,
+    draft_text text NOT NULL DEFAULT '',
+    draft_ts bigint NOT NULL DEFAULT 0,
+    custom_data text NOT NULL DEFAULT '',
+    deleted boolean NOT NULL DEFAULT false,
+    version bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, conv_key)
+  );
+  CREATE INDEX user_conversations_by_version ON user_conversations (app_id, user_id, version);
+  CREATE INDEX user_conversations_by_conv ON user_conversations (app_id, conv_key);
+  CREATE TABLE deletions (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    conversation_id text COLLATE "C" NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    device_id text NOT NULL,
+    mode text NOT NULL,
+    watermark_seq bigint,
+    created_at bigint NOT NULL,
+    purged_at bigint,
+    version bigint NOT NULL DEFAULT 0,
+    undo_until bigint,
+    undo_snapshot text,
+    undone_at bigint
+  );
+  CREATE INDEX deletions_pending ON deletions (app_id, conv_key) WHERE purged_at IS NULL;
+  CREATE INDEX deletions_by_user ON deletions (app_id, user_id, id);
+  CREATE INDEX deletions_by_conversation ON deletions (app_id, user_id, conv_key, id);
+  CREATE INDEX deletions_undo_snapshots ON deletions (undo_until) WHERE undo_snapshot IS NOT NULL;
+  CREATE TABLE purge_queue (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    queued_at bigint NOT NULL,
+    not_before bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, conv_key)
+  );
+  CREATE INDEX purge_queue_by_age ON purge_queue (queued_at, app_id, conv_key);
+  CREATE TABLE devices (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    device_id text COLLATE "C" NOT NULL,
+    platform text NOT NULL,
+    capabilities text NOT NULL,
+    protocol_version integer NOT NULL,
+    first_seen bigint NOT NULL,
+    last_seen bigint NOT NULL,
+    acked_version bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, user_id, device_id)
+  );
+  `,
+];
+
+/**
+ * Brings `schema` (created if missing) up to date. Every step runs under a
+ * transaction-scoped advisory lock, so nodes that start together apply each step once:
+ * the others wait, then find it recorded.
+ */
+export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    for (;;) {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`confab:migrate:${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+        const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
+        const current = rows[0]!.v;
+        if (current >= MIGRATIONS.length) {
+          await client.query('COMMIT');
+          return;
+        }
+        await client.query(MIGRATIONS[current]!);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [current + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+  } finally {
+    client.release();
+  }
+}
