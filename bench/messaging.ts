@@ -25,7 +25,8 @@ if (process.argv[2] === '--server') {
       process.send!({ op: 'sigs', sigs });
     } else if (msg.op === 'mem') {
       global.gc?.();
-      process.send!({ op: 'mem', rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, sessions: server.sessionCount });
+      const m = process.memoryUsage();
+      process.send!({ op: 'mem', rss: m.rss, heap: m.heapUsed + m.external, sessions: server.sessionCount });
     }
   });
   process.on('SIGTERM', () => process.exit(0));
@@ -85,22 +86,35 @@ async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--server', dir], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)] });
   const ready = await new Promise<{ url: string; sdkAppID: number }>((r) => child.once('message', r as never));
 
-  // Memory per idle connection: log in N idle sessions and compare the server's RSS.
+  // Memory per idle connection: log N users in once (creating their accounts and device
+  // rows), disconnect, take the baseline, then hold N idle logged-in sessions and compare.
   const idle = 2000;
-  const base = await ask<{ rss: number; heap: number }>(child, { op: 'mem' }, 'mem');
   const idleUsers = Array.from({ length: idle }, (_, i) => `idle${i}`);
   const idleSigs = (await ask<{ sigs: string[] }>(child, { op: 'sigs', users: idleUsers }, 'sigs')).sigs;
-  const idleConns: Conn[] = [];
-  for (let i = 0; i < idle; i += 100) {
-    idleConns.push(...await Promise.all(idleUsers.slice(i, i + 100).map(async (u, j) => {
-      const c = await connect(ready.url);
-      await c.call('login', { sdkAppID: ready.sdkAppID, userID: u, userSig: idleSigs[i + j], deviceID: 'd', protocolVersion: 1 });
-      return c;
-    })));
-  }
+  const connectIdle = async () => {
+    const conns: Conn[] = [];
+    for (let i = 0; i < idle; i += 100) {
+      conns.push(...await Promise.all(idleUsers.slice(i, i + 100).map(async (u, j) => {
+        const c = await connect(ready.url);
+        await c.call('login', { sdkAppID: ready.sdkAppID, userID: u, userSig: idleSigs[i + j], deviceID: 'd', protocolVersion: 1 });
+        return c;
+      })));
+    }
+    return conns;
+  };
+  const cold = await ask<{ rss: number }>(child, { op: 'mem' }, 'mem');
+  const first = await connectIdle();
+  const coldLoaded = await ask<{ rss: number }>(child, { op: 'mem' }, 'mem');
+  for (const c of first) c.ws.close();
+  await new Promise((r) => setTimeout(r, 500));
+  const base = await ask<{ rss: number; heap: number }>(child, { op: 'mem' }, 'mem');
+  const idleConns = await connectIdle();
   await new Promise((r) => setTimeout(r, 500));
   const loaded = await ask<{ rss: number; heap: number; sessions: number }>(child, { op: 'mem' }, 'mem');
-  console.log(`idle connections: ${loaded.sessions}, server RSS +${((loaded.rss - base.rss) / idle / 1024).toFixed(1)} KiB/connection, heap +${((loaded.heap - base.heap) / idle / 1024).toFixed(1)} KiB/connection`);
+  // Two views: RSS growth of a cold process (an upper bound: it includes first-login work
+  // such as account rows and SQLite's page cache) and JS heap + external memory held by
+  // the idle sessions themselves once the process is warm.
+  console.log(`idle connections: ${loaded.sessions}; per connection: cold RSS +${((coldLoaded.rss - cold.rss) / idle / 1024).toFixed(1)} KiB, warm heap+external +${((loaded.heap - base.heap) / idle / 1024).toFixed(1)} KiB`);
   for (const c of idleConns) c.ws.close();
 
   const users = Array.from({ length: pairs * 2 }, (_, i) => `u${i}`);
