@@ -354,6 +354,122 @@ describe('admin console in Chromium', { skip: hasChromium ? false : `${CHROMIUM}
     await shot(page, '06-deletions-paged');
   });
 
+  test('the undo window setting; the audit trail shows undo windows, undone deletions and per-device acknowledgements', async () => {
+    const undo = page.getByTestId('setting-undo-seconds');
+    const status = page.getByTestId('settings-status');
+    const settings = async () => (await server.domain.apps.get(app.sdkAppID))!.settings;
+    assert.equal(await undo.inputValue(), '0', 'off by default');
+    assert.equal(await page.getByTestId('undo-seconds-human').innerText(), '= off');
+    const hint = await page.locator('#undo-seconds-hint').innerText();
+    assert.match(hint, /any of that user's devices can undo the deletion/);
+    assert.match(hint, /Nothing of the conversation is purged until the window closes; afterwards the deletion is irrecoverable/);
+
+    // Out of range: a clear message in the page, and nothing is sent.
+    let patches = 0;
+    const countPatches = (req: { method(): string; url(): string }) => {
+      if (req.method() === 'PATCH' && req.url().endsWith('/settings')) patches++;
+    };
+    page.on('request', countPatches);
+    await undo.fill('601');
+    await page.getByTestId('settings-save').click();
+    await until('a client-side range error', async () => /undo window must be a whole number of seconds from 0 \(off\) to 600/.test(await status.innerText()));
+    assert.equal(await status.getAttribute('data-kind'), 'error');
+    assert.equal(await undo.getAttribute('aria-invalid'), 'true');
+    assert.equal(await undo.evaluate((el) => el === document.activeElement), true, 'the field is focused');
+    page.off('request', countPatches);
+    assert.equal(patches, 0, 'the page did not send it');
+    assert.equal((await settings()).deletionUndoSeconds, 0, 'not saved');
+    // The server refuses it as well, with { code, desc }.
+    const token = await page.evaluate('JSON.parse(sessionStorage.getItem("confab.console.session")).token') as string;
+    const refused = await fetch(`${server.httpUrl}/admin/api/apps/${app.sdkAppID}/settings`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ deletionUndoSeconds: 601 }),
+    });
+    assert.equal(refused.status, 400);
+    const error = await refused.json() as { code: unknown; desc: unknown };
+    assert.equal(typeof error.code, 'number');
+    assert.match(String(error.desc), /deletionUndoSeconds/);
+    assert.equal((await settings()).deletionUndoSeconds, 0);
+
+    // 30 seconds, saved together with the other settings.
+    await undo.fill('30');
+    assert.equal(await page.getByTestId('undo-seconds-human').innerText(), '= 30 s');
+    await page.getByTestId('settings-save').click();
+    await until('the page says saved', async () => /^Saved at .*Deletion sync is on; undo window 30 s;/.test(await status.innerText()));
+    assert.equal(await status.getAttribute('data-kind'), 'success');
+    assert.equal(await undo.getAttribute('aria-invalid'), null);
+    assert.equal(await undo.inputValue(), '30');
+    assert.equal((await settings()).deletionUndoSeconds, 30);
+    assert.equal((await settings()).syncConversationDeletion, true, 'the other settings are unchanged');
+
+    // A deletion with sync on and both of alice's devices online. The SDK acknowledges it by itself.
+    const deleteBobFromPhone = async (text: string) => {
+      await bob.im.sendC2CTextMessage(text, 'alice');
+      await until(`both alice devices show "${text}"`, async () => {
+        const [phone, laptop] = [await conv(alicePhone, 'c2c_bob'), await conv(aliceLaptop, 'c2c_bob')];
+        return phone?.lastMessage?.textElem?.text === text && laptop?.lastMessage?.textElem?.text === text;
+      });
+      const told = aliceLaptop.deleted.length;
+      await alicePhone.im.getConversationManager().deleteConversation('c2c_bob');
+      await until('the laptop is told of the deletion', () => aliceLaptop.deleted.length > told);
+      const [record] = await server.domain.storage.deletions.list(app.sdkAppID, { userID: 'alice', limit: 1 });
+      assert.equal(record?.conversationID, 'c2c_bob');
+      assert.ok(record.undoUntil !== null && record.undoUntil > Date.now(), 'the deletion can be undone for a while');
+      return record;
+    };
+    const rowOf = (id: number) => page.locator(`[data-testid="deletion-row"][data-id="${id}"]`);
+    /** Clicks Refresh until the row satisfies `check`. */
+    const refreshUntil = (what: string, check: () => Promise<boolean>) => until(what, async () => {
+      await page.getByTestId('deletions-refresh').click();
+      await new Promise((r) => setTimeout(r, 100));
+      return check();
+    });
+
+    const first = await deleteBobFromPhone('undo me');
+    const firstRow = rowOf(first.id);
+    await refreshUntil('wiped on 2 of 2', async () => (await firstRow.count()) === 1
+      && (await firstRow.getByTestId('deletion-devices').innerText()).trim() === 'wiped on 2 of 2');
+    assert.equal(await firstRow.getAttribute('data-state'), 'pending');
+    const until1 = firstRow.getByTestId('deletion-undo-until');
+    assert.match(await until1.innerText(), /^undo until \d\d:\d\d:\d\d$/);
+    assert.equal(await until1.locator('time').getAttribute('datetime'), new Date(first.undoUntil!).toISOString());
+
+    // Undo from the other device: the row says undone and no longer offers a window.
+    await aliceLaptop.im.getConversationManager().undoDeleteConversation('c2c_bob');
+    await until('c2c_bob is back on both devices', async () => (await conv(alicePhone, 'c2c_bob')) && (await conv(aliceLaptop, 'c2c_bob')));
+    await refreshUntil('the row says undone', async () => (await firstRow.getAttribute('data-state')) === 'undone');
+    assert.equal(await firstRow.getByTestId('deletion-state').innerText(), 'undone');
+    assert.equal(await firstRow.getByTestId('deletion-undo-until').count(), 0);
+
+    // Delete again: a new pending row, undoable, wiped on both devices; its device list opens.
+    const second = await deleteBobFromPhone('delete me');
+    const secondRow = rowOf(second.id);
+    await refreshUntil('the new row is wiped on 2 of 2', async () => (await secondRow.count()) === 1
+      && (await secondRow.getByTestId('deletion-devices').getAttribute('data-wiped')) === '2');
+    const cell = secondRow.getByTestId('deletion-devices');
+    assert.equal(await cell.getAttribute('data-total'), '2');
+    assert.equal((await cell.innerText()).trim(), 'wiped on 2 of 2', 'closed, it shows the count only');
+    assert.equal(await page.getByTestId('deletion-row').first().getAttribute('data-id'), String(second.id), 'newest first');
+    assert.equal(await secondRow.getAttribute('data-state'), 'pending');
+    assert.match(await secondRow.getByTestId('deletion-undo-until').innerText(), /^undo until \d\d:\d\d:\d\d$/);
+    const summary = cell.getByTestId('deletion-devices-summary');
+    const tooltip = await summary.getAttribute('title') ?? '';
+    assert.match(tooltip, /alice-phone: wiped \(deleted here\)/);
+    assert.match(tooltip, /alice-laptop: wiped/);
+    await summary.click();
+    const listed = cell.getByTestId('deletion-device');
+    await until('the device list is open', () => listed.first().isVisible());
+    const devicesShown = await listed.evaluateAll((items) => items.map((li) => `${li.getAttribute('data-device-id')}=${li.getAttribute('data-wiped')}`));
+    assert.deepEqual(devicesShown.sort(), ['alice-laptop=true', 'alice-phone=true']);
+    // A refresh re-renders the row and keeps the list open.
+    await cell.evaluate((el) => { el.setAttribute('data-stale', ''); });
+    await page.getByTestId('deletions-refresh').click();
+    await until('the row is re-rendered', async () => (await secondRow.locator('[data-testid="deletion-devices"]:not([data-stale])').count()) === 1);
+    assert.equal(await listed.first().isVisible(), true, 'still open after a refresh');
+    const overflow = await page.getByTestId('deletions-table').evaluate((t) => t.parentElement!.scrollWidth - t.parentElement!.clientWidth);
+    assert.ok(overflow <= 0, `every column fits without scrolling sideways (${overflow}px over)`);
+    await shot(page, '07-undo-and-acks');
+  });
+
   test('sign out clears the session; an app admin signs in with SDKAppID and secret key', async () => {
     await page.getByTestId('signout').click();
     await page.getByTestId('signin-view').waitFor({ state: 'visible' });

@@ -8,6 +8,7 @@ const SESSION_KEY = 'confab.console.session';
 const PAGE_SIZE = 20;
 const MIN_MESSAGE_BYTES = 256;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
+const MAX_UNDO_SECONDS = 600;
 const DELETION_SYNC_CAPABILITY = 'conv.deletion-sync';
 
 /** An error answered by the admin API (`{ code, desc }`), or a network failure (status 0). */
@@ -28,6 +29,8 @@ const state = {
   app: null,
   deletions: { userID: '', before: undefined, cursors: [], rows: [], hasMore: false },
   expiryTimer: 0,
+  /** Re-renders the deletions table when the earliest shown undo window closes. */
+  undoTimer: 0,
 };
 
 const $ = (id) => {
@@ -67,10 +70,30 @@ function hideError(el) {
   el.hidden = true;
 }
 
-function formatTime(ms) {
+function formatTime(ms, stacked = false) {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms <= 0) return null;
   const date = new Date(ms);
-  return h('time', { datetime: date.toISOString(), title: date.toISOString() }, date.toLocaleString());
+  const attrs = { datetime: date.toISOString(), title: date.toISOString() };
+  // Stacked: the date above the time, for narrow table columns.
+  if (stacked) return h('time', { ...attrs, className: 'stacked' }, h('span', {}, date.toLocaleDateString()), ' ', h('span', {}, date.toLocaleTimeString()));
+  return h('time', attrs, date.toLocaleString());
+}
+
+/** `HH:MM:SS`, local time, 24-hour. */
+function formatClock(ms) {
+  const date = new Date(ms);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** `off`, `45 s`, `2 min`, `2 min 30 s`. */
+function formatSeconds(n) {
+  if (!Number.isFinite(n)) return '';
+  if (n === 0) return 'off';
+  const min = Math.floor(n / 60);
+  const sec = n % 60;
+  if (min === 0) return `${sec} s`;
+  return sec === 0 ? `${min} min` : `${min} min ${sec} s`;
 }
 
 function formatBytes(n) {
@@ -201,6 +224,8 @@ function signOut(message) {
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
   hideNewSecret();
   $('user-result').replaceChildren();
+  clearTimeout(state.undoTimer);
+  state.deletions = { userID: '', before: undefined, cursors: [], rows: [], hasMore: false };
   $('deletions-body').replaceChildren();
   showSignIn();
   if (message) showError($('signin-error'), message);
@@ -314,6 +339,7 @@ async function selectApp(sdkAppID) {
     $('user-id-input').value = '';
     $('deletions-user-filter').value = '';
     state.deletions = { userID: '', before: undefined, cursors: [], rows: [], hasMore: false };
+    $('deletions-body').replaceChildren();
   }
   renderApps();
   await loadDeletions();
@@ -380,16 +406,24 @@ async function copySecret() {
 
 function fillSettings(settings) {
   $('setting-sync-deletion').checked = Boolean(settings.syncConversationDeletion);
+  $('setting-undo-seconds').value = String(settings.deletionUndoSeconds ?? 0);
   $('setting-max-bytes').value = String(settings.maxMessageBytes);
+  $('setting-undo-seconds').removeAttribute('aria-invalid');
   $('setting-max-bytes').removeAttribute('aria-invalid');
   onSettingsInput();
 }
 
+function readNumber(id) {
+  const text = $(id).value.trim();
+  // An input of type number reads '' for text it cannot parse (e.g. "1e"); both are invalid.
+  return text === '' ? NaN : Number(text);
+}
+
 function readSettingsForm() {
-  const text = $('setting-max-bytes').value.trim();
   return {
     syncConversationDeletion: $('setting-sync-deletion').checked,
-    maxMessageBytes: text === '' ? NaN : Number(text),
+    deletionUndoSeconds: readNumber('setting-undo-seconds'),
+    maxMessageBytes: readNumber('setting-max-bytes'),
   };
 }
 
@@ -399,6 +433,7 @@ function settingsPatch() {
   const form = readSettingsForm();
   const patch = {};
   if (form.syncConversationDeletion !== saved.syncConversationDeletion) patch.syncConversationDeletion = form.syncConversationDeletion;
+  if (form.deletionUndoSeconds !== (saved.deletionUndoSeconds ?? 0)) patch.deletionUndoSeconds = form.deletionUndoSeconds;
   if (form.maxMessageBytes !== saved.maxMessageBytes) patch.maxMessageBytes = form.maxMessageBytes;
   return patch;
 }
@@ -406,6 +441,7 @@ function settingsPatch() {
 function onSettingsInput() {
   const form = readSettingsForm();
   $('sync-deletion-state').textContent = form.syncConversationDeletion ? 'On' : 'Off';
+  $('undo-seconds-human').textContent = Number.isFinite(form.deletionUndoSeconds) ? `= ${formatSeconds(form.deletionUndoSeconds)}` : '';
   $('max-bytes-human').textContent = Number.isFinite(form.maxMessageBytes) ? `= ${formatBytes(form.maxMessageBytes)}` : '';
   const dirty = Object.keys(settingsPatch()).length > 0;
   $('settings-save').disabled = !dirty;
@@ -425,16 +461,20 @@ async function onSaveSettings(event) {
   if (!state.app) return;
   const patch = settingsPatch();
   if (Object.keys(patch).length === 0) return;
+  $('setting-undo-seconds').removeAttribute('aria-invalid');
+  $('setting-max-bytes').removeAttribute('aria-invalid');
+  if ('deletionUndoSeconds' in patch) {
+    const n = patch.deletionUndoSeconds;
+    if (!Number.isInteger(n) || n < 0 || n > MAX_UNDO_SECONDS) {
+      return invalid('setting-undo-seconds', `The undo window must be a whole number of seconds from 0 (off) to ${MAX_UNDO_SECONDS}.`);
+    }
+  }
   if ('maxMessageBytes' in patch) {
     const n = patch.maxMessageBytes;
     if (!Number.isInteger(n) || n < MIN_MESSAGE_BYTES || n > MAX_MESSAGE_BYTES) {
-      setStatus(`Maximum message size must be a whole number from ${MIN_MESSAGE_BYTES} to ${MAX_MESSAGE_BYTES} bytes.`, 'error');
-      $('setting-max-bytes').setAttribute('aria-invalid', 'true');
-      $('setting-max-bytes').focus();
-      return;
+      return invalid('setting-max-bytes', `Maximum message size must be a whole number from ${MIN_MESSAGE_BYTES} to ${MAX_MESSAGE_BYTES} bytes.`);
     }
   }
-  $('setting-max-bytes').removeAttribute('aria-invalid');
   const sdkAppID = state.app.sdkAppID;
   $('settings-save').disabled = true;
   setStatus('Saving…', 'pending');
@@ -445,11 +485,18 @@ async function onSaveSettings(event) {
     state.apps = state.apps.map((a) => (a.sdkAppID === app.sdkAppID ? { ...a, settings: app.settings } : a));
     fillSettings(app.settings);
     const sync = app.settings.syncConversationDeletion ? 'on' : 'off';
-    setStatus(`Saved at ${new Date().toLocaleTimeString()}. Deletion sync is ${sync}; maximum message size ${formatBytes(app.settings.maxMessageBytes)}.`, 'success');
+    const undo = app.settings.deletionUndoSeconds ? formatSeconds(app.settings.deletionUndoSeconds) : 'off';
+    setStatus(`Saved at ${new Date().toLocaleTimeString()}. Deletion sync is ${sync}; undo window ${undo}; maximum message size ${formatBytes(app.settings.maxMessageBytes)}.`, 'success');
     renderApps();
   } catch (err) {
     setStatus(`Could not save: ${describeError(err)}`, 'error');
     onSettingsInputKeepStatus();
+  }
+
+  function invalid(id, message) {
+    setStatus(message, 'error');
+    $(id).setAttribute('aria-invalid', 'true');
+    $(id).focus();
   }
 }
 
@@ -596,16 +643,79 @@ const MODE_LABELS = {
   clearHistory: 'Clear history',
 };
 
+const STATE_TITLES = {
+  pending: 'The hidden messages are not yet physically erased',
+  purged: 'The hidden messages were physically erased',
+  kept: 'History was kept: nothing to erase',
+  undone: 'Undone from one of the user\'s devices: the conversation was restored',
+};
+
+/** The State cell: the badge; until when the deletion can still be undone, or when it was purged. */
+function stateCell(r, now) {
+  const undoable = r.state !== 'undone' && typeof r.undoUntil === 'number' && r.undoUntil > now;
+  let title = STATE_TITLES[r.state];
+  if (r.state === 'undone' && typeof r.undoneAt === 'number') title += ` at ${new Date(r.undoneAt).toLocaleString()}`;
+  return h('td', {},
+    h('span', { className: `badge badge-${r.state}`, 'data-testid': 'deletion-state', title }, r.state),
+    undoable
+      ? h('span', { className: 'muted small block undo-until', 'data-testid': 'deletion-undo-until' },
+        'undo until ', h('time', { datetime: new Date(r.undoUntil).toISOString(), title: new Date(r.undoUntil).toLocaleString() }, formatClock(r.undoUntil)))
+      : null,
+    r.state === 'purged' && typeof r.purgedAt === 'number'
+      ? h('span', { className: 'muted small block', 'data-testid': 'deletion-purged-at' }, formatTime(r.purgedAt, true))
+      : null);
+}
+
+/** The Devices cell: "wiped on N of M", opening to each device and whether it wiped the deletion. */
+function devicesCell(r, open) {
+  const devices = Array.isArray(r.devices) ? r.devices : [];
+  if (devices.length === 0) {
+    return h('td', { 'data-testid': 'deletion-devices', 'data-wiped': '0', 'data-total': '0' },
+      h('span', { className: 'muted', title: 'None of the user\'s devices is told of deletions' }, '—'));
+  }
+  const wiped = devices.filter((x) => x.wiped).length;
+  const describe = (x) => {
+    const what = x.deviceID === r.deviceID ? 'wiped (deleted here)' : x.wiped ? 'wiped' : 'not yet wiped';
+    const seen = Number.isFinite(x.lastSeen) && x.lastSeen > 0 ? `, last seen ${new Date(x.lastSeen).toLocaleString()}` : '';
+    return `${x.deviceID || '(no device ID)'}: ${what}${seen}`;
+  };
+  const all = wiped === devices.length;
+  return h('td', { 'data-testid': 'deletion-devices', 'data-wiped': String(wiped), 'data-total': String(devices.length) },
+    h('details', { className: 'devices', open: open.has(String(r.id)) },
+      h('summary', { title: devices.map(describe).join('\n'), 'data-testid': 'deletion-devices-summary' },
+        h('span', { className: all ? 'wiped-all' : 'wiped-some' }, `wiped on ${wiped} of ${devices.length}`)),
+      h('ul', { className: 'device-list', 'aria-label': 'Devices told of this deletion' }, devices.map((x) =>
+        h('li', { 'data-testid': 'deletion-device', 'data-device-id': x.deviceID, 'data-wiped': String(x.wiped), title: describe(x) },
+          h('span', { className: x.wiped ? 'mark mark-yes' : 'mark mark-no', 'aria-hidden': 'true' }, x.wiped ? '✓' : '…'),
+          h('code', {}, x.deviceID || '(none)'),
+          h('span', { className: 'muted small device-what' }, x.deviceID === r.deviceID ? 'deleted here' : x.wiped ? 'wiped' : 'not yet wiped'))))));
+}
+
+/** Re-renders when the earliest "undo until" shown passes, so it does not linger. */
+function scheduleUndoExpiry(now) {
+  clearTimeout(state.undoTimer);
+  const next = Math.min(...state.deletions.rows
+    .filter((r) => r.state !== 'undone' && typeof r.undoUntil === 'number' && r.undoUntil > now)
+    .map((r) => r.undoUntil));
+  if (Number.isFinite(next)) state.undoTimer = setTimeout(() => { if (state.app) renderDeletions(); }, next - now + 250);
+}
+
 function renderDeletions() {
   const d = state.deletions;
   const body = $('deletions-body');
+  const now = Date.now();
+  // Keep open device lists open across a refresh.
+  const open = new Set([...body.querySelectorAll('tr[data-id] details[open]')].map((el) => el.closest('tr')?.dataset.id));
   if (d.rows.length === 0) {
     body.replaceChildren(h('tr', {}, h('td', { colspan: '9', className: 'muted empty', 'data-testid': 'deletions-empty' },
       d.userID ? `No deletions by ${d.userID}${d.cursors.length ? ' on this page' : ''}.` : 'No deletions yet.')));
   } else {
-    body.replaceChildren(...d.rows.map((r) => h('tr', { 'data-testid': 'deletion-row', 'data-state': r.state, 'data-id': String(r.id) },
+    body.replaceChildren(...d.rows.map((r) => h('tr', {
+      'data-testid': 'deletion-row', 'data-state': r.state, 'data-id': String(r.id),
+      className: r.state === 'undone' ? 'row-undone' : undefined,
+    },
       h('td', { className: 'num' }, String(r.id)),
-      h('td', {}, formatTime(r.createdAt) ?? '—'),
+      h('td', {}, formatTime(r.createdAt, true) ?? '—'),
       h('td', {}, h('button', {
         type: 'button', className: 'link', title: `Look up ${r.userID}`, 'data-testid': 'deletion-user',
         onclick: () => lookUp(r.userID),
@@ -614,9 +724,10 @@ function renderDeletions() {
       h('td', {}, r.deviceID ? h('code', {}, r.deviceID) : h('span', { className: 'muted' }, '—')),
       h('td', {}, MODE_LABELS[r.mode] ?? r.mode),
       h('td', { className: 'num' }, r.watermarkSeq === null ? '—' : String(r.watermarkSeq)),
-      h('td', {}, h('span', { className: `badge badge-${r.state}`, 'data-testid': 'deletion-state' }, r.state)),
-      h('td', {}, formatTime(r.purgedAt) ?? h('span', { className: 'muted' }, '—')))));
+      stateCell(r, now),
+      devicesCell(r, open))));
   }
+  scheduleUndoExpiry(now);
   const page = d.cursors.length + 1;
   const updated = ` · as of ${new Date().toLocaleTimeString()}`;
   $('deletions-page-info').textContent = d.rows.length
