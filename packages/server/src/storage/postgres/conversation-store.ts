@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
 import { newConversationRow, ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
+import { applyPatch, patchActivates } from '../row-rules.js';
 import { withTransaction } from './tx.js';
 
 type Target = { convKey: string; conversationID: string; create: boolean };
@@ -60,28 +61,9 @@ export class PgConversationStore implements ConversationStore {
         applyPatch(row, patch);
         changes.put(row);
       }
-      const activates = patch.kind === 'pin' ? patch.isPinned : patch.kind === 'draft' && patch.draftText !== '';
+      const activates = patchActivates(patch);
       const [change] = await changes.commit(() => activates);
       return { change: change ?? null, missing };
     });
-  }
-}
-
-function applyPatch(row: ConversationRow, patch: ConversationPatch): void {
-  switch (patch.kind) {
-    case 'markRead':
-      row.readSeq = row.lastSeq;
-      row.unreadCount = 0;
-      return;
-    case 'pin':
-      row.isPinned = patch.isPinned;
-      return;
-    case 'draft':
-      row.draftText = patch.draftText;
-      row.draftTimestamp = patch.draftText === '' ? 0 : patch.now;
-      return;
-    case 'customData':
-      row.customData = patch.customData;
-      return;
   }
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { ConversationRow, DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 import { UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 
@@ -15,8 +16,6 @@ const DELETION_COLUMNS = `id, user_id, conversation_id, device_id, mode, waterma
 type Target = { convKey: string; conversationID: string };
 type RemoveOptions = { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number };
 
-/** The row fields a deletion changes, kept while it can be undone. */
-type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
 
 /**
  * The per-conversation purge lock, an advisory lock keyed by schema, app and
@@ -59,30 +58,10 @@ export class PgDeletionStore implements DeletionStore {
     for (const target of targets) {
       const row = await changes.row(userID, target.convKey);
       if (!row) continue;
-      const snapshot: Snapshot = {
-        visibleFromSeq: row.visibleFromSeq, deleted: row.deleted, isPinned: row.isPinned, draftText: row.draftText,
-        draftTimestamp: row.draftTimestamp, customData: row.customData, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
-      };
-      const before = JSON.stringify(row);
-      if (movesWatermark) {
-        // The watermark: everything up to the last message is gone for this user. It
-        // never moves backwards, so a late duplicate request cannot resurrect anything.
-        row.visibleFromSeq = Math.max(row.visibleFromSeq, row.lastSeq + 1);
-      }
-      row.unreadCount = 0;
-      row.readSeq = Math.max(row.readSeq, row.lastSeq);
-      if (opts.mode !== 'clearHistory') {
-        // A deleted conversation comes back only with a new message, and then starts
-        // clean: no pin, draft or custom data from before.
-        row.deleted = true;
-        row.isPinned = false;
-        row.draftText = '';
-        row.draftTimestamp = 0;
-        row.customData = '';
-      }
-      if (JSON.stringify(row) === before) continue;
+      const removed = applyRemoval(row, opts.mode);
+      if (!removed) continue;
       changes.put(row);
-      audits.push({ target, watermark: movesWatermark ? row.visibleFromSeq : null, snapshot });
+      audits.push({ target, ...removed });
     }
     const [change] = await changes.commit();
     if (!change) return { change: null };
@@ -120,15 +99,7 @@ export class PgDeletionStore implements DeletionStore {
       const snapshot = JSON.parse(record.undo_snapshot) as Snapshot;
       const row = await changes.row(userID, convKey);
       if (!row) return { change: null };
-      if (row.deleted || record.mode === 'clearHistory') {
-        // Nothing happened since (or only a history clear): the row is as it was before.
-        Object.assign(row, { ...snapshot, lastSeq: row.lastSeq });
-        row.unreadCount = snapshot.unreadCount + Math.max(0, row.lastSeq - snapshot.lastSeq);
-      } else {
-        // A new message brought the conversation back meanwhile: keep its new state and
-        // give back only the history.
-        row.visibleFromSeq = Math.min(row.visibleFromSeq, snapshot.visibleFromSeq);
-      }
+      applyUndo(row, snapshot, record.mode as DeletionMode);
       changes.put(row);
       await client.query('UPDATE deletions SET undone_at = $1, undo_snapshot = NULL WHERE id = $2', [now, record.id]);
       const [change] = await changes.commit();

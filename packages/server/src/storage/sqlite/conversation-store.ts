@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
 import { newConversationRow, prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
+import { applyPatch, patchActivates } from '../row-rules.js';
 
 export class SqliteConversationStore implements ConversationStore {
   readonly #rowStatements: RowStatements;
@@ -58,27 +59,8 @@ export class SqliteConversationStore implements ConversationStore {
       applyPatch(row, patch);
       changes.put(row);
     }
-    const activates = patch.kind === 'pin' ? patch.isPinned : patch.kind === 'draft' && patch.draftText !== '';
+    const activates = patchActivates(patch);
     const [change] = changes.commit(() => activates);
     return { change: change ?? null, missing };
-  }
-}
-
-function applyPatch(row: ConversationRow, patch: ConversationPatch): void {
-  switch (patch.kind) {
-    case 'markRead':
-      row.readSeq = row.lastSeq;
-      row.unreadCount = 0;
-      return;
-    case 'pin':
-      row.isPinned = patch.isPinned;
-      return;
-    case 'draft':
-      row.draftText = patch.draftText;
-      row.draftTimestamp = patch.draftText === '' ? 0 : patch.now;
-      return;
-    case 'customData':
-      row.customData = patch.customData;
-      return;
   }
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { ConversationRow, DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
 import { prepareRowStatements, UserChangeSet, type RowStatements } from './rows.js';
+import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 
 interface RawDeletion {
   id: number; user_id: string; conversation_id: string; device_id: string; mode: string;
@@ -8,8 +9,6 @@ interface RawDeletion {
   version: number; undo_until: number | null; undone_at: number | null;
 }
 
-/** The row fields a deletion changes, kept while it can be undone. */
-type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
 
 export class SqliteDeletionStore implements DeletionStore {
   readonly #db: Database.Database;
@@ -62,30 +61,10 @@ export class SqliteDeletionStore implements DeletionStore {
     for (const target of targets) {
       const row = changes.row(userID, target.convKey);
       if (!row) continue;
-      const snapshot: Snapshot = {
-        visibleFromSeq: row.visibleFromSeq, deleted: row.deleted, isPinned: row.isPinned, draftText: row.draftText,
-        draftTimestamp: row.draftTimestamp, customData: row.customData, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
-      };
-      const before = JSON.stringify(row);
-      if (opts.mode !== 'deleteKeepHistory') {
-        // The watermark: everything up to the last message is gone for this user. It
-        // never moves backwards, so a late duplicate request cannot resurrect anything.
-        row.visibleFromSeq = Math.max(row.visibleFromSeq, row.lastSeq + 1);
-      }
-      row.unreadCount = 0;
-      row.readSeq = Math.max(row.readSeq, row.lastSeq);
-      if (opts.mode !== 'clearHistory') {
-        // A deleted conversation comes back only with a new message, and then starts
-        // clean: no pin, draft or custom data from before.
-        row.deleted = true;
-        row.isPinned = false;
-        row.draftText = '';
-        row.draftTimestamp = 0;
-        row.customData = '';
-      }
-      if (JSON.stringify(row) === before) continue;
+      const removed = applyRemoval(row, opts.mode);
+      if (!removed) continue;
       changes.put(row);
-      audits.push({ target, watermark: opts.mode === 'deleteKeepHistory' ? null : row.visibleFromSeq, snapshot });
+      audits.push({ target, ...removed });
     }
     const [change] = changes.commit();
     for (const { target, watermark, snapshot } of audits) {
@@ -107,15 +86,7 @@ export class SqliteDeletionStore implements DeletionStore {
     const changes = new UserChangeSet(app, this.#rows);
     const row = changes.row(userID, convKey);
     if (!row) return { change: null };
-    if (row.deleted || record.mode === 'clearHistory') {
-      // Nothing happened since (or only a history clear): the row is as it was before.
-      Object.assign(row, { ...snapshot, lastSeq: row.lastSeq });
-      row.unreadCount = snapshot.unreadCount + Math.max(0, row.lastSeq - snapshot.lastSeq);
-    } else {
-      // A new message brought the conversation back meanwhile: keep its new state and
-      // give back only the history.
-      row.visibleFromSeq = Math.min(row.visibleFromSeq, snapshot.visibleFromSeq);
-    }
+    applyUndo(row, snapshot, record.mode as DeletionMode);
     changes.put(row);
     this.#s.markUndone.run(now, record.id);
     const [change] = changes.commit();

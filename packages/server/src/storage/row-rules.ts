@@ -1,0 +1,79 @@
+import type { ConversationPatch, ConversationRow, DeletionMode } from './types.js';
+
+/**
+ * The rules for changing one user's conversation row, shared by every storage backend
+ * so SQLite and PostgreSQL cannot drift apart. Backends decide how rows are read,
+ * locked and written; these functions decide what the new row is.
+ */
+
+export function applyPatch(row: ConversationRow, patch: ConversationPatch): void {
+  switch (patch.kind) {
+    case 'markRead':
+      row.readSeq = row.lastSeq;
+      row.unreadCount = 0;
+      return;
+    case 'pin':
+      row.isPinned = patch.isPinned;
+      return;
+    case 'draft':
+      row.draftText = patch.draftText;
+      row.draftTimestamp = patch.draftText === '' ? 0 : patch.now;
+      return;
+    case 'customData':
+      row.customData = patch.customData;
+      return;
+  }
+}
+
+/** Pinning and setting a draft raise the conversation in the list; the others do not. */
+export function patchActivates(patch: ConversationPatch): boolean {
+  return patch.kind === 'pin' ? patch.isPinned : patch.kind === 'draft' && patch.draftText !== '';
+}
+
+/** The row fields a deletion changes, kept while it can be undone. */
+export type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
+
+/**
+ * Applies a deletion or history clear to a row. Returns undefined when it changes
+ * nothing (deleting again is idempotent), else the audit watermark (null when history
+ * was kept) and the row as it was, for undo.
+ */
+export function applyRemoval(row: ConversationRow, mode: DeletionMode): { watermark: number | null; snapshot: Snapshot } | undefined {
+  const snapshot: Snapshot = {
+    visibleFromSeq: row.visibleFromSeq, deleted: row.deleted, isPinned: row.isPinned, draftText: row.draftText,
+    draftTimestamp: row.draftTimestamp, customData: row.customData, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
+  };
+  const before = JSON.stringify(row);
+  if (mode !== 'deleteKeepHistory') {
+    // The watermark: everything up to the last message is gone for this user. It never
+    // moves backwards, so a late duplicate request cannot resurrect anything.
+    row.visibleFromSeq = Math.max(row.visibleFromSeq, row.lastSeq + 1);
+  }
+  row.unreadCount = 0;
+  row.readSeq = Math.max(row.readSeq, row.lastSeq);
+  if (mode !== 'clearHistory') {
+    // A deleted conversation comes back only with a new message, and then starts clean:
+    // no pin, draft or custom data from before.
+    row.deleted = true;
+    row.isPinned = false;
+    row.draftText = '';
+    row.draftTimestamp = 0;
+    row.customData = '';
+  }
+  if (JSON.stringify(row) === before) return undefined;
+  return { watermark: mode === 'deleteKeepHistory' ? null : row.visibleFromSeq, snapshot };
+}
+
+/** Undoes a deletion on a row from the snapshot taken when it was removed. */
+export function applyUndo(row: ConversationRow, snapshot: Snapshot, mode: DeletionMode): void {
+  if (row.deleted || mode === 'clearHistory') {
+    // Nothing happened since (or only a history clear): the row is as it was before,
+    // plus whatever arrived after the clear.
+    Object.assign(row, { ...snapshot, lastSeq: row.lastSeq });
+    row.unreadCount = snapshot.unreadCount + Math.max(0, row.lastSeq - snapshot.lastSeq);
+  } else {
+    // A new message brought the conversation back meanwhile: keep its new state and give
+    // back only the history.
+    row.visibleFromSeq = Math.min(row.visibleFromSeq, snapshot.visibleFromSeq);
+  }
+}
