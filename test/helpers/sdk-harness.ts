@@ -29,10 +29,12 @@ export interface DeviceEvents {
   sdk: string[];
 }
 
-export function device(env: { server: ConfabServer; app: { sdkAppID: number } }, opts: { store?: LocalStore; deviceID?: string; capabilities?: string[] } = {}) {
+/** An SDK instance for `env`'s app; `serverUrl` overrides the server's own URL (e.g. the nodes of a cluster). */
+export function device(env: { server: ConfabServer; app: { sdkAppID: number } },
+  opts: { store?: LocalStore; deviceID?: string; capabilities?: string[]; serverUrl?: string | string[] } = {}) {
   const im = new V2TIMManager();
   const events: DeviceEvents = { received: [], newConversations: [], changed: [], deleted: [], totals: [], sdk: [] };
-  im.initSDK(env.app.sdkAppID, { serverUrl: env.server.wsUrl, store: opts.store, deviceID: opts.deviceID, capabilities: opts.capabilities, logLevel: 'silent' }, {
+  im.initSDK(env.app.sdkAppID, { serverUrl: opts.serverUrl ?? env.server.wsUrl, store: opts.store, deviceID: opts.deviceID, capabilities: opts.capabilities, logLevel: 'silent' }, {
     onKickedOffline: () => events.sdk.push('kicked'),
     onConnectSuccess: () => events.sdk.push('connected'),
   });

@@ -76,6 +76,8 @@ export const ErrorCode = {
   TOO_MANY_CONVERSATIONS: 51006,
   /** Confab: no deletion of this conversation can be undone (none, already undone, or its undo window closed). */
   NOTHING_TO_UNDO: 51012,
+  /** Confab: a resent message (same clientMsgID) that its sender has since deleted; it is not sent again. */
+  MESSAGE_DELETED: 51013,
 
   /** Bad HTTP URL for the REST API. */
   REST_BAD_URL: 60002,

@@ -103,11 +103,14 @@ export interface Ops {
   /**
    * Deletes up to 100 conversations for the caller only, with their history
    * (`clearMessages: true`, irrecoverable) or keeping it pullable. One result per ID;
-   * an ID the caller has no conversation for succeeds (idempotent).
+   * an ID the caller has no conversation for succeeds (idempotent). `requestID` (1-64
+   * characters of [A-Za-z0-9_-]) makes a retry safe: a request ID the server already
+   * applied for this user is answered without deleting again, so a retry can never
+   * remove messages that arrived after the first attempt.
    */
-  'conv.delete': { req: { conversationIDs: string[]; clearMessages: boolean }; res: { results: OperationResult[] } & WithUpdate };
+  'conv.delete': { req: { conversationIDs: string[]; clearMessages: boolean; requestID?: string }; res: { results: OperationResult[] } & WithUpdate };
   /** Erases the caller's history of one conversation; the conversation stays, empty. */
-  'conv.clearHistory': { req: { conversationID: string }; res: WithUpdate };
+  'conv.clearHistory': { req: { conversationID: string; requestID?: string }; res: WithUpdate };
   /** Undoes the caller's latest deletion of the conversation while the app's undo window is open (else 51012). */
   'conv.undoDelete': { req: { conversationID: string }; res: WithUpdate };
   /** The caller's latest deletions (of one conversation, or all), newest first, with per-device wipe state. */

@@ -22,8 +22,13 @@ export type V2TIMElemType = (typeof V2TIMElemType)[keyof typeof V2TIMElemType];
 export const V2TIMConversationType = { C2C: 1, GROUP: 2 } as const;
 
 export interface V2TIMSDKConfig {
-  /** e.g. `ws://127.0.0.1:8080/ws`. */
-  serverUrl: string;
+  /**
+   * e.g. `ws://127.0.0.1:8080/ws`. Or the nodes of a cluster, e.g.
+   * `['wss://im1.example.com/ws', 'wss://im2.example.com/ws']`: the SDK connects to the
+   * first that answers, and after a dropped connection or a failed attempt moves on to
+   * the next (with the usual backoff). Behind one load balancer, one URL is enough.
+   */
+  serverUrl: string | string[];
   /** Where conversations and messages are cached. Default: a new MemoryStore. */
   store?: LocalStore;
   /** Stable per device. Default: random, persisted in the store per user. */

@@ -48,10 +48,10 @@ class FakeSocket implements WebSocketLike {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const LOGIN_RESULT = { userID: 'alice', serverTime: 1, protocolVersion: 1, version: 0, profile: {} };
 
-function make() {
+function make(url: string | string[] = 'ws://fake/ws') {
   FakeSocket.all = [];
   const conn = new Connection({
-    url: 'ws://fake/ws', WebSocket: FakeSocket, log: createLogger('silent'), requestTimeoutMs: 1000,
+    url, WebSocket: FakeSocket, log: createLogger('silent'), requestTimeoutMs: 1000,
     backoff: { baseMs: 1, capMs: 2, random: () => 0 },
     login: { sdkAppID: 1, userID: 'alice', userSig: 's', deviceID: 'd', protocolVersion: 1 },
   });
@@ -140,5 +140,114 @@ describe('Connection', () => {
     const { conn } = await connected();
     await assert.rejects(conn.request('friend.list', {}, { timeoutMs: 5 }), { code: 6012 });
     conn.close();
+  });
+});
+
+describe('Connection with several server URLs (failover)', () => {
+  const NODES = ['ws://node1/ws', 'ws://node2/ws', 'ws://node3/ws'];
+  const backoff = () => new Promise((r) => setTimeout(r, 10));
+
+  /** Opens the newest socket and answers its login. */
+  function accept(): FakeSocket {
+    const ws = FakeSocket.all.at(-1)!;
+    ws.open();
+    ws.reply(ws.last('login').id, LOGIN_RESULT);
+    return ws;
+  }
+
+  it('one URL: every reconnect goes to that URL, as before', async () => {
+    const { conn, ws } = await connected();
+    ws.drop();
+    await backoff();
+    FakeSocket.all.at(-1)!.drop(); // a failed attempt
+    await backoff();
+    accept();
+    assert.equal(conn.state, 'connected');
+    assert.deepEqual(FakeSocket.all.map((s) => s.url), ['ws://fake/ws', 'ws://fake/ws', 'ws://fake/ws']);
+    conn.close();
+  });
+
+  it('the first connect tries the URLs in order and succeeds on the first that answers', async () => {
+    const { conn, states } = make(NODES);
+    const failed: unknown[] = [];
+    conn.on('connectFailed', (f) => failed.push(f));
+    const started = conn.start();
+    await tick();
+    FakeSocket.all[0]!.drop(); // node 1 is down
+    await tick();
+    assert.equal(FakeSocket.all.length, 2, 'the next node is tried at once, without a backoff');
+    accept();
+    await started;
+    assert.deepEqual(FakeSocket.all.map((s) => s.url), ['ws://node1/ws', 'ws://node2/ws']);
+    assert.equal(conn.url, 'ws://node2/ws');
+    assert.equal(failed.length, 1);
+    assert.deepEqual(states, ['connecting', 'disconnected', 'connecting', 'connected']);
+    conn.close();
+  });
+
+  it('the first connect fails with 9508 only after every URL failed, each tried once', async () => {
+    const { conn } = make(NODES);
+    const started = conn.start();
+    for (let i = 0; i < NODES.length; i++) {
+      await tick();
+      FakeSocket.all[i]!.drop();
+    }
+    await assert.rejects(started, (err: { code: number; desc: string }) => err.code === 9508 && /any of the 3 servers/.test(err.desc));
+    await backoff();
+    assert.deepEqual(FakeSocket.all.map((s) => s.url), NODES);
+    assert.equal(conn.state, 'closed');
+  });
+
+  it('a busy node (transient login code) on the first connect sends it to the next; bad credentials stop at once', async () => {
+    const busy = make(NODES);
+    const started = busy.conn.start();
+    await tick();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.fail(ws.last('login').id, 6012, 'server busy');
+    await tick();
+    accept();
+    await started;
+    assert.equal(busy.conn.url, 'ws://node2/ws');
+    busy.conn.close();
+
+    const refused = make(NODES);
+    const denied = refused.conn.start();
+    await tick();
+    const ws2 = FakeSocket.all[0]!;
+    ws2.open();
+    ws2.fail(ws2.last('login').id, 70001, 'UserSig expired');
+    await assert.rejects(denied, { code: 70001 });
+    await backoff();
+    assert.equal(FakeSocket.all.length, 1, 'no other node is asked');
+  });
+
+  it('after a drop, reconnects rotate through the nodes (wrapping round)', async () => {
+    const { conn } = make(NODES);
+    const started = conn.start();
+    await tick();
+    FakeSocket.all[0]!.drop();
+    await tick();
+    const onNode2 = accept();
+    await started;
+    const pin = conn.request('conv.pin', { conversationID: 'c2c_bob', isPinned: true }, { resend: true });
+    onNode2.drop(); // node 2 is killed
+    await backoff();
+    assert.equal(FakeSocket.all.at(-1)!.url, 'ws://node3/ws');
+    FakeSocket.all.at(-1)!.drop(); // node 3 refuses too
+    await backoff();
+    assert.equal(FakeSocket.all.at(-1)!.url, 'ws://node1/ws', 'wraps round to the first node');
+    const onNode1 = accept();
+    const resent = onNode1.last('conv.pin');
+    assert.ok(resent, 'the idempotent request is re-sent on the new node');
+    onNode1.reply(resent.id, { marker: 1 });
+    assert.deepEqual(await pin, { marker: 1 });
+    assert.equal(conn.state, 'connected');
+    assert.equal(conn.url, 'ws://node1/ws');
+    conn.close();
+  });
+
+  it('rejects an empty list of URLs', () => {
+    assert.throws(() => make([]), { code: 6017 });
   });
 });

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { genUserSig } from './auth/usersig.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { connectNatsBus } from './bus/nats-bus.js';
 import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
 import { Domain } from './services/domain.js';
@@ -11,6 +13,7 @@ import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import { Router, sendJson } from './http/router.js';
 import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
+import { openPostgresStorage } from './storage/postgres/pg-storage.js';
 import type { AppRecord, Storage } from './storage/types.js';
 
 export interface ServerOptions {
@@ -20,10 +23,26 @@ export interface ServerOptions {
   port?: number;
   host?: string;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  /** A storage backend to use instead of the embedded SQLite file. */
+  /** A storage backend to use instead of the embedded SQLite file (wins over `databaseUrl`). */
   storage?: Storage;
-  /** A bus to use instead of the in-process one. */
+  /**
+   * PostgreSQL instead of the embedded SQLite file, e.g. `postgres://confab@db:5432/confab`:
+   * every node of a cluster points at the same database (and schema).
+   */
+  databaseUrl?: string;
+  /** The PostgreSQL schema holding Confab's tables (default `public`); created and migrated on start. */
+  databaseSchema?: string;
+  /** A bus to use instead of the in-process one (wins over `natsUrl`). */
   bus?: Bus;
+  /**
+   * NATS instead of the in-process bus, e.g. `nats://nats:4222` (several: comma-separated):
+   * the nodes of a cluster push each other's updates to their sessions through it.
+   */
+  natsUrl?: string;
+  /** First subject token(s) of Confab's NATS subjects (default `confab`), to share a NATS server between deployments. */
+  natsPrefix?: string;
+  /** This node's ID, in every log line and as the holder of background-job leases. Default: random. */
+  nodeID?: string;
   /** `full` (default) syncs every commit to disk; see `SqliteStorageOptions`. */
   durability?: 'full' | 'normal';
   /**
@@ -31,11 +50,17 @@ export interface ServerOptions {
    * sign in per app with its SDKAppID and secret key.
    */
   adminToken?: string;
+  /**
+   * How often sockets are pinged (and expired UserSigs end their sessions); 25 s by
+   * default. A socket that has not answered the previous ping is closed.
+   */
+  heartbeatMs?: number;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
 }
 
 export interface ConfabServer {
+  readonly nodeID: string;
   readonly port: number;
   /** `http://host:port` */
   readonly httpUrl: string;
@@ -47,38 +72,77 @@ export interface ConfabServer {
   createApp(opts?: { name?: string; sdkAppID?: number; secretKey?: string }): Promise<AppRecord>;
   /** A UserSig for a user of an app on this server; for tests and development tools. */
   genUserSig(sdkAppID: number, userID: string, expireSeconds?: number): Promise<string>;
-  /** Runs the purge worker now and resolves with the number of messages erased. */
+  /**
+   * Runs the purge worker now and resolves with the number of messages this node erased:
+   * 0 when another node of the cluster holds the purge lease.
+   */
   purgeNow(): Promise<number>;
   /** Connected WebSocket sessions on this node. */
   readonly sessionCount: number;
   close(): Promise<void>;
 }
 
-/** Starts a Confab server: HTTP and WebSocket on one port. */
+/**
+ * Starts a Confab server: HTTP and WebSocket on one port. By default on the embedded
+ * SQLite database and the in-process bus (one node); with `databaseUrl` and `natsUrl`
+ * any number of such nodes form one cluster (see docs/operations.md).
+ */
 export async function startServer(options: ServerOptions = {}): Promise<ConfabServer> {
-  const logger = pino({ level: options.logLevel ?? 'info', base: undefined });
-  const storage = options.storage ?? openSqliteStorage({
-    filename: join(options.dataDir ?? '.confab-data', 'confab.db'),
-    durability: options.durability ?? 'full',
-  });
-  const bus = options.bus ?? new MemoryBus();
-  const domain = new Domain(storage, bus, logger, { purge: options.purge || {} });
+  const nodeID = options.nodeID ?? randomUUID();
+  const logger = pino({ level: options.logLevel ?? 'info', base: { node: nodeID } });
+  // What this call opened is closed again if a later step fails.
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const storage = options.storage ?? (options.databaseUrl
+      ? await openPostgresStorage({ connectionString: options.databaseUrl, ...(options.databaseSchema ? { schema: options.databaseSchema } : {}) })
+      : openSqliteStorage({
+        filename: join(options.dataDir ?? '.confab-data', 'confab.db'),
+        durability: options.durability ?? 'full',
+      }));
+    if (!options.storage) opened.push(storage);
+    const bus = options.bus ?? (options.natsUrl
+      ? await connectNatsBus({
+        servers: options.natsUrl.split(',').map((url) => url.trim()).filter(Boolean),
+        name: `confab-${nodeID}`,
+        logger,
+        ...(options.natsPrefix ? { prefix: options.natsPrefix } : {}),
+      })
+      : new MemoryBus());
+    if (!options.bus) opened.push(bus);
+    return await listen(options, { nodeID, logger, storage, bus });
+  } catch (err) {
+    for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus }): Promise<ConfabServer> {
+  const { nodeID, logger, storage, bus } = parts;
+  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
-  const gateway = new Gateway(domain, bus, logger);
+  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs);
   const router = new Router();
-  router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, sessions: gateway.sessionCount }));
+  router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
   for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });
   const http: HttpServer = createServer((req, res) => void router.handle(req, res));
   gateway.attach(http);
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    await domain.close();
+    await gateway.close();
+    throw err;
+  }
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closed = false;
+  logger.info({ storage: storage.kind, bus: bus.kind, port: address.port }, 'node started');
 
   return {
+    nodeID,
     port: address.port,
     httpUrl: `http://${host}:${address.port}`,
     wsUrl: `ws://${host}:${address.port}/ws`,
@@ -97,7 +161,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
     async close() {
       if (closed) return;
       closed = true;
-      await domain.purge.stop();
+      // The purge lease is released first, so another node can take the work over at once.
+      await domain.close();
       await gateway.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

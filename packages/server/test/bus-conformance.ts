@@ -252,6 +252,8 @@ export function runBusConformance(name: string, makeBus: MakeBus): void {
         { kind: 'push', push: 'group.event', body: { groupID: '@TGS#2abc.def', event: 'memberJoined', userIDs: ['a.b', 'c@d', 'e-f'] } },
         { kind: 'push', push: 'friend.event', body: { event: 'deleted', userIDs: [] } },
         { kind: 'kick', deviceID: 'dev.1@x', keep: 'session-2', code: ErrorCode.KICKED_OFF_BY_OTHER, desc: 'another login — replaced "you"' },
+        { kind: 'app', sdkAppID: APP, node: 'node-1.example' },
+        { kind: 'purge', node: '9b0d7a4e-2f61-4d7e-9a63-0d3c2f5e8b11' },
       ];
       for (const message of sent) a.publish(topic, message);
       await inbox.waitFor(sent.length);

@@ -1167,5 +1167,55 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.ok(audit.every((e) => e.purgedAt === T0 + 6 && e.watermarkSeq === 5));
       });
     });
+
+    // ----------------------------------------------------------------- leases
+    describe('leases', () => {
+      const TTL = 30_000;
+
+      test('of two holders only one acquires; the holder renews; the other stays out until expiry', async () => {
+        const attempts = await Promise.all([
+          storage.leases.tryAcquire('purge', 'node-a', TTL, T0), storage.leases.tryAcquire('purge', 'node-b', TTL, T0),
+        ]);
+        assert.equal(attempts.filter(Boolean).length, 1, 'exactly one of two racing holders gets it');
+        const [winner, loser] = attempts[0] ? ['node-a', 'node-b'] : ['node-b', 'node-a'];
+        assert.deepEqual(await storage.leases.holder('purge', T0), { holder: winner, expiresAt: T0 + TTL });
+
+        assert.equal(await storage.leases.tryAcquire('purge', winner, TTL, T0 + 10_000), true, 'the holder renews');
+        assert.deepEqual(await storage.leases.holder('purge', T0 + 10_000), { holder: winner, expiresAt: T0 + 10_000 + TTL });
+        assert.equal(await storage.leases.tryAcquire('purge', loser, TTL, T0 + TTL + 1), false, 'the renewal pushed the expiry out');
+        assert.equal(await storage.leases.tryAcquire('purge', loser, TTL, T0 + 10_000 + TTL - 1), false, 'not yet expired');
+        assert.deepEqual(await storage.leases.holder('purge', T0 + 10_000 + TTL - 1), { holder: winner, expiresAt: T0 + 10_000 + TTL });
+      });
+
+      test('expiry lets the other holder in, and then the old holder is out', async () => {
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), true);
+        assert.equal(await storage.leases.holder('purge', T0 + TTL), undefined, 'expired at its expiry time: nobody holds it');
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + TTL), true, 'taken over once expired');
+        assert.deepEqual(await storage.leases.holder('purge', T0 + TTL), { holder: 'node-b', expiresAt: T0 + 2 * TTL });
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + TTL + 1), false, 'the old holder lost it');
+      });
+
+      test('release lets another holder in at once; releasing what one does not hold changes nothing', async () => {
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), true);
+        await storage.leases.release('purge', 'node-b');
+        assert.equal((await storage.leases.holder('purge', T0 + 1))?.holder, 'node-a', 'a non-holder cannot release it');
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 1), false);
+        await storage.leases.release('purge', 'node-a');
+        assert.equal(await storage.leases.holder('purge', T0 + 2), undefined);
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 2), true, 'free after release');
+        await storage.leases.release('purge', 'node-b');
+        await storage.leases.release('purge', 'node-b');
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + 3), true, 'released twice is still just free');
+      });
+
+      test('leases are independent by name', async () => {
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), true);
+        assert.equal(await storage.leases.tryAcquire('reports', 'node-b', TTL, T0), true);
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0), false);
+        assert.equal(await storage.leases.tryAcquire('reports', 'node-a', TTL, T0), false);
+        await storage.leases.release('purge', 'node-a');
+        assert.equal((await storage.leases.holder('reports', T0))?.holder, 'node-b');
+      });
+    });
   });
 }

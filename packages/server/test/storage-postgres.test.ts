@@ -115,7 +115,9 @@ describe('postgres storage: several nodes on one database', skip ? { skip } : {}
     const [a, b, c] = await nodes(schema, 3);
     admin ??= new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
     const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-    assert.deepEqual(rows.map((r: { version: number }) => r.version), [1], 'each migration recorded once');
+    const versions = rows.map((r: { version: number }) => r.version);
+    assert.ok(versions.length >= 2, 'the schema and the leases table');
+    assert.deepEqual(versions, Array.from({ length: versions.length }, (_, i) => i + 1), 'each migration recorded once, in order');
 
     await a!.apps.create(appRecord(APP));
     for (const id of ['alice', 'bob']) await b!.accounts.ensure(APP, id, T0);
@@ -265,4 +267,22 @@ describe('postgres storage: several nodes on one database', skip ? { skip } : {}
     }
   });
 
+  test('nodes racing for a lease: exactly one holds it in every round; another takes over only once it expired', async () => {
+    const racers = await nodes(newSchema(), 3);
+    const TTL = 1000;
+    let now = T0;
+    let holder: number | undefined;
+    for (let round = 0; round < 30; round++) {
+      // Every third round the holder stalls: it does not renew, and the lease runs out.
+      const stalled = holder !== undefined && round % 3 === 2;
+      now += stalled ? TTL : TTL / 2;
+      const racing = [0, 1, 2].filter((i) => !(stalled && i === holder));
+      const won = await Promise.all(racing.map((i) => racers[i]!.leases.tryAcquire('purge', `node-${i}`, TTL, now)));
+      const winners = racing.filter((_, k) => won[k]);
+      assert.equal(winners.length, 1, `round ${round}: exactly one holder (${winners.join(', ')})`);
+      if (holder !== undefined && !stalled) assert.equal(winners[0], holder, `round ${round}: an unexpired lease stays with its holder`);
+      holder = winners[0];
+      assert.equal((await racers[0]!.leases.holder('purge', now))?.holder, `node-${holder}`);
+    }
+  });
 });

@@ -21,6 +21,10 @@
  *   ignored. Example: a ping timeout abandons socket 3 and opens socket 4; socket 3's
  *   `close` event arriving 30 s later (ws waits for the closing handshake) must not tear
  *   down socket 4.
+ * - Several server URLs (the nodes of a cluster): the first connect tries them in order
+ *   and fails only when every one failed; after that, every failed attempt and every
+ *   dropped connection moves on to the next URL (round robin), with the same full-jitter
+ *   backoff between attempts. With one URL nothing changes.
  * - Requests made while not connected fail at once with 9508. A request whose socket drops
  *   before the reply fails with 9520 — unless it was made with `resend: true` (idempotent
  *   ops such as `msg.send` with its clientMsgID), which is re-sent after the re-login and
@@ -52,7 +56,8 @@ export interface ConnectionEvents {
 }
 
 export interface ConnectionOptions {
-  url: string;
+  /** The server's WebSocket URL, or several (the nodes of a cluster), tried in order. */
+  url: string | readonly string[];
   login: LoginRequest;
   WebSocket?: WebSocketConstructor;
   requestTimeoutMs?: number;
@@ -82,7 +87,12 @@ const TRANSIENT_LOGIN_CODES = new Set<number>([ErrorCode.SERVER_INTERNAL, ErrorC
 
 export class Connection extends TypedEmitter<ConnectionEvents> {
   #state: ConnectionState = 'disconnected';
-  readonly #opts: Required<Omit<ConnectionOptions, 'WebSocket'>> & { WebSocket?: WebSocketConstructor };
+  readonly #opts: Required<Omit<ConnectionOptions, 'WebSocket' | 'url'>> & { WebSocket?: WebSocketConstructor };
+  readonly #urls: readonly string[];
+  /** The URL the next socket opens; moves on after every failed attempt or drop. */
+  #urlIndex = 0;
+  /** First connect only: how many URLs failed so far. */
+  #firstFailures = 0;
   #ws: WebSocketLike | undefined;
   #transportID = 0;
   #nextID = 1;
@@ -99,16 +109,26 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
 
   constructor(options: ConnectionOptions) {
     super();
+    const { url, ...rest } = options;
+    this.#urls = typeof url === 'string' ? [url] : [...url];
+    if (this.#urls.length === 0 || this.#urls.some((u) => typeof u !== 'string' || u === '')) {
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'serverUrl must be a URL or a non-empty list of URLs');
+    }
     this.#opts = {
       requestTimeoutMs: 15_000,
       pingIntervalMs: 30_000,
       backoff: DEFAULT_BACKOFF,
-      ...options,
+      ...rest,
     };
   }
 
   get state(): ConnectionState {
     return this.#state;
+  }
+
+  /** The URL of the current (or next) socket. */
+  get url(): string {
+    return this.#urls[this.#urlIndex]!;
   }
 
   /** First connect + login. Rejects (and closes) on any failure; see the header. */
@@ -156,7 +176,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     try {
       const Ctor = await resolveWebSocket(this.#opts.WebSocket);
       if (id !== this.#transportID) return;
-      ws = new Ctor(this.#opts.url);
+      ws = new Ctor(this.#urls[this.#urlIndex]!);
     } catch (err) {
       this.#transportDown(id, `cannot open WebSocket: ${(err as Error).message}`);
       return;
@@ -190,9 +210,11 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#loginID = 0;
     if (!reply.ok) {
       const err = new ConfabError(reply.code, reply.desc);
-      if (this.#everConnected && TRANSIENT_LOGIN_CODES.has(reply.code)) {
+      if (TRANSIENT_LOGIN_CODES.has(reply.code) && (this.#everConnected || this.#firstHasNext())) {
+        // This node is busy or failing; the next one (or this one later) may not be.
         this.#abandonTransport();
-        this.#afterDrop(reply.code, reply.desc);
+        if (this.#everConnected) this.#afterDrop(reply.code, reply.desc);
+        else this.#tryNextFirst(reply.code, reply.desc);
         return;
       }
       // Bad credentials do not get better by retrying: stop here.
@@ -203,6 +225,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     const reconnected = this.#everConnected;
     this.#everConnected = true;
     this.#attempt = 0;
+    this.#firstFailures = 0;
     this.#setState('connected');
     this.#startPing();
     // Re-send idempotent requests that were in flight when the last socket dropped.
@@ -249,11 +272,35 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     if (transportID !== this.#transportID || this.#state === 'closed') return;
     this.#abandonTransport();
     if (!this.#everConnected) {
+      if (this.#firstHasNext()) {
+        this.#tryNextFirst(code, desc);
+        return;
+      }
       // First connect: report to login() instead of retrying behind the app's back.
-      this.#terminate(code, `cannot reach the server: ${desc}`, new ConfabError(code, `cannot reach the server: ${desc}`));
+      const what = this.#urls.length > 1 ? `cannot reach any of the ${this.#urls.length} servers` : 'cannot reach the server';
+      this.#terminate(code, `${what}: ${desc}`, new ConfabError(code, `${what}: ${desc}`));
       return;
     }
     this.#afterDrop(code, desc);
+  }
+
+  /** First connect: whether another URL is left to try. */
+  #firstHasNext(): boolean {
+    return !this.#everConnected && this.#firstFailures + 1 < this.#urls.length;
+  }
+
+  /** First connect: this URL failed; try the next one at once (another node, so no backoff). */
+  #tryNextFirst(code: number, desc: string): void {
+    this.#firstFailures++;
+    this.#opts.log.info(`${this.#urls[this.#urlIndex]} failed (${desc}); trying the next server`);
+    this.#rotate();
+    this.#setState('disconnected');
+    this.emit('connectFailed', { code, desc });
+    void this.#openTransport();
+  }
+
+  #rotate(): void {
+    this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
   }
 
   /** Forgets the current socket; its late events are ignored by the transport ID check. */
@@ -281,8 +328,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     this.#setState('disconnected');
     if (wasConnecting) this.emit('connectFailed', { code, desc });
+    // A failed attempt or a lost connection moves on to the next node (no-op with one URL).
+    this.#rotate();
     const delay = backoffDelay(this.#attempt++, this.#opts.backoff);
-    this.#opts.log.info(`connection lost (${desc}); reconnecting in ${delay} ms`);
+    this.#opts.log.info(`connection lost (${desc}); reconnecting${this.#urls.length > 1 ? ` to ${this.#urls[this.#urlIndex]}` : ''} in ${delay} ms`);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#state === 'disconnected') void this.#openTransport();

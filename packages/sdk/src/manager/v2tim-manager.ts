@@ -22,6 +22,12 @@ import { sendMessage, V2TIMMessageManager } from './message-manager.js';
 
 let instance: V2TIMManager | undefined;
 
+/** A URL, or a non-empty list of URLs (the nodes of a cluster). */
+function validServerUrl(url: unknown): url is string | string[] {
+  if (typeof url === 'string') return url !== '';
+  return Array.isArray(url) && url.length > 0 && url.every((u) => typeof u === 'string' && u !== '');
+}
+
 export class V2TIMManager {
   readonly #core = new SdkCore();
   readonly #conversation = new V2TIMConversationManager(this.#core);
@@ -40,12 +46,16 @@ export class V2TIMManager {
    */
   initSDK(sdkAppID: number, config: V2TIMSDKConfig, listener?: V2TIMSDKListener): boolean {
     const core = this.#core;
-    if (!Number.isSafeInteger(sdkAppID) || sdkAppID <= 0 || typeof config?.serverUrl !== 'string' || !config.serverUrl) {
+    if (!Number.isSafeInteger(sdkAppID) || sdkAppID <= 0 || !validServerUrl(config?.serverUrl)) {
       return false;
     }
     if (core.status !== V2TIMLoginStatus.LOGOUT) return false;
     core.sdkAppID = sdkAppID;
-    core.config = Object.freeze({ ...config, capabilities: config.capabilities ? [...config.capabilities] : undefined });
+    core.config = Object.freeze({
+      ...config,
+      serverUrl: Array.isArray(config.serverUrl) ? [...config.serverUrl] : config.serverUrl,
+      capabilities: config.capabilities ? [...config.capabilities] : undefined,
+    });
     core.store = config.store ?? SdkCore.defaultStore();
     core.log = createLogger(config.logLevel ?? 'warn', `[confab ${sdkAppID}]`);
     if (listener) core.sdkListeners.add(listener);

@@ -9,7 +9,11 @@ export type BusMessage =
   | { kind: 'update'; update: UserUpdate; skipSession?: string }
   | { kind: 'push'; push: Exclude<PushName, 'update' | 'kicked'>; body: Pushes[Exclude<PushName, 'update' | 'kicked'>] }
   /** End the sessions of this user that use `deviceID`, except session `keep`. */
-  | { kind: 'kick'; deviceID: string; keep: string; code: number; desc: string };
+  | { kind: 'kick'; deviceID: string; keep: string; code: number; desc: string }
+  /** On `CLUSTER_TOPIC`, from node `node`: an app's record (its settings) changed; re-read it. */
+  | { kind: 'app'; sdkAppID: number; node: string }
+  /** On `CLUSTER_TOPIC`, from node `node`: deletions were queued for purging; the purger should run. */
+  | { kind: 'purge'; node: string };
 
 /**
  * The bus seam: publish to a user, subscribe to a user. The in-process bus serves one
@@ -19,8 +23,17 @@ export interface Bus {
   readonly kind: string;
   publish(topic: string, message: BusMessage): void;
   subscribe(topic: string, handler: (message: BusMessage) => void): () => void;
+  /**
+   * Resolves once the subscriptions made so far receive whatever any node publishes
+   * after it resolves. A bus whose `subscribe` is effective at once (the in-process one)
+   * need not have it.
+   */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The topic every node subscribes to for cluster housekeeping (app changes, purge wake-ups). */
+export const CLUSTER_TOPIC = 'cluster';
 
 export function userTopic(app: number, userID: string): string {
   return `u.${app}.${userID}`;

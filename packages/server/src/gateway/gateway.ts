@@ -17,6 +17,13 @@ import { Session } from './session.js';
 import { handlers } from './handlers.js';
 
 const HEARTBEAT_MS = 25_000;
+/** Requests one connection may have in flight; more are refused with 60022. */
+const MAX_IN_FLIGHT = 64;
+/** Unsent bytes a connection may hold before new requests are refused with 60022. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const LOGGED_OUT = Symbol('logged out');
+/** How long a login waits for the bus to confirm a new subscription (NATS: one round trip). */
+const BUS_READY_MS = 5000;
 
 /**
  * The WebSocket side of the server: accepts sockets on `/ws`, runs login, dispatches
@@ -28,16 +35,16 @@ export class Gateway {
   readonly #bus: Bus;
   readonly #logger: Logger;
   /** Sessions by user topic; one bus subscription per user with sessions on this node. */
-  readonly #byUser = new Map<string, { sessions: Set<Session>; unsubscribe: () => void }>();
+  readonly #byUser = new Map<string, { sessions: Set<Session>; unsubscribe: () => void; ready: Promise<void> }>();
   readonly #all = new Set<Session>();
   readonly #heartbeat: NodeJS.Timeout;
 
-  constructor(domain: Domain, bus: Bus, logger: Logger) {
+  constructor(domain: Domain, bus: Bus, logger: Logger, heartbeatMs = HEARTBEAT_MS) {
     this.#domain = domain;
     this.#bus = bus;
     this.#logger = logger;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
-    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
+    this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs).unref();
   }
 
   attach(server: HttpServer): void {
@@ -91,23 +98,30 @@ export class Gateway {
         return;
       }
       if (isBinary) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'frames must be JSON text');
-      const frame = decodeRequestFrame(data.toString());
+      const text = data.toString();
+      const frame = decodeRequestFrame(text);
       id = frame.id;
+      // A NUL can only arrive escaped in JSON. No field of the protocol takes one, and
+      // PostgreSQL text cannot store one: refuse it here, for every op alike.
+      if (text.includes('\\u0000')) throw new FrameError(id, 'strings may not contain the NUL character');
+      if (session.inFlight >= MAX_IN_FLIGHT || session.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        // A client that pipelines without reading its answers would make the server hold
+        // every reply in memory; it is told to slow down instead, and nothing is applied.
+        throw new ConfabError(ErrorCode.SERVER_OVERLOADED, `too many requests in flight on this connection (at most ${MAX_IN_FLIGHT}); wait for answers`);
+      }
       // Own properties only: an op named "constructor" or "__proto__" is unknown, not a crash.
       const schema = Object.hasOwn(requestSchemas, frame.op) ? requestSchemas[frame.op] : undefined;
       if (!schema) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `unknown op ${JSON.stringify(frame.op)}`);
       const parsed = schema.safeParse(frame.body);
       if (!parsed.success) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, describeIssue(parsed.error));
       let body: unknown;
-      if (frame.op === 'login') body = await this.#login(session, parsed.data as LoginRequest);
-      else if (!session.caller) throw new ConfabError(ErrorCode.NOT_LOGGED_IN, 'log in first');
-      else if (frame.op === 'logout') {
-        session.reply({ id, ok: true, body: {} });
-        session.close(1000, 'logged out');
-        return;
-      } else {
-        body = await handlers[frame.op as Exclude<OpName, 'login' | 'logout'>](this.#domain, session.caller, parsed.data as never);
+      session.inFlight += 1;
+      try {
+        body = await this.#dispatch(session, frame.op, parsed.data, id);
+      } finally {
+        session.inFlight -= 1;
       }
+      if (body === LOGGED_OUT) return;
       session.reply({ id, ok: true, body: body ?? {} });
     } catch (err) {
       if (err instanceof FrameError) id = err.frameID;
@@ -118,6 +132,17 @@ export class Gateway {
         session.reply({ id, ok: false, code: ErrorCode.SERVER_INTERNAL, desc: 'internal server error; the request was not applied' });
       }
     }
+  }
+
+  async #dispatch(session: Session, op: OpName, body: unknown, id: number): Promise<unknown> {
+    if (op === 'login') return this.#login(session, body as LoginRequest);
+    if (!session.caller) throw new ConfabError(ErrorCode.NOT_LOGGED_IN, 'log in first');
+    if (op === 'logout') {
+      session.reply({ id, ok: true, body: {} });
+      session.close(1000, 'logged out');
+      return LOGGED_OUT;
+    }
+    return handlers[op as Exclude<OpName, 'login' | 'logout'>](this.#domain, session.caller, body as never);
   }
 
   async #login(session: Session, req: LoginRequest): Promise<LoginResult> {
@@ -134,12 +159,16 @@ export class Gateway {
     assertUserID(req.userID);
     const app = await this.#domain.apps.get(req.sdkAppID);
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${req.sdkAppID} does not exist on this server`);
-    verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: req.userID, userSig: req.userSig });
+    const sig = verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: req.userID, userSig: req.userSig });
     const account = await this.#domain.accounts.ensure(app.sdkAppID, req.userID);
     await this.#domain.storage.devices.touch(app.sdkAppID, req.userID, {
       deviceID: req.deviceID, platform: req.platform ?? '', capabilities: req.capabilities ?? [], protocolVersion: req.protocolVersion,
     }, Date.now());
+    // The socket may have closed while the awaits above ran: a session that is already
+    // gone must not be registered (it would stay "online" with a bus subscription forever).
+    if (session.closed) throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, 'the connection closed during login');
     session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []), sessionID: session.id };
+    session.sigExpiresAt = sig.expireAt * 1000;
     session.protocolVersion = req.protocolVersion;
     const topic = userTopic(app.sdkAppID, req.userID);
     // Another socket of this device (a reconnect that raced the old socket's close, or
@@ -149,12 +178,33 @@ export class Gateway {
     let entry = this.#byUser.get(topic);
     if (!entry) {
       const sessions = new Set<Session>();
-      entry = { sessions, unsubscribe: this.#bus.subscribe(topic, (message) => this.#deliver(sessions, message)) };
+      const unsubscribe = this.#bus.subscribe(topic, (message) => this.#deliver(sessions, message));
+      entry = { sessions, unsubscribe, ready: this.#subscribed(topic) };
       this.#byUser.set(topic, entry);
     }
     entry.sessions.add(session);
+    // The version is read only once the subscription receives what other nodes publish:
+    // a change committed before the read is in the device's sync from that version, and
+    // one committed after it is pushed. (On one node the subscription is effective at once.)
+    await entry.ready;
     const version = await this.#domain.storage.accounts.syncVersion(app.sdkAppID, req.userID);
     return { userID: req.userID, serverTime: Date.now(), protocolVersion: Math.min(req.protocolVersion, PROTOCOL_VERSION), version, profile: toProfile(account) };
+  }
+
+  /** Resolves when a new subscription is effective across the cluster, or after BUS_READY_MS in any case. */
+  #subscribed(topic: string): Promise<void> {
+    const ready = this.#bus.ready?.();
+    if (!ready) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      ready.catch((err: unknown) => this.#logger.warn({ err, topic }, 'the bus did not confirm a subscription; pushes from other nodes may be late')),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#logger.warn({ topic }, `the bus did not confirm a subscription within ${BUS_READY_MS} ms; logging in anyway`);
+          resolve();
+        }, BUS_READY_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   #deliver(sessions: Set<Session>, message: BusMessage): void {
@@ -215,7 +265,16 @@ export class Gateway {
   }
 
   #beat(): void {
+    const now = Date.now();
     for (const session of this.#all) {
+      // A session lives no longer than the UserSig it logged in with (checked at each
+      // heartbeat, so up to one interval late): the device must log in with a new one.
+      if (session.caller && session.sigExpiresAt <= now) {
+        session.push('kicked', { code: ErrorCode.USER_SIG_EXPIRED, desc: 'the UserSig expired; log in again with a new one' });
+        session.close(4001, 'UserSig expired');
+        this.#drop(session);
+        continue;
+      }
       if (session.awaitingPong) {
         session.socket.terminate();
         this.#drop(session);

@@ -6,12 +6,18 @@ import type { OpName } from '@confab/protocol';
  * formats, sizes, permissions) live in the services so the REST API shares them.
  */
 const id = z.string().min(1).max(128);
-const ids = z.array(id).max(1000);
+/**
+ * Lists of IDs are not length-checked here: each service enforces its own limit with its
+ * own code (100 conversations → 51006, …), and one bad item gets its own result instead
+ * of failing the whole batch. The 1 MiB frame limit bounds them anyway.
+ */
+const ids = z.array(z.string().max(128));
 const elem = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: z.string().min(1) }).strict(),
   z.object({ type: z.literal('custom'), data: z.string(), description: z.string().optional(), extension: z.string().optional() }).strict(),
 ]);
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const requestID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'requestID must be 1-64 characters of A-Z a-z 0-9 _ -');
 
 export const requestSchemas: { [K in OpName]: z.ZodType } = {
   login: z.object({
@@ -44,8 +50,8 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),
   'conv.setDraft': z.object({ conversationID: id, draftText: z.string() }),
   'conv.setCustomData': z.object({ conversationIDs: ids, customData: z.string() }),
-  'conv.delete': z.object({ conversationIDs: ids, clearMessages: z.boolean() }),
-  'conv.clearHistory': z.object({ conversationID: id }),
+  'conv.delete': z.object({ conversationIDs: ids, clearMessages: z.boolean(), requestID: requestID.optional() }),
+  'conv.clearHistory': z.object({ conversationID: id, requestID: requestID.optional() }),
   'conv.undoDelete': z.object({ conversationID: id }),
   'conv.deletionStatus': z.object({ conversationID: id.optional(), limit: z.number().int().min(1).max(100).optional() }),
   'sync.ack': z.object({ version: seq }),

@@ -15,6 +15,10 @@ export class Session {
   awaitingPong = false;
   /** A login is being checked; a second one on the same socket is refused (7501). */
   loggingIn = false;
+  /** Requests received and not yet answered (see the gateway's MAX_IN_FLIGHT). */
+  inFlight = 0;
+  /** When the UserSig this session logged in with expires (ms); the session ends then. */
+  sigExpiresAt = Number.POSITIVE_INFINITY;
   #closed = false;
   #corked = false;
 

@@ -38,7 +38,8 @@ export function originOf(caller: Caller): Map<string, string | undefined> {
  * Turns committed user changes into `update` pushes for every session of each user,
  * and returns the updates by user so a reply can carry the caller's own.
  */
-export async function publishChanges(ctx: ServiceContext, changes: UserChange[], messages: StoredMessage[] = [],
+export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
+  messagesFor: (app: number, userID: string) => StoredMessage[] = () => [],
   extra: Pick<UserUpdate, 'deletion'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map()): Promise<Map<string, UserUpdate>> {
   // Take a place in line before the first await: updates go out in the order their
   // commits returned, even when building one needs more reads than building the next.
@@ -48,11 +49,17 @@ export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
   const ready: [string, UserUpdate, string | undefined][] = [];
   try {
     for (const change of changes) {
-      const convKeys = new Set(change.rows.map((r) => r.convKey));
-      const mine = messages.filter((m) => convKeys.has(m.convKey));
-      const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), mine), ...extra };
-      out.set(`${change.app}|${change.userID}`, update);
-      ready.push([userTopic(change.app, change.userID), update, origins.get(`${change.app}|${change.userID}`)]);
+      // Everything here runs after the commit: a failure must not turn a committed change
+      // into an error. The update is then not pushed; the user's devices notice the version
+      // gap at their next update or reconnect and sync.
+      try {
+        const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq),
+          messagesFor(change.app, change.userID)), ...extra };
+        out.set(`${change.app}|${change.userID}`, update);
+        ready.push([userTopic(change.app, change.userID), update, origins.get(`${change.app}|${change.userID}`)]);
+      } catch (err) {
+        ctx.logger.error({ err, userID: change.userID, version: change.version }, 'could not build an update after its commit; devices will sync');
+      }
     }
     await turn.wait();
     for (const [topic, update, skip] of ready) {

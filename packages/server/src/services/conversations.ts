@@ -63,7 +63,7 @@ export class ConversationService {
    * Deletes conversations (or clears their history) for the caller only. O(1) per
    * conversation: a watermark moves; the purge worker erases the rows later.
    */
-  async remove(caller: Caller, conversationIDs: string[], mode: DeletionMode, single = false): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+  async remove(caller: Caller, conversationIDs: string[], mode: DeletionMode, single = false, requestID?: string): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
     if (conversationIDs.length === 0) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs is empty');
     if (conversationIDs.length > MAX_BATCH) {
       throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call, got ${conversationIDs.length}`);
@@ -87,10 +87,11 @@ export class ConversationService {
     const now = this.#ctx.now();
     const undoSeconds = this.#currentApp(caller).settings.deletionUndoSeconds;
     const { change } = await this.#ctx.storage.deletions.remove(app, caller.userID, [...targets.values()],
-      { mode, deviceID: caller.deviceID, now, ...(undoSeconds > 0 ? { undoUntil: now + undoSeconds * 1000 } : {}) });
+      { mode, deviceID: caller.deviceID, now, ...(undoSeconds > 0 ? { undoUntil: now + undoSeconds * 1000 } : {}),
+        ...(requestID !== undefined ? { requestID } : {}) });
     if (!change) return out;
     const deletion = { mode, conversationIDs: change.rows.map((r) => r.conversationID), deviceID: caller.deviceID };
-    const update = (await publishChanges(this.#ctx, [change], [], { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
+    const update = (await publishChanges(this.#ctx, [change], undefined, { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
     if (update) out.update = update;
     this.#ctx.onDeletion?.();
     return out;
@@ -105,7 +106,7 @@ export class ConversationService {
       throw new ConfabError(ErrorCode.NOTHING_TO_UNDO, `no deletion of ${conversationID} can be undone now`);
     }
     const deletion = { mode: 'delete' as const, conversationIDs: [conversationID], deviceID: caller.deviceID, undone: true };
-    return (await publishChanges(this.#ctx, [change], [], { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
+    return (await publishChanges(this.#ctx, [change], undefined, { deletion }, originOf(caller))).get(`${app}|${caller.userID}`);
   }
 
   /**
@@ -159,7 +160,7 @@ export class ConversationService {
     }
     const { change, missing } = await this.#ctx.storage.conversations.patch(caller.app.sdkAppID, caller.userID, targets, { kind: 'customData', customData });
     for (const id of missing) results.set(id, { id, resultCode: ErrorCode.INVALID_CONVERSATION, resultInfo: 'no such conversation' });
-    const updates = change ? await publishChanges(this.#ctx, [change], [], {}, originOf(caller)) : undefined;
+    const updates = change ? await publishChanges(this.#ctx, [change], undefined, {}, originOf(caller)) : undefined;
     const ordered = conversationIDs.filter((id, i) => conversationIDs.indexOf(id) === i)
       .map((id) => results.get(id) ?? { id, resultCode: 0, resultInfo: '' });
     const out: { results: OperationResult[]; update?: UserUpdate } = { results: ordered };
@@ -183,6 +184,6 @@ export class ConversationService {
       throw new ConfabError(ErrorCode.INVALID_CONVERSATION, `conversation ${conversationID} does not exist for you`);
     }
     if (!change) return undefined;
-    return (await publishChanges(this.#ctx, [change], [], {}, originOf(caller))).get(`${app}|${caller.userID}`);
+    return (await publishChanges(this.#ctx, [change], undefined, {}, originOf(caller))).get(`${app}|${caller.userID}`);
   }
 }

@@ -1,6 +1,6 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/types.js';
+import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
 import { ConfabError, ErrorCode } from '@confab/protocol';
 import { DEFAULT_APP_SETTINGS, type AppRecord, type AppSettings, type Storage } from '../storage/types.js';
 import { AccountService } from './accounts.js';
@@ -13,22 +13,33 @@ import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
- * they are cached and the cache is dropped on every settings write.
+ * they are cached and the cache is dropped on every settings write. In a cluster a
+ * write on one node is announced on the bus (`onChange`) and the other nodes re-read
+ * the app (`refresh`), so a settings change reaches every node's sessions within a bus
+ * hop.
  */
 export class AppService {
   readonly #storage: Storage;
+  readonly #onChange: ((sdkAppID: number) => void) | undefined;
   readonly #cache = new Map<number, AppRecord>();
+  /**
+   * Bumped by every write and refresh of an app: a read that started before a newer
+   * one must not put its older record into the cache when it completes last.
+   */
+  readonly #generation = new Map<number, number>();
 
-  constructor(storage: Storage) {
+  constructor(storage: Storage, onChange?: (sdkAppID: number) => void) {
     this.#storage = storage;
+    this.#onChange = onChange;
   }
 
   async get(sdkAppID: number): Promise<AppRecord | undefined> {
     const cached = this.#cache.get(sdkAppID);
     if (cached) return cached;
+    const generation = this.#generation.get(sdkAppID) ?? 0;
     const app = await this.#storage.apps.get(sdkAppID);
-    if (app) this.#cache.set(sdkAppID, app);
-    return app;
+    if (app && (this.#generation.get(sdkAppID) ?? 0) === generation) this.#cache.set(sdkAppID, app);
+    return this.#cache.get(sdkAppID) ?? app;
   }
 
   /** The cached app, without a storage read; for hot paths that already logged the app in. */
@@ -36,14 +47,38 @@ export class AppService {
     return this.#cache.get(sdkAppID);
   }
 
-  /** Writes settings through the cache, so connected sessions see them at once. */
+  /** Writes settings through the cache, so connected sessions see them at once (on every node). */
   async updateSettings(sdkAppID: number, patch: Partial<AppSettings>): Promise<AppRecord> {
-    const app = await this.get(sdkAppID);
+    // Merged into the stored record, not the cached one: another node may have changed
+    // other settings since this node cached the app.
+    const app = await this.#storage.apps.get(sdkAppID);
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
     const updated: AppRecord = { ...app, settings: { ...app.settings, ...patch } };
     await this.#storage.apps.updateSettings(sdkAppID, updated.settings);
+    this.#bump(sdkAppID);
     this.#cache.set(sdkAppID, updated);
+    this.#onChange?.(sdkAppID);
     return updated;
+  }
+
+  /** The apps this node has cached. */
+  cachedIDs(): number[] {
+    return [...this.#cache.keys()];
+  }
+
+  /** Another node changed the app: re-read it (the old record serves until the new one is in). */
+  async refresh(sdkAppID: number): Promise<void> {
+    const generation = this.#bump(sdkAppID);
+    const app = await this.#storage.apps.get(sdkAppID);
+    if (this.#generation.get(sdkAppID) !== generation) return; // a newer write or refresh won
+    if (app) this.#cache.set(sdkAppID, app);
+    else this.#cache.delete(sdkAppID);
+  }
+
+  #bump(sdkAppID: number): number {
+    const generation = (this.#generation.get(sdkAppID) ?? 0) + 1;
+    this.#generation.set(sdkAppID, generation);
+    return generation;
   }
 
   list(): Promise<AppRecord[]> {
@@ -66,9 +101,20 @@ export class AppService {
   }
 }
 
+/** How often a node of a cluster re-reads the apps it caches, in case it missed a change on the bus. */
+const APP_REREAD_MS = 30_000;
+
+export interface DomainOptions {
+  now?: () => number;
+  purge?: PurgeWorkerOptions;
+  /** This node's ID in a cluster: the purge lease's holder, and the sender of cluster messages. Default: random. */
+  nodeID?: string;
+}
+
 /** Every domain service, wired to one storage and one bus. */
 export class Domain {
   readonly storage: Storage;
+  readonly nodeID: string;
   readonly apps: AppService;
   readonly accounts: AccountService;
   readonly friends: FriendService;
@@ -76,16 +122,49 @@ export class Domain {
   readonly messages: MessageService;
   readonly conversations: ConversationService;
   readonly purge: PurgeWorker;
+  readonly #unsubscribe: () => void;
+  readonly #rereadTimer: NodeJS.Timeout | undefined;
 
-  constructor(storage: Storage, bus: Bus, logger: Logger, options: { now?: () => number; purge?: PurgeWorkerOptions } = {}) {
+  constructor(storage: Storage, bus: Bus, logger: Logger, options: DomainOptions = {}) {
     this.storage = storage;
-    this.apps = new AppService(storage);
-    this.purge = new PurgeWorker(storage, logger, options.purge);
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion: () => this.purge.wake(), publishOrder: new Sequencer() };
+    const nodeID = (this.nodeID = options.nodeID ?? randomUUID());
+    // Other nodes hear of app changes and queued purges; this node acts on its own directly.
+    this.apps = new AppService(storage, (sdkAppID) => bus.publish(CLUSTER_TOPIC, { kind: 'app', sdkAppID, node: nodeID }));
+    this.purge = new PurgeWorker(storage, logger, { holder: nodeID, ...options.purge });
+    this.#unsubscribe = bus.subscribe(CLUSTER_TOPIC, (message) => {
+      if (!('node' in message) || message.node === nodeID) return;
+      if (message.kind === 'app') {
+        this.apps.refresh(message.sdkAppID).catch((err: unknown) => logger.error({ err, sdkAppID: message.sdkAppID }, 'could not re-read a changed app'));
+      } else if (message.kind === 'purge') {
+        this.purge.wake();
+      }
+    });
+    // A bus between nodes can lose a message (NATS is at-most-once, and down while it
+    // restarts), so cached apps are also re-read now and then: a missed settings change
+    // is applied within APP_REREAD_MS at worst.
+    if (bus.kind !== 'memory') {
+      this.#rereadTimer = setInterval(() => {
+        for (const sdkAppID of this.apps.cachedIDs()) {
+          this.apps.refresh(sdkAppID).catch((err: unknown) => logger.warn({ err, sdkAppID }, 'could not re-read an app'));
+        }
+      }, APP_REREAD_MS).unref();
+    }
+    const onDeletion = () => {
+      this.purge.wake();
+      bus.publish(CLUSTER_TOPIC, { kind: 'purge', node: nodeID });
+    };
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, publishOrder: new Sequencer() };
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+  }
+
+  /** Stops the purge worker (releasing its lease) and leaves the cluster topic. */
+  async close(): Promise<void> {
+    clearInterval(this.#rereadTimer);
+    this.#unsubscribe();
+    await this.purge.stop();
   }
 }

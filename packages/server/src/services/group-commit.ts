@@ -45,7 +45,19 @@ export class GroupCommitter<Req, Res> {
       const results = await this.#write(batch.map((item) => item.req));
       batch.forEach((item, i) => item.resolve(results[i]!));
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      // The batch's transaction rolled back, so nothing of it was applied. One bad
+      // request must not fail its neighbours: each is retried alone, and only the ones
+      // that fail alone get the error.
+      if (batch.length === 1) batch[0]!.reject(err);
+      else {
+        for (const item of batch) {
+          try {
+            item.resolve((await this.#write([item.req]))[0]!);
+          } catch (alone) {
+            item.reject(alone);
+          }
+        }
+      }
     } finally {
       this.#writing = false;
       if (this.#queue.length) this.#schedule();

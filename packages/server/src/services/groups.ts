@@ -60,7 +60,7 @@ export class GroupService {
       groupID, groupType: req.groupType as GroupType, groupName: req.groupName, faceUrl: req.faceUrl ?? '',
       introduction: req.introduction ?? '', notification: req.notification ?? '', owner: caller.userID, createdAt: now,
     }, members, now);
-    const updates = await publishChanges(this.#ctx, change.updates, [], {}, originOf(caller));
+    const updates = await publishChanges(this.#ctx, change.updates, undefined, {}, originOf(caller));
     this.#event(app, members, { groupID, event: 'joined', userIDs: members });
     const group = await this.#require(app, groupID);
     const out: { group: GroupInfo; update?: UserUpdate } = { group: toGroupInfo(group) };
@@ -79,7 +79,7 @@ export class GroupService {
     if (group.memberCount >= MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} is full`);
     const others = await this.#memberIDs(app, groupID);
     const change = await this.#ctx.storage.groups.addMembers(app, groupID, [caller.userID], this.#ctx.now());
-    const updates = await publishChanges(this.#ctx, change.updates, [], {}, originOf(caller));
+    const updates = await publishChanges(this.#ctx, change.updates, undefined, {}, originOf(caller));
     this.#event(app, [caller.userID], { groupID, event: 'joined', userIDs: [caller.userID] });
     this.#event(app, others, { groupID, event: 'memberJoined', userIDs: [caller.userID] });
     const out: { group: GroupInfo; update?: UserUpdate } = { group: toGroupInfo(await this.#require(app, groupID)) };

@@ -1,5 +1,5 @@
 import { ConfabError, ErrorCode, parseConversationID, type MessageElem, type UserUpdate, type WireMessage } from '@confab/protocol';
-import type { AppendRequest, AppendResult } from '../storage/types.js';
+import type { AppendRequest, AppendResult, StoredMessage } from '../storage/types.js';
 import { publishChanges, type Caller, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
@@ -61,6 +61,14 @@ export class MessageService {
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
     });
+    if (result.duplicate) {
+      // A resend (say, after a reconnect) of a message its sender deleted in the meantime,
+      // with the conversation: never hand the deleted content back.
+      const row = await this.#ctx.storage.conversations.get(app, caller.userID, convKey);
+      if (row && result.message.seq < row.visibleFromSeq) {
+        throw new ConfabError(ErrorCode.MESSAGE_DELETED, 'this message was deleted since it was first sent; it is not sent again');
+      }
+    }
     const message = toWireMessage(caller.userID, result.message);
     const reply: { message: WireMessage; update?: UserUpdate } = { message };
     // The reply's update leaves out the sent message itself: it is `message` already
@@ -71,7 +79,6 @@ export class MessageService {
 
   async #writeBatch(batch: PendingSend[]): Promise<SendOutcome[]> {
     const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch);
-    const fresh = results.filter((r) => !r.duplicate).map((r) => r.message);
     // A sender's own session gets its update in the reply; skip its push unless the
     // user sent from several sessions in this batch (then every session needs the push).
     const origins = new Map<string, string | undefined>();
@@ -80,7 +87,20 @@ export class MessageService {
       const key = `${req.app}|${req.sender}`;
       origins.set(key, origins.has(key) && origins.get(key) !== req.sessionID ? undefined : req.sessionID);
     });
-    const updates = await publishChanges(this.#ctx, changes, fresh, {}, origins);
+    // Each user's update carries the messages addressed to that user, not every message
+    // of the batch in the same conversation: a member removed between two sends of one
+    // batch must not receive the second.
+    const byUser = new Map<string, StoredMessage[]>();
+    batch.forEach((req, i) => {
+      if (results[i]!.duplicate) return;
+      for (const r of req.recipients) {
+        const key = `${req.app}|${r.userID}`;
+        let list = byUser.get(key);
+        if (!list) byUser.set(key, (list = []));
+        list.push(results[i]!.message);
+      }
+    });
+    const updates = await publishChanges(this.#ctx, changes, (app, userID) => byUser.get(`${app}|${userID}`) ?? [], {}, origins);
     return results.map((result, i) => ({
       result,
       update: result.duplicate ? undefined : updates.get(`${batch[i]!.app}|${batch[i]!.sender}`),

@@ -66,11 +66,13 @@ export function applyRemoval(row: ConversationRow, mode: DeletionMode): { waterm
 
 /** Undoes a deletion on a row from the snapshot taken when it was removed. */
 export function applyUndo(row: ConversationRow, snapshot: Snapshot, mode: DeletionMode): void {
-  if (row.deleted || mode === 'clearHistory') {
-    // Nothing happened since (or only a history clear): the row is as it was before,
-    // plus whatever arrived after the clear.
+  if (mode === 'clearHistory') {
+    // A clear changed only the history: give back the history, and leave everything the
+    // user did since (replies, reads, a pin or draft) as it is now.
+    row.visibleFromSeq = Math.min(row.visibleFromSeq, snapshot.visibleFromSeq);
+  } else if (row.deleted) {
+    // Nothing happened since: the row is exactly as it was before the deletion.
     Object.assign(row, { ...snapshot, lastSeq: row.lastSeq });
-    row.unreadCount = snapshot.unreadCount + Math.max(0, row.lastSeq - snapshot.lastSeq);
   } else {
     // A new message brought the conversation back meanwhile: keep its new state and give
     // back only the history.

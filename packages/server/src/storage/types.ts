@@ -22,6 +22,7 @@ export interface Storage {
   readonly conversations: ConversationStore;
   readonly deletions: DeletionStore;
   readonly devices: DeviceStore;
+  readonly leases: LeaseStore;
   close(): Promise<void>;
 }
 
@@ -284,9 +285,11 @@ export interface DeletionStore {
    * row), its watermark moves past the last message, unread drops to zero, and the
    * deletion is written to the audit trail and queued for the purge worker. Targets
    * the user has no row for are accepted and change nothing (deletion is idempotent).
+   * With a `requestID` the user already used, nothing is done at all: a retry of a
+   * deletion that committed can never remove messages that arrived after it.
    */
   remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
-    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number }): Promise<{ change: UserChange | null }>;
+    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number; requestID?: string }): Promise<{ change: UserChange | null }>;
   /**
    * Undoes the user's latest deletion of a conversation while its undo window is open:
    * the row gets back its watermark (and, if still deleted, its pin, draft, custom data
@@ -306,4 +309,29 @@ export interface DeletionStore {
   purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }>;
   /** Makes erased bytes unrecoverable from the backend's files (SQLite: WAL checkpoint). */
   compact(): Promise<void>;
+}
+
+/**
+ * Named leases, so that a background job runs on one node of a cluster at a time (the
+ * purge worker holds `purge`). A lease is a row with a holder and an expiry: the holder
+ * renews it before it runs out; when the holder stops renewing (it crashed, hung or lost
+ * the database), any node takes it over once it has expired.
+ *
+ * A lease is about not doing work twice, not about safety: a holder paused for longer
+ * than the TTL (a long GC, a stopped VM) may still be finishing a step after another node
+ * took over, so work done under a lease must be safe to run twice at once (the purge
+ * steps are). Times come from the nodes' clocks: keep them in sync (NTP) to well within
+ * the TTL.
+ */
+export interface LeaseStore {
+  /**
+   * Takes lease `name` for `holder`, or renews it when `holder` already has it, until
+   * `now + ttlMs`. True when `holder` holds it now; false while another holder's lease
+   * has not expired (`expiresAt <= now` counts as expired).
+   */
+  tryAcquire(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Gives the lease up if `holder` has it, so another node can take it at once. */
+  release(name: string, holder: string): Promise<void>;
+  /** Who holds lease `name` at `now`, if anyone. */
+  holder(name: string, now: number): Promise<{ holder: string; expiresAt: number } | undefined>;
 }

@@ -41,6 +41,7 @@ export async function verifyToken(token: string | undefined, operatorToken: stri
   } catch {
     throw unauthorized;
   }
+  if (typeof parsed !== 'object' || parsed === null) throw unauthorized;
   if (typeof parsed.e !== 'number' || parsed.e < now) throw new ConfabError(ErrorCode.REST_ADMIN_REQUIRED, 'the admin session expired; sign in again');
   let key: string | undefined;
   let scope: AdminScope;

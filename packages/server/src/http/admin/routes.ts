@@ -71,7 +71,12 @@ async function jsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<
 
 async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<unknown> {
   const { domain } = ctx;
-  const parts = url.pathname.slice('/admin/api/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = url.pathname.slice('/admin/api/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, ErrorCode.REST_BAD_URL, 'the path has a malformed %-escape');
+  }
   const method = req.method ?? 'GET';
 
   if (method === 'POST' && parts.length === 1 && parts[0] === 'login') {
@@ -125,8 +130,10 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
     for (const row of rows) {
       const last = !row.deleted && row.lastSeq >= row.visibleFromSeq ? await domain.storage.messages.get(sdkAppID, row.convKey, row.lastSeq) : undefined;
       // The admin view is content-free: it shows that a last message exists, not what it says.
-      const wire = toWireConversation(row, last);
-      conversations.push({ ...wire, lastMessage: wire.lastMessage ? { msgID: wire.lastMessage.msgID, seq: wire.lastMessage.seq, sender: wire.lastMessage.sender, timestamp: wire.lastMessage.timestamp } : null });
+      // Drafts and custom data are the user's words too: the view says whether they exist.
+      const { draftText, customData, ...wire } = toWireConversation(row, last);
+      conversations.push({ ...wire, hasDraft: draftText !== '', hasCustomData: customData !== '',
+        lastMessage: wire.lastMessage ? { msgID: wire.lastMessage.msgID, seq: wire.lastMessage.seq, sender: wire.lastMessage.sender, timestamp: wire.lastMessage.timestamp } : null });
     }
     return {
       devices: await domain.storage.devices.list(sdkAppID, userID),

@@ -14,7 +14,7 @@ const DELETION_COLUMNS = `id, user_id, conversation_id, device_id, mode, waterma
   version, undo_until, undone_at`;
 
 type Target = { convKey: string; conversationID: string };
-type RemoveOptions = { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number };
+type RemoveOptions = { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number; requestID?: string };
 
 
 /**
@@ -53,6 +53,12 @@ export class PgDeletionStore implements DeletionStore {
     if (movesWatermark) await lockPurge(client, app, targets.map((t) => t.convKey), 'shared');
     const changes = new UserChangeSet(client, app);
     await changes.lock([userID]);
+    // Under the user's lock: two retries of one request racing each other apply it once.
+    if (opts.requestID !== undefined) {
+      const claimed = await client.query(`INSERT INTO deletion_requests (app_id, user_id, request_id, created_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT DO NOTHING`, [app, userID, opts.requestID, opts.now]);
+      if (claimed.rowCount === 0) return { change: null };
+    }
     await changes.load(targets.map((t) => ({ userID, convKey: t.convKey })));
     const audits: { target: Target; watermark: number | null; snapshot: Snapshot }[] = [];
     for (const target of targets) {

@@ -96,6 +96,10 @@ export class PgGroupStore implements GroupStore {
       const added = wanted.filter((id) => !current.has(id));
       if (added.length === 0) return { added, updates: [] };
       await client.query(UPSERT_MEMBER, [app, groupID, GroupMemberRole.MEMBER, now, added]);
+      // A former member starts again from the rejoin; undoing a deletion made in the
+      // earlier membership would reach into what was said while they were away.
+      await client.query(`UPDATE deletions SET undo_snapshot = NULL WHERE app_id = $1 AND user_id = ANY($2::text[])
+        AND conv_key = $3 AND undo_snapshot IS NOT NULL`, [app, added, `group:${groupID}`]);
       return { added, updates: await openConversations(client, app, groupID, added) };
     });
   }

@@ -10,6 +10,7 @@ import { PgConversationStore } from './conversation-store.js';
 import { PgGroupStore } from './group-store.js';
 import { PgDeletionStore } from './deletion-store.js';
 import { PgDeviceStore } from './device-store.js';
+import { PgLeaseStore } from './lease-store.js';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -70,6 +71,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     conversations: new PgConversationStore(pool),
     deletions: new PgDeletionStore(pool),
     devices: new PgDeviceStore(pool),
+    leases: new PgLeaseStore(pool),
     async close() {
       if (closed) return;
       closed = true;

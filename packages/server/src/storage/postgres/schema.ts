@@ -6,7 +6,7 @@ import { quoteIdent } from './tx.js';
  * records which ran. Append new steps; never edit a released one.
  *
  * Same tables and keys as the SQLite backend (see `../sqlite/schema.ts`; its first three
- * steps are this one step). Seqs, versions
+ * steps are this first step, its fourth this second). Seqs, versions
  * and times are bigint (parsed to JS numbers by the pool). Text keys use the "C"
  * collation: byte order, as in SQLite, whatever the database's locale, so ORDER BY and
  * the lock order of concurrent writers are the same on every node.
@@ -139,6 +139,22 @@ const MIGRATIONS: string[] = [
     last_seen bigint NOT NULL,
     acked_version bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (app_id, user_id, device_id)
+  );
+  `,
+  `
+  CREATE TABLE leases (
+    name text COLLATE "C" PRIMARY KEY,
+    holder text NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  `,
+  `
+  CREATE TABLE deletion_requests (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    request_id text COLLATE "C" NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, request_id)
   );
   `,
 ];

@@ -35,6 +35,7 @@ export class SqliteDeletionStore implements DeletionStore {
       expireSnapshots: db.prepare('UPDATE deletions SET undo_snapshot = NULL WHERE undo_snapshot IS NOT NULL AND undo_until < ?'),
       dequeue: db.prepare('DELETE FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
       notBefore: db.prepare('SELECT not_before FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
+      claimRequest: db.prepare('INSERT INTO deletion_requests (app_id, user_id, request_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       floor: db.prepare('SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?'),
       conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
       erase: db.prepare('DELETE FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq < ?'),
@@ -50,12 +51,15 @@ export class SqliteDeletionStore implements DeletionStore {
   }
 
   async remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
-    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number }): Promise<{ change: UserChange | null }> {
+    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number; requestID?: string }): Promise<{ change: UserChange | null }> {
     return this.#removeTx(app, userID, targets, opts);
   }
 
   #remove(app: number, userID: string, targets: { convKey: string; conversationID: string }[],
-    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number }): { change: UserChange | null } {
+    opts: { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number; requestID?: string }): { change: UserChange | null } {
+    if (opts.requestID !== undefined && this.#s.claimRequest.run(app, userID, opts.requestID, opts.now).changes === 0) {
+      return { change: null };
+    }
     const changes = new UserChangeSet(app, this.#rows);
     const audits: { target: { convKey: string; conversationID: string }; watermark: number | null; snapshot: Snapshot }[] = [];
     for (const target of targets) {

@@ -51,6 +51,7 @@ export class SqliteGroupStore implements GroupStore {
       joined: db.prepare(`SELECT ${GROUP_COLUMNS} FROM groups g JOIN group_members jm ON jm.app_id = g.app_id AND jm.group_id = g.group_id
         WHERE jm.app_id = ? AND jm.user_id = ? AND jm.left_at IS NULL ORDER BY g.created_at, g.group_id`),
       lastSeq: db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
+      voidUndo: db.prepare('UPDATE deletions SET undo_snapshot = NULL WHERE app_id = ? AND user_id = ? AND conv_key = ? AND undo_snapshot IS NOT NULL'),
     };
   }
 
@@ -106,7 +107,12 @@ export class SqliteGroupStore implements GroupStore {
   async addMembers(app: number, groupID: string, userIDs: string[], now: number): Promise<MembershipChange> {
     return this.#db.transaction(() => {
       const added = [...new Set(userIDs)].filter((id) => !this.#s.member.get(app, groupID, id));
-      for (const userID of added) this.#s.upsertMember.run(app, groupID, userID, GroupMemberRole.MEMBER, now);
+      for (const userID of added) {
+        this.#s.upsertMember.run(app, groupID, userID, GroupMemberRole.MEMBER, now);
+        // A former member starts again from the rejoin; undoing a deletion made in the
+        // earlier membership would reach into what was said while they were away.
+        this.#s.voidUndo.run(app, userID, `group:${groupID}`);
+      }
       return { added, updates: added.length ? this.#openConversations(app, groupID, added) : [] };
     })();
   }

@@ -140,6 +140,22 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, user_id, device_id)
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  `
+  CREATE TABLE deletion_requests (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, request_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

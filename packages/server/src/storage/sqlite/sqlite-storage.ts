@@ -11,6 +11,7 @@ import { SqliteConversationStore } from './conversation-store.js';
 import { SqliteGroupStore } from './group-store.js';
 import { SqliteDeletionStore } from './deletion-store.js';
 import { SqliteDeviceStore } from './device-store.js';
+import { SqliteLeaseStore } from './lease-store.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` for a throwaway database. */
@@ -45,6 +46,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     conversations: new SqliteConversationStore(db),
     deletions: new SqliteDeletionStore(db),
     devices: new SqliteDeviceStore(db),
+    leases: new SqliteLeaseStore(db),
     async close() {
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)');
