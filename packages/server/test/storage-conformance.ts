@@ -1100,6 +1100,39 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.deepEqual(await seqs(key), [1, 2, 3]);
       });
 
+      test('a request ID already used by the user is not applied again, even after new messages', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'old')]);
+        const first = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')],
+          { mode: 'delete', deviceID: 'phone', now: T0 + 1, requestID: 'r1' });
+        assert.ok(first.change);
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b2', 'new')]);
+        const revived = await row('alice', key);
+        const retry = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')],
+          { mode: 'delete', deviceID: 'phone', now: T0 + 2, requestID: 'r1' });
+        assert.equal(retry.change, null);
+        assert.deepEqual(await row('alice', key), revived, 'the message that came after stays visible');
+        assert.equal((await storage.deletions.list(APP, { userID: 'alice', limit: 10 })).length, 1, 'one audit entry');
+        const otherUser = await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')],
+          { mode: 'delete', deviceID: 'pc', now: T0 + 3, requestID: 'r1' });
+        assert.ok(otherUser.change, 'request IDs are per user');
+      });
+
+      test('rejoining a group drops the undo state of deletions from the earlier membership', async () => {
+        await users('owner', 'bob');
+        await storage.groups.create(APP, groupDraft('g1', 'owner'), ['bob'], T0);
+        await storage.messages.appendBatch([groupMessage('g1', 'owner', ['owner', 'bob'], 'o1', 'before')]);
+        await storage.deletions.remove(APP, 'bob', [{ convKey: 'group:g1', conversationID: 'group_g1' }],
+          { mode: 'delete', deviceID: 'd', now: T0 + 1, undoUntil: T0 + 100_000 });
+        await storage.groups.removeMember(APP, 'g1', 'bob', T0 + 2);
+        await storage.messages.appendBatch([groupMessage('g1', 'owner', ['owner'], 'o2', 'while away')]);
+        await storage.groups.addMembers(APP, 'g1', ['bob'], T0 + 3);
+        assert.deepEqual(await storage.deletions.undo(APP, 'bob', 'group:g1', T0 + 4), { change: null });
+        const bobRow = await row('bob', 'group:g1');
+        assert.equal(bobRow.visibleFromSeq, 3, 'still starts after the rejoin');
+      });
+
       test('undo: refused once the window closed; after a new message only the history comes back', async () => {
         await users('alice', 'bob', 'carol');
         const bobKey = c2cKey('alice', 'bob');
