@@ -312,7 +312,7 @@ describe('web chat example in Chromium', { skip, timeout: 240_000 }, () => {
     assert.match(await alice1.page.getByTestId('confirm-body').innerText(), /Its history is kept on the server/);
     await alice1.page.getByTestId('confirm-ok').click();
     for (const d of [alice1, alice2]) await until(`${d.name}: erin left the list`, async () => (await item(d, 'c2c_erin').count()) === 0);
-    assert.equal(await alice1.page.getByTestId('chat-placeholder').isVisible(), true);
+    await until('alice-1 shows the placeholder instead of the deleted chat', async () => alice1.page.getByTestId('chat-placeholder').isVisible());
 
     // Starting the chat again shows the history that was kept.
     await startChat(alice1, 'erin');
@@ -398,7 +398,7 @@ describe('web chat example in Chromium', { skip, timeout: 240_000 }, () => {
     await dialog.waitFor({ state: 'hidden' });
 
     await until('gone on alice-1', async () => (await item(alice1, 'c2c_bob').count()) === 0);
-    assert.equal(await alice1.page.getByTestId('chat-placeholder').isVisible(), true);
+    await until('alice-1 shows the placeholder instead of the deleted chat', async () => alice1.page.getByTestId('chat-placeholder').isVisible());
     await until('gone on alice-2', async () => (await item(alice2, 'c2c_bob').count()) === 0);
     await until('alice-2 is told why its open chat closed', async () =>
       /deleted on another of your devices/.test(await alice2.page.getByTestId('chat-notice').innerText()));
