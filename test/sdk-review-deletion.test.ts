@@ -1,11 +1,12 @@
 /**
  * SDK review findings against a real server over loopback, with deletion sync off (the
  * default): a device that catches up across more than a page of deletions made on another
- * device, and a badge on a conversation the server has tombstoned.
+ * device, a badge on a conversation the server has tombstoned, and a deletion re-issued
+ * after a crash that must not erase what arrived after the original.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore, type V2TIMManager } from '@confab/sdk';
+import { MemoryStore, MetaKey, type V2TIMManager } from '@confab/sdk';
 import { RawClient } from './helpers/raw-client.js';
 import { device, startTestServer, texts, waitFor } from './helpers/sdk-harness.js';
 
@@ -123,5 +124,50 @@ describe('SDK review, deletion sync off', () => {
     assert.equal((await tablet.im.getConversationManager().getConversation(`c2c_${bob}`)).unreadCount, 0);
     assert.equal(tablet.events.totals.at(-1), 0, 'onTotalUnreadMessageCountChanged(0)');
     assert.ok(tablet.events.changed.slice(changedBefore).some((c) => c.conversationID === `c2c_${bob}` && c.unreadCount === 0), 'onConversationChanged with unread 0');
+  });
+
+  test('a deletion re-issued at login with its original requestID does not erase messages that arrived after it', async () => {
+    const alice = 'rv3-alice';
+    const bob = 'rv3-bob';
+    const store = new MemoryStore();
+    const d = await loggedIn(alice, { deviceID: 'D', store });
+    const peer = await raw(bob);
+    await rawSend(peer, alice, 'old');
+    await waitFor(async () => (await total(d)) === 1, 'D has the first message');
+    await d.im.logout();
+    await store.open({ sdkAppID: env.app.sdkAppID, userID: alice });
+    const versionAtSend = Number(await store.getMeta(MetaKey.SYNC_VERSION));
+    await store.close();
+
+    // D sent the deletion with its requestID, the server committed it, and D died before
+    // it could apply the reply. Then bob wrote again.
+    const sender = await raw(alice);
+    const requestID = 'rv3-delete-1';
+    await sender.ok('conv.delete', { conversationIDs: [`c2c_${bob}`], clearMessages: true, requestID });
+    await rawSend(peer, alice, 'new');
+
+    // D restarts with the pending entry its first attempt left behind.
+    await store.open({ sdkAppID: env.app.sdkAppID, userID: alice });
+    await store.setMeta(MetaKey.PENDING_DELETIONS, JSON.stringify([
+      { id: 'p1', conversationIDs: [`c2c_${bob}`], mode: 'delete', requestID, version: versionAtSend },
+    ]));
+    await store.close();
+    const syncsBefore = d.synced();
+    await d.im.login(alice, await env.sig(alice));
+    open.push(d.im);
+    await waitFor(() => d.synced() > syncsBefore, 'D synced again');
+
+    // (The store is D's, open again since the login.)
+    assert.equal(await store.getMeta(MetaKey.PENDING_DELETIONS), '[]', 'the re-issue completed');
+    const conv = await waitFor(async () => {
+      const c = await d.im.getConversationManager().getConversation(`c2c_${bob}`);
+      return c.lastMessage ? c : undefined;
+    }, 'the comeback is shown');
+    assert.equal(conv.lastMessage?.textElem?.text, 'new');
+    assert.equal(conv.unreadCount, 1);
+    assert.deepEqual(texts(await d.im.getMessageManager().getC2CHistoryMessageList(bob, 10, null)), ['new']);
+    // And on the server: a fresh device of alice's sees the new message too.
+    const fresh = await loggedIn(alice, { deviceID: 'fresh' });
+    assert.deepEqual(texts(await fresh.im.getMessageManager().getC2CHistoryMessageList(bob, 10, null)), ['new']);
   });
 });

@@ -111,6 +111,11 @@ export interface Ops {
   'conv.delete': { req: { conversationIDs: string[]; clearMessages: boolean; requestID?: string }; res: { results: OperationResult[] } & WithUpdate };
   /** Erases the caller's history of one conversation; the conversation stays, empty. */
   'conv.clearHistory': { req: { conversationID: string; requestID?: string }; res: WithUpdate };
+  /**
+   * Sets or clears one mark on up to 100 conversations (per-ID results; 6004 for a
+   * conversation the caller does not have). Marks are labels and sync to every device.
+   */
+  'conv.mark': { req: { conversationIDs: string[]; markType: number; enableMark: boolean }; res: { results: OperationResult[] } & WithUpdate };
   /** Undoes the caller's latest deletion of the conversation while the app's undo window is open (else 51012). */
   'conv.undoDelete': { req: { conversationID: string }; res: WithUpdate };
   /** The caller's latest deletions (of one conversation, or all), newest first, with per-device wipe state. */

@@ -67,6 +67,8 @@ export interface WireConversation {
   draftText: string;
   draftTimestamp: number;
   customData: string;
+  /** The reference's conversation marks, as powers of two (see `ConversationMarkType`); labels only. */
+  markList: number[];
   deleted: boolean;
   /** The user's sync version at which this row last changed. */
   version: number;
@@ -129,6 +131,13 @@ export interface FriendInfo {
   addTime: number;
   profile: UserProfile;
 }
+
+/**
+ * The reference's `V2TIMConversationMarkType`. Custom marks are further powers of two;
+ * Confab accepts up to 2^52 so every mark is an exact JavaScript number.
+ */
+export const ConversationMarkType = { STAR: 1, UNREAD: 2, FOLD: 4, HIDE: 8 } as const;
+export const MAX_MARK_TYPE = 2 ** 52;
 
 /** Group kinds, named as in the reference. */
 export const GroupType = { WORK: 'Work', PUBLIC: 'Public', MEETING: 'Meeting' } as const;

@@ -73,6 +73,8 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     isPinned: c.isPinned,
     orderKey: c.orderKey,
     customData: c.customData,
+    // Rows stored by an SDK older than marks have none.
+    markList: c.markList ?? [],
   };
   if (c.type === 2) out.groupReadSequence = c.readSeq;
   // The wire has no read timestamp; the last message's time is exact when everything is read.

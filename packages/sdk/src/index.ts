@@ -19,5 +19,5 @@ export { MetaKey } from './store/types.js';
 export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callback.js';
 export type { LogLevel } from './log.js';
 export * from './types.js';
-export { ConfabError, ErrorCode, GroupType, GroupMemberRole, Capability, PROTOCOL_VERSION } from '@confab/protocol';
+export { ConfabError, ErrorCode, GroupType, GroupMemberRole, Capability, PROTOCOL_VERSION, ConversationMarkType as V2TIMConversationMarkType } from '@confab/protocol';
 export type { DeletionStatus as V2TIMConversationDeletionStatus } from '@confab/protocol';

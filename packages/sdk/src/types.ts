@@ -115,6 +115,8 @@ export interface V2TIMConversation {
   isPinned: boolean;
   orderKey: number;
   customData: string;
+  /** The conversation's marks (`V2TIMConversationMarkType` and custom powers of two). */
+  markList: number[];
   /** C2C: read up to this time (seconds), from the last read message when cached. */
   c2cReadTimestamp?: number;
   /** Group: read up to this seq. */

@@ -25,7 +25,7 @@ export function conv(conversationID: string, extra: Partial<StoredConversation> 
     conversationID, type: conversationID.startsWith('group_') ? 2 : 1,
     ...(conversationID.startsWith('group_') ? { groupID: conversationID.slice(6) } : { userID: conversationID.slice(4) }),
     lastSeq: 0, lastMessage: null, unreadCount: 0, readSeq: 0, visibleFromSeq: 0, orderKey: 1,
-    isPinned: false, draftText: '', draftTimestamp: 0, customData: '', version: 1, ...extra,
+    isPinned: false, draftText: '', draftTimestamp: 0, customData: '', markList: [], version: 1, ...extra,
   };
 }
 

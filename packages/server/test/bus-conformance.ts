@@ -82,7 +82,7 @@ function update(prevVersion: number): UserUpdate {
     conversations: [{
       conversationID: 'c2c_bob.smith@example.com', type: 1, userID: 'bob.smith@example.com', lastSeq: 7, lastMessage: message,
       unreadCount: 0, readSeq: 7, visibleFromSeq: 1, orderKey: 42, isPinned: true, draftText: '', draftTimestamp: 0,
-      customData: JSON.stringify({ nested: { deep: [1, 2, { x: null }] } }), deleted: false, version: prevVersion + 1,
+      customData: JSON.stringify({ nested: { deep: [1, 2, { x: null }] } }), markList: [1, 2 ** 40], deleted: false, version: prevVersion + 1,
     }],
     messages: [message, { ...message, msgID: 'm-custom', seq: 8, elem: { type: 'custom', data: '{"a":[1,{"b":2}]}', description: 'd', extension: 'e' } }],
     deletion: { mode: 'clearHistory', conversationIDs: ['c2c_bob.smith@example.com', 'group_@TGS#1'], deviceID: 'dev-1' },

@@ -735,6 +735,25 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal(custom.change.version, 2 + 5, 'two message batches, then five patches: one step each');
       });
 
+      test('patch mark adds and removes one mark, keeps the set sorted, and a deletion clears the marks', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'hi')]);
+        const target = [{ ...c2cTarget('alice', 'bob'), create: false }];
+        await storage.conversations.patch(APP, 'alice', target, { kind: 'mark', markType: 8, enable: true });
+        await storage.conversations.patch(APP, 'alice', target, { kind: 'mark', markType: 1, enable: true });
+        await storage.conversations.patch(APP, 'alice', target, { kind: 'mark', markType: 2 ** 40, enable: true });
+        assert.deepEqual((await row('alice', key)).marks, [1, 8, 2 ** 40]);
+        const before = await row('alice', key);
+        await storage.conversations.patch(APP, 'alice', target, { kind: 'mark', markType: 8, enable: false });
+        const after = await row('alice', key);
+        assert.deepEqual(after.marks, [1, 2 ** 40]);
+        assert.equal(after.orderKey, before.orderKey, 'marking does not reorder the list');
+        assert.deepEqual((await row('bob', key)).marks, [], 'marks are per user');
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 1 });
+        assert.deepEqual((await row('alice', key)).marks, []);
+      });
+
       test('patch of several rows is one version step; rows without a live row are reported missing', async () => {
         await users('alice', 'bob', 'carol', 'dave');
         await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'x'), c2cMessage('carol', 'alice', 'c1', 'y')]);

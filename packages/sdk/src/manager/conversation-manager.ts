@@ -4,7 +4,7 @@
  * come back as an `update` the engine applies before the promise resolves.
  */
 import {
-  ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
+  ConfabError, ErrorCode, MAX_BATCH, MAX_MARK_TYPE, parseConversationID, tryParseConversationID,
 } from '@confab/protocol';
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
 import { compareConversations, toV2Conversation } from '../convert.js';
@@ -30,7 +30,7 @@ function blankConversation(conversationID: string): StoredConversation {
     conversationID, type: p.type,
     ...(p.type === 1 ? { userID: p.userID } : { groupID: p.groupID }),
     lastSeq: 0, lastMessage: null, unreadCount: 0, readSeq: 0, visibleFromSeq: 0, orderKey: 0,
-    isPinned: false, draftText: '', draftTimestamp: 0, customData: '', version: 0,
+    isPinned: false, draftText: '', draftTimestamp: 0, customData: '', markList: [], version: 0,
   };
 }
 
@@ -110,20 +110,28 @@ export class V2TIMConversationManager {
     });
   }
 
+  /**
+   * Pins or unpins (`conv.pin`). Not re-sent automatically after a dropped connection: a
+   * pin re-activates the conversation on the server, so a late re-send could revive a
+   * conversation deleted meanwhile on another device. A drop before the reply fails the
+   * call with 9520; the app may call again.
+   */
   pinConversation<C extends V2TIMCallback | undefined>(
     conversationID: string, isPinned: boolean, cb?: C,
   ): CallbackResult<void, C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       parseConversationID(conversationID);
-      const res = await s.connection.request('conv.pin', { conversationID, isPinned: !!isPinned }, { resend: true });
+      const res = await s.connection.request('conv.pin', { conversationID, isPinned: !!isPinned });
       await s.engine.handleUpdate(res.update);
     });
   }
 
   /**
    * Stored on the server (`conv.setDraft`) and synced to the user's other devices — the
-   * reference keeps drafts on one device only. Empty text clears the draft.
+   * reference keeps drafts on one device only. Empty text clears the draft. Like a pin,
+   * never re-sent automatically after a dropped connection (9520 instead): a draft
+   * re-activates the conversation and a late re-send could revive a deleted one.
    */
   setConversationDraft<C extends V2TIMCallback | undefined>(
     conversationID: string, draftText: string | null, cb?: C,
@@ -131,7 +139,7 @@ export class V2TIMConversationManager {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       parseConversationID(conversationID);
-      const res = await s.connection.request('conv.setDraft', { conversationID, draftText: draftText ?? '' }, { resend: true });
+      const res = await s.connection.request('conv.setDraft', { conversationID, draftText: draftText ?? '' });
       await s.engine.handleUpdate(res.update);
     });
   }
@@ -152,6 +160,34 @@ export class V2TIMConversationManager {
         throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `customData must be a string of at most ${MAX_CUSTOM_DATA_BYTES} bytes`);
       }
       const res = await s.connection.request('conv.setCustomData', { conversationIDs: [...conversationIDs], customData }, { resend: true });
+      await s.engine.handleUpdate(res.update);
+      return res.results.map((r) => ({ conversationID: r.id, resultCode: r.resultCode, resultInfo: r.resultInfo }));
+    });
+  }
+
+  /**
+   * The reference's markConversation: sets (`enableMark` true) or clears one mark on up
+   * to 100 conversations, one result per ID. Marks are labels the app interprets (the
+   * UNREAD mark does not change unreadCount; HIDE hides nothing) and reach all of the
+   * user's devices. `markType` is a power of two: `V2TIMConversationMarkType` values or
+   * custom ones up to 2^52. Unlike the reference, no paid edition is needed.
+   */
+  markConversation<C extends V2TIMValueCallback<V2TIMConversationOperationResult[]> | undefined>(
+    conversationIDs: string[], markType: number, enableMark: boolean, cb?: C,
+  ): CallbackResult<V2TIMConversationOperationResult[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Array.isArray(conversationIDs) || conversationIDs.length === 0) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs must be a non-empty array');
+      }
+      if (conversationIDs.length > MAX_BATCH) {
+        throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call`);
+      }
+      if (!Number.isSafeInteger(markType) || markType < 1 || markType > MAX_MARK_TYPE || Math.log2(markType) % 1 !== 0) {
+        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `markType must be a power of two from 1 to 2^52, got ${markType}`);
+      }
+      // Marking is idempotent (set or clear one bit), so a resend after a reconnect is safe.
+      const res = await s.connection.request('conv.mark', { conversationIDs: [...conversationIDs], markType, enableMark: enableMark === true }, { resend: true });
       await s.engine.handleUpdate(res.update);
       return res.results.map((r) => ({ conversationID: r.id, resultCode: r.resultCode, resultInfo: r.resultInfo }));
     });
@@ -275,8 +311,14 @@ export async function undoDelete(s: Session, conversationID: string): Promise<vo
   await s.engine.handleUpdate(res.update);
 }
 
-/** `conv.markRead` + apply its update. Shared with the message manager's markXxxAsRead. */
+/**
+ * `conv.markRead` + apply its update. Shared with the message manager's markXxxAsRead.
+ * A reply without an update means the server had nothing to mark — e.g. the
+ * conversation was deleted on another device with deletion sync off, so this device
+ * still shows a badge the server will never send an update for: clear it locally.
+ */
 export async function markRead(s: Session, conversationID: string): Promise<void> {
   const res = await s.connection.request('conv.markRead', { conversationID }, { resend: true });
-  await s.engine.handleUpdate(res.update);
+  if (res.update) await s.engine.handleUpdate(res.update);
+  else await s.engine.markReadLocally(conversationID);
 }

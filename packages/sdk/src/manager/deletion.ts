@@ -2,16 +2,19 @@
  * Conversation deletion and history clearing, shared by the conversation and message
  * managers, and the crash recovery run at login (docs/deletion.md).
  *
- * Flow of one call: validate → record a pending entry in the store meta → send
- * `conv.delete` / `conv.clearHistory` → on the server's OK, apply its `update` and wipe
- * whatever of those conversations the update could not reach, in the sync engine's write
- * queue → clear the pending entry. Success is reported only after all of that.
+ * Flow of one call: validate → record a pending entry (with a fresh random `requestID`)
+ * in the store meta → send `conv.delete` / `conv.clearHistory` with that requestID → on
+ * the server's OK, apply its `update` and wipe whatever of those conversations the update
+ * could not reach, in the sync engine's write queue → clear the pending entry. Success is
+ * reported only after all of that. A re-issue at login sends the same requestID, which
+ * the server answers as already done: it never deletes messages that arrived after the
+ * original deletion.
  */
 import {
   ConfabError, ErrorCode, type DeletionMode, type OperationResult, type UserUpdate,
 } from '@confab/protocol';
 import type { Logger } from '../log.js';
-import type { PendingDeletion } from '../sync/pending-deletions.js';
+import { newRequestID, type PendingDeletion } from '../sync/pending-deletions.js';
 import type { ExclusiveContext } from '../sync/sync-engine.js';
 import { randomID, type Session } from './core.js';
 
@@ -24,13 +27,15 @@ export function isNetworkError(err: unknown): boolean {
   return err instanceof ConfabError && MAYBE_APPLIED.has(err.code);
 }
 
-async function send(s: Session, entry: PendingDeletion): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+/** Sends the entry's request with its requestID (the same on every attempt). */
+async function send(s: Session, entry: PendingDeletion & { requestID: string }): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+  const { requestID } = entry;
   if (entry.mode === 'clearHistory') {
     const id = entry.conversationIDs[0]!;
-    const res = await s.connection.request('conv.clearHistory', { conversationID: id });
+    const res = await s.connection.request('conv.clearHistory', { conversationID: id, requestID });
     return { results: [{ id, resultCode: 0, resultInfo: '' }], ...(res.update ? { update: res.update } : {}) };
   }
-  return s.connection.request('conv.delete', { conversationIDs: [...entry.conversationIDs], clearMessages: entry.mode === 'delete' });
+  return s.connection.request('conv.delete', { conversationIDs: [...entry.conversationIDs], clearMessages: entry.mode === 'delete', requestID });
 }
 
 /**
@@ -43,7 +48,9 @@ export async function removeConversations(s: Session, conversationIDs: string[],
     throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, `not connected (${s.connection.state}); nothing was deleted`);
   }
   const versionAtSend = s.engine.version;
-  const entry: PendingDeletion = { id: randomID(), conversationIDs: [...conversationIDs], mode };
+  const entry = {
+    id: randomID(), conversationIDs: [...conversationIDs], mode, requestID: newRequestID(), version: versionAtSend,
+  } satisfies PendingDeletion;
   await s.pending.add(entry);
   let res: Awaited<ReturnType<typeof send>>;
   try {
@@ -74,7 +81,11 @@ export async function removeConversations(s: Session, conversationIDs: string[],
 export function recoverPendingDeletions(s: Session, log: Logger): Promise<void> {
   return s.engine.exclusive(async (ctx: ExclusiveContext) => {
     const entries = await s.pending.list();
-    for (const entry of entries) {
+    for (const stored of entries) {
+      // An entry of an older SDK has no requestID: give it one, stored before it is sent,
+      // so that every later re-issue of this entry repeats it.
+      const entry = { ...stored, requestID: stored.requestID ?? newRequestID() };
+      if (!stored.requestID) await s.pending.update(entry);
       const versionAtSend = ctx.version;
       let res: Awaited<ReturnType<typeof send>>;
       try {
@@ -89,9 +100,13 @@ export function recoverPendingDeletions(s: Session, log: Logger): Promise<void> 
         continue;
       }
       const accepted = res.results.filter((r) => r.resultCode === 0).map((r) => r.id);
+      // No update: the server had nothing (more) to do, typically because it applied this
+      // requestID before. Rows at or below the version of the first attempt predate the
+      // deletion; a row changed after it may be a conversation a new message brought
+      // back, so it is kept.
       const done = await ctx.applyRemoval({
         update: res.update, conversationIDs: accepted, mode: entry.mode,
-        upToVersion: res.update ? res.update.version - 1 : versionAtSend,
+        upToVersion: res.update ? res.update.version - 1 : Math.min(versionAtSend, entry.version ?? versionAtSend),
       });
       if (!done) return;
       await s.pending.remove(entry.id);

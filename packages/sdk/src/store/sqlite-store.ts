@@ -12,6 +12,11 @@
  * same user ID in two apps — can share one file without seeing each other's data. Rows are
  * stored as JSON next to the few columns the queries need: the wire shapes grow new
  * optional fields over time and the file should not need a migration for each.
+ *
+ * Deleted means gone from the disk: the file runs with `secure_delete` on (freed content
+ * is overwritten with zeros), and after a batch that removed conversations or messages
+ * the WAL is checkpointed with TRUNCATE, so the old pages are in neither the database
+ * file nor the WAL (as the server does after a purge, docs/deletion.md).
  */
 import Database from 'better-sqlite3';
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
@@ -90,6 +95,7 @@ export class SqliteStore implements LocalStore {
       if (!this.#db) {
         const db = new Database(this.path);
         db.pragma('journal_mode = WAL');
+        db.pragma('secure_delete = ON');
         db.exec(SCHEMA);
         this.#db = db;
         this.#stmts = prepare(db);
@@ -180,6 +186,17 @@ export class SqliteStore implements LocalStore {
         for (const d of batch.dropMessagesBelow ?? []) s.dropBelow.run(scope, d.conversationID, d.seq);
         if (batch.syncVersion !== undefined) s.setMeta.run(scope, MetaKey.SYNC_VERSION, String(batch.syncVersion));
       })();
+      // After the commit (a checkpoint cannot run inside a transaction): move the zeroed
+      // pages into the database file and truncate the WAL, which still holds the old ones.
+      // The batch is committed either way: a checkpoint that cannot complete now (another
+      // connection reading the file) must not fail it; the next one gets there.
+      if (batch.removeConversations?.length || batch.clearMessages?.length || batch.dropMessagesBelow?.length) {
+        try {
+          db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          /* best effort, see above */
+        }
+      }
     });
   }
 }

@@ -130,9 +130,36 @@ export class SyncEngine {
       for (const m of messages) {
         if (!byConv.has(m.conversationID)) byConv.set(m.conversationID, await this.#o.store.getConversation(m.conversationID));
       }
-      // Skip what the user's watermark already removed (a stale reply racing a delete).
-      const keep = messages.filter((m) => m.seq >= (byConv.get(m.conversationID)?.visibleFromSeq ?? 0));
-      await this.#o.store.apply({ putMessages: keep });
+      // Only cache messages of a conversation the store holds, at or above the user's
+      // watermark. No row means the conversation is deleted here (or not known yet): a
+      // history reply racing a delete must not bring its messages back, and messages of
+      // a conversation that is not in the list would have nothing to clear them later.
+      const keep = messages.filter((m) => {
+        const row = byConv.get(m.conversationID);
+        return row !== undefined && m.seq >= row.visibleFromSeq;
+      });
+      if (keep.length) await this.#o.store.apply({ putMessages: keep });
+    });
+  }
+
+  /**
+   * A `conv.markRead` the server answered without an `update`: it had nothing to change,
+   * typically because the conversation is a tombstone there (deleted on another device
+   * while deletion sync is off) and this device still shows its old unread count. Marks
+   * the local row read up to its lastSeq in one batch, in the write queue, and announces
+   * it like any change; a row already read is left alone.
+   */
+  markReadLocally(conversationID: string): Promise<void> {
+    return this.#enqueue(async () => {
+      const { store } = this.#o;
+      const c = await store.getConversation(conversationID);
+      if (!c) return;
+      const next: StoredConversation = { ...c, unreadCount: 0, readSeq: Math.max(c.readSeq, c.lastSeq) };
+      if (next.unreadCount === c.unreadCount && next.readSeq === c.readSeq) return;
+      await store.apply({ upsertConversations: [next] });
+      if (this.#stopped) return;
+      this.#o.events.conversations([], [next], []);
+      await this.#announceTotal();
     });
   }
 
@@ -235,15 +262,29 @@ export class SyncEngine {
     if (lagging.length) await this.#catchUp(lagging.map((c) => c.conversationID));
   }
 
+  /**
+   * Pages through `conv.sync` until the server says it is finished. A page may be empty
+   * and still not the last: the server hides tombstones from a device that is not told of
+   * deletions, so a page of 100 deletions made on another device comes back as
+   * `{ conversations: [], isFinished: false, version: v' }` — the rows after it must still
+   * be fetched. A page that neither finishes nor moves the version would repeat forever:
+   * stop there (the next sync or update gap starts again from the stored version).
+   */
   async #syncPages(): Promise<void> {
     for (let page = 0; page < 10_000; page++) {
-      const res = await this.#o.request('conv.sync', { sinceVersion: this.#version, count: SYNC_PAGE });
+      const before = this.#version;
+      const res = await this.#o.request('conv.sync', { sinceVersion: before, count: SYNC_PAGE });
       if (this.#stopped) return;
       // A page never moves us backwards (a reply that raced a newer update).
-      const version = Math.max(res.version, this.#version);
+      const version = Math.max(res.version, before);
       await this.#commit({ conversations: res.conversations, messages: [], syncVersion: version });
-      if (res.isFinished || res.conversations.length === 0) return;
+      if (res.isFinished) return;
+      if (version <= before) {
+        this.#o.log.warn(`conv.sync from version ${before} returned an unfinished page that does not advance (version ${res.version}); stopping this sync`);
+        return;
+      }
     }
+    this.#o.log.warn('conv.sync did not finish after 10000 pages; stopping this sync');
   }
 
   /** Builds, commits and announces one batch. */

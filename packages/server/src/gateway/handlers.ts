@@ -31,6 +31,7 @@ export const handlers: { [K in Handled]: Handler<K> } = {
   'conv.setCustomData': async (d, c, b) => d.conversations.setCustomData(c, b.conversationIDs, b.customData),
   'conv.delete': async (d, c, b) => d.conversations.remove(c, b.conversationIDs, b.clearMessages ? 'delete' : 'deleteKeepHistory', false, b.requestID),
   'conv.clearHistory': async (d, c, b) => withUpdate((await d.conversations.remove(c, [b.conversationID], 'clearHistory', true, b.requestID)).update),
+  'conv.mark': async (d, c, b) => d.conversations.mark(c, b.conversationIDs, b.markType, b.enableMark),
   'conv.undoDelete': async (d, c, b) => withUpdate(await d.conversations.undo(c, b.conversationID)),
   'conv.deletionStatus': async (d, c, b) => ({ deletions: await d.conversations.deletionStatus(c, b.conversationID, b.limit) }),
   'sync.ack': async (d, c, b) => {

@@ -53,6 +53,7 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'conv.delete': z.object({ conversationIDs: ids, clearMessages: z.boolean(), requestID: requestID.optional() }),
   'conv.clearHistory': z.object({ conversationID: id, requestID: requestID.optional() }),
   'conv.undoDelete': z.object({ conversationID: id }),
+  'conv.mark': z.object({ conversationIDs: ids, markType: z.number(), enableMark: z.boolean() }),
   'conv.deletionStatus': z.object({ conversationID: id.optional(), limit: z.number().int().min(1).max(100).optional() }),
   'sync.ack': z.object({ version: seq }),
 };

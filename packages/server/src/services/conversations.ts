@@ -1,5 +1,5 @@
 import {
-  Capability, ConfabError, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
+  Capability, ConfabError, MAX_MARK_TYPE, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
   type DeletionStatus, type OperationResult, type UserUpdate, type WireConversation,
 } from '@confab/protocol';
 import type { AppRecord, ConversationPatch, DeletionMode, DeletionRecord, DeviceRecord } from '../storage/types.js';
@@ -8,6 +8,10 @@ import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
 
 const MAX_CUSTOM_DATA_BYTES = 256;
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_MARK_TYPE && Math.log2(n) % 1 === 0;
+}
 
 /**
  * One deletion as its user sees it. A device counts when it is told of deletions (the
@@ -141,12 +145,23 @@ export class ConversationService {
   }
 
   async setCustomData(caller: Caller, conversationIDs: string[], customData: string): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+    if (Buffer.byteLength(customData) > MAX_CUSTOM_DATA_BYTES) {
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `customData is longer than ${MAX_CUSTOM_DATA_BYTES} bytes`);
+    }
+    return this.#patchMany(caller, conversationIDs, { kind: 'customData', customData });
+  }
+
+  /** The reference's markConversation: one mark on or off for up to 100 conversations. */
+  async mark(caller: Caller, conversationIDs: string[], markType: number, enable: boolean): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
+    if (!isPowerOfTwo(markType)) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `markType must be a power of two from 1 to 2^52, got ${markType}`);
+    return this.#patchMany(caller, conversationIDs, { kind: 'mark', markType, enable });
+  }
+
+  /** One patch on up to 100 of the caller's conversations, with one result per ID. */
+  async #patchMany(caller: Caller, conversationIDs: string[], patch: ConversationPatch): Promise<{ results: OperationResult[]; update?: UserUpdate }> {
     if (conversationIDs.length === 0) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs is empty');
     if (conversationIDs.length > MAX_BATCH) {
       throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call, got ${conversationIDs.length}`);
-    }
-    if (Buffer.byteLength(customData) > MAX_CUSTOM_DATA_BYTES) {
-      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `customData is longer than ${MAX_CUSTOM_DATA_BYTES} bytes`);
     }
     const results = new Map<string, OperationResult>();
     const targets = [];
@@ -158,7 +173,7 @@ export class ConversationService {
       }
       targets.push({ convKey: convKeyFor(caller.userID, parsed), conversationID: id, create: false });
     }
-    const { change, missing } = await this.#ctx.storage.conversations.patch(caller.app.sdkAppID, caller.userID, targets, { kind: 'customData', customData });
+    const { change, missing } = await this.#ctx.storage.conversations.patch(caller.app.sdkAppID, caller.userID, targets, patch);
     for (const id of missing) results.set(id, { id, resultCode: ErrorCode.INVALID_CONVERSATION, resultInfo: 'no such conversation' });
     const updates = change ? await publishChanges(this.#ctx, [change], undefined, {}, originOf(caller)) : undefined;
     const ordered = conversationIDs.filter((id, i) => conversationIDs.indexOf(id) === i)

@@ -52,6 +52,7 @@ export function toWireConversation(row: ConversationRow, lastMessage: StoredMess
     draftText: row.draftText,
     draftTimestamp: row.draftTimestamp,
     customData: row.customData,
+    markList: row.marks,
     deleted: row.deleted,
     version: row.version,
   };

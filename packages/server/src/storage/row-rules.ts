@@ -22,6 +22,15 @@ export function applyPatch(row: ConversationRow, patch: ConversationPatch): void
     case 'customData':
       row.customData = patch.customData;
       return;
+    case 'mark': {
+      // Marks are labels only (the reference's UNREAD mark does not change unreadCount,
+      // HIDE hides nothing); kept sorted so equal sets compare equal.
+      const marks = new Set(row.marks);
+      if (patch.enable) marks.add(patch.markType);
+      else marks.delete(patch.markType);
+      row.marks = [...marks].sort((a, b) => a - b);
+      return;
+    }
   }
 }
 
@@ -31,7 +40,7 @@ export function patchActivates(patch: ConversationPatch): boolean {
 }
 
 /** The row fields a deletion changes, kept while it can be undone. */
-export type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
+export type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isPinned' | 'draftText' | 'draftTimestamp' | 'customData' | 'marks' | 'unreadCount' | 'readSeq' | 'lastSeq'>;
 
 /**
  * Applies a deletion or history clear to a row. Returns undefined when it changes
@@ -41,7 +50,7 @@ export type Snapshot = Pick<ConversationRow, 'visibleFromSeq' | 'deleted' | 'isP
 export function applyRemoval(row: ConversationRow, mode: DeletionMode): { watermark: number | null; snapshot: Snapshot } | undefined {
   const snapshot: Snapshot = {
     visibleFromSeq: row.visibleFromSeq, deleted: row.deleted, isPinned: row.isPinned, draftText: row.draftText,
-    draftTimestamp: row.draftTimestamp, customData: row.customData, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
+    draftTimestamp: row.draftTimestamp, customData: row.customData, marks: row.marks, unreadCount: row.unreadCount, readSeq: row.readSeq, lastSeq: row.lastSeq,
   };
   const before = JSON.stringify(row);
   if (mode !== 'deleteKeepHistory') {
@@ -59,6 +68,7 @@ export function applyRemoval(row: ConversationRow, mode: DeletionMode): { waterm
     row.draftText = '';
     row.draftTimestamp = 0;
     row.customData = '';
+    row.marks = [];
   }
   if (JSON.stringify(row) === before) return undefined;
   return { watermark: mode === 'deleteKeepHistory' ? null : row.visibleFromSeq, snapshot };

@@ -175,6 +175,8 @@ export interface ConversationRow {
   draftText: string;
   draftTimestamp: number;
   customData: string;
+  /** The reference's conversation marks: powers of two (STAR 1, UNREAD 2, FOLD 4, HIDE 8, custom). */
+  marks: number[];
   deleted: boolean;
   version: number;
 }
@@ -216,7 +218,8 @@ export type ConversationPatch =
   | { kind: 'markRead' }
   | { kind: 'pin'; isPinned: boolean }
   | { kind: 'draft'; draftText: string; now: number }
-  | { kind: 'customData'; customData: string };
+  | { kind: 'customData'; customData: string }
+  | { kind: 'mark'; markType: number; enable: boolean };
 
 export interface ConversationStore {
   get(app: number, userID: string, convKey: string): Promise<ConversationRow | undefined>;

@@ -15,12 +15,13 @@ export interface RawConversationRow {
   draft_text: string;
   draft_ts: number;
   custom_data: string;
+  marks: string;
   deleted: boolean;
   version: number;
 }
 
 export const ROW_COLUMNS = `user_id, conv_key, conversation_id, last_seq, unread_count, read_seq, visible_from_seq,
-  order_key, is_pinned, draft_text, draft_ts, custom_data, deleted, version`;
+  order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version`;
 
 export function toConversationRow(raw: RawConversationRow): ConversationRow {
   return {
@@ -36,6 +37,7 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
     draftText: raw.draft_text,
     draftTimestamp: raw.draft_ts,
     customData: raw.custom_data,
+    marks: JSON.parse(raw.marks) as number[],
     deleted: raw.deleted,
     version: raw.version,
   };
@@ -44,7 +46,7 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
 export function newConversationRow(userID: string, convKey: string, conversationID: string, visibleFromSeq: number): ConversationRow {
   return {
     userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
-    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '',
+    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
     deleted: false, version: 0,
   };
 }
@@ -149,17 +151,17 @@ async function writeRows(client: pg.PoolClient, app: number, rows: ConversationR
   const col = <T>(pick: (r: ConversationRow) => T) => rows.map(pick);
   await client.query(`
     INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
-      visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, deleted, version)
+      visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version)
     SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::bigint[],
-      $8::bigint[], $9::bigint[], $10::boolean[], $11::text[], $12::bigint[], $13::text[], $14::boolean[], $15::bigint[])
+      $8::bigint[], $9::bigint[], $10::boolean[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::bigint[])
     ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
       last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
       visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,
-      draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data,
+      draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data, marks = excluded.marks,
       deleted = excluded.deleted, version = excluded.version`, [
     app, col((r) => r.userID), col((r) => r.convKey), col((r) => r.conversationID), col((r) => r.lastSeq),
     col((r) => r.unreadCount), col((r) => r.readSeq), col((r) => r.visibleFromSeq), col((r) => r.orderKey),
     col((r) => r.isPinned), col((r) => r.draftText), col((r) => r.draftTimestamp), col((r) => r.customData),
-    col((r) => r.deleted), col((r) => r.version),
+    col((r) => JSON.stringify(r.marks)), col((r) => r.deleted), col((r) => r.version),
   ]);
 }

@@ -157,6 +157,9 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, user_id, request_id)
   );
   `,
+  `
+  ALTER TABLE user_conversations ADD COLUMN marks text NOT NULL DEFAULT '[]';
+  `,
 ];
 
 /**

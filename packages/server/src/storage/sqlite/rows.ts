@@ -15,6 +15,7 @@ export interface RawConversationRow {
   draft_text: string;
   draft_ts: number;
   custom_data: string;
+  marks: string;
   deleted: number;
   version: number;
 }
@@ -33,6 +34,7 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
     draftText: raw.draft_text,
     draftTimestamp: raw.draft_ts,
     customData: raw.custom_data,
+    marks: JSON.parse(raw.marks) as number[],
     deleted: raw.deleted === 1,
     version: raw.version,
   };
@@ -41,7 +43,7 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
 export function newConversationRow(userID: string, convKey: string, conversationID: string, visibleFromSeq: number): ConversationRow {
   return {
     userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
-    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '',
+    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
     deleted: false, version: 0,
   };
 }
@@ -93,7 +95,7 @@ export class UserChangeSet {
         this.#statements.upsertRow.run(
           this.#app, row.userID, row.convKey, row.conversationID, row.lastSeq, row.unreadCount, row.readSeq,
           row.visibleFromSeq, row.orderKey, row.isPinned ? 1 : 0, row.draftText, row.draftTimestamp,
-          row.customData, row.deleted ? 1 : 0, row.version,
+          row.customData, JSON.stringify(row.marks), row.deleted ? 1 : 0, row.version,
         );
       }
       changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
@@ -113,12 +115,12 @@ export function prepareRowStatements(db: Database.Database): RowStatements {
     getRow: db.prepare('SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND conv_key = ?'),
     upsertRow: db.prepare(`
       INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
-        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, deleted, version)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
         last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
         visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,
-        draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data,
+        draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data, marks = excluded.marks,
         deleted = excluded.deleted, version = excluded.version`),
     stepVersion: db.prepare('UPDATE accounts SET sync_version = sync_version + 1 WHERE app_id = ? AND user_id = ? RETURNING sync_version'),
   };

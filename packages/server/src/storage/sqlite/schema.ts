@@ -156,6 +156,9 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, user_id, request_id)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE user_conversations ADD COLUMN marks TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
