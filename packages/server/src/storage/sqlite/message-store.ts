@@ -41,7 +41,8 @@ export class SqliteMessageStore implements MessageStore {
     this.#db = db;
     this.#rowStatements = prepareRowStatements(db);
     this.#byClientID = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ? AND client_msg_id = ?');
-    this.#insert = db.prepare('INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (app_id, conv_key, sender, client_msg_id) DO NOTHING`);
     this.#lastSeq = db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?');
     this.#setLastSeq = db.prepare(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES (?, ?, ?)
       ON CONFLICT (app_id, conv_key) DO UPDATE SET last_seq = excluded.last_seq`);
@@ -65,15 +66,20 @@ export class SqliteMessageStore implements MessageStore {
 
     for (const req of batch) {
       const idKey = `${req.app}\u0000${req.convKey}\u0000${req.sender}\u0000${req.clientMsgID}`;
-      const earlier = inBatch.get(idKey) ?? this.#findByClientID(req);
-      if (earlier) {
-        results.push({ message: earlier, duplicate: true });
+      const inThisBatch = inBatch.get(idKey);
+      if (inThisBatch) {
+        results.push({ message: inThisBatch, duplicate: true });
         continue;
       }
       const seqKey = `${req.app}\u0000${req.convKey}`;
       const seq = this.#currentSeq(seqs, seqKey, req.app, req.convKey) + 1;
+      // Insert first and look up only on a conflict: a resend is rare, so the common case
+      // costs one statement, not two. The seq is taken only when the insert happened.
+      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem)).changes === 0) {
+        results.push({ message: this.#findByClientID(req)!, duplicate: true });
+        continue;
+      }
       seqs.set(seqKey, seq);
-      this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem));
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
       inBatch.set(idKey, message);
       results.push({ message, duplicate: false });
