@@ -23,6 +23,19 @@ if (process.argv[2] === '--server') {
     if (msg.op === 'sigs') {
       const sigs = await Promise.all(msg.users!.map((u) => server.genUserSig(app.sdkAppID, u)));
       process.send!({ op: 'sigs', sigs });
+    } else if (msg.op === 'profile-start' && process.env.BENCH_PROFILE) {
+      const { Session } = await import('node:inspector');
+      const session = new Session();
+      session.connect();
+      (globalThis as { __profiler?: unknown }).__profiler = session;
+      session.post('Profiler.enable', () => session.post('Profiler.start', () => process.send!({ op: 'profile-start' })));
+    } else if (msg.op === 'profile-stop' && process.env.BENCH_PROFILE) {
+      const session = (globalThis as { __profiler?: import('node:inspector').Session }).__profiler!;
+      session.post('Profiler.stop', async (_err, result) => {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify((result as { profile: unknown }).profile));
+        process.send!({ op: 'profile-stop' });
+      });
     } else if (msg.op === 'mem') {
       global.gc?.();
       const m = process.memoryUsage();
@@ -43,7 +56,13 @@ function ask<T>(child: ChildProcess, msg: object, op: string): Promise<T> {
   });
 }
 
-interface Conn { ws: WebSocket; call(op: string, body: object): Promise<{ ok: boolean; body: any }>; onPush?: (f: any) => void }
+interface Conn {
+  ws: WebSocket;
+  call(op: string, body: object): Promise<{ ok: boolean; body: any }>;
+  /** Sends a request whose JSON text is already built (cheaper than JSON.stringify per message). */
+  callRaw(build: (id: number) => string): Promise<{ ok: boolean; body: any }>;
+  onPush?: (text: string) => void;
+}
 
 function connect(url: string): Promise<Conn> {
   return new Promise((resolve, reject) => {
@@ -53,13 +72,14 @@ function connect(url: string): Promise<Conn> {
     const conn: Conn = {
       ws,
       call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
+      callRaw: (build) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(build(i)); }),
     };
     // The generator shares the machine with the server, so it reads frames as cheaply as
     // it can: replies only for their id and ok flag, pushes only when someone listens.
     ws.on('message', (d) => {
       const text = d.toString();
       if (text.startsWith('{"push"')) {
-        if (conn.onPush) conn.onPush(JSON.parse(text));
+        if (conn.onPush) conn.onPush(text);
         return;
       }
       const m = /^\{"id":(\d+),"ok":(true|false)/.exec(text);
@@ -131,14 +151,18 @@ async function main(): Promise<void> {
   let acked = 0;
   let running = true;
   for (let p = 0; p < pairs; p++) {
-    conns[2 * p + 1]!.onPush = (f) => {
-      for (const m of f.body.messages ?? []) {
-        const t = sentAt.get(`${m.sender}/${m.clientMsgID}`);
-        if (t !== undefined) { deliverLat.push(performance.now() - t); sentAt.delete(`${m.sender}/${m.clientMsgID}`); }
+    // The receiver reads only the sender and clientMsgID out of each push.
+    conns[2 * p + 1]!.onPush = (text) => {
+      for (const m of text.matchAll(/"sender":"(u\d+)","clientMsgID":"(m\d+)"/g)) {
+        const key = `${m[1]}/${m[2]}`;
+        const t = sentAt.get(key);
+        if (t !== undefined) { deliverLat.push(performance.now() - t); sentAt.delete(key); }
       }
     };
     // Senders ignore their own pushes (the reply carries the same update).
   }
+  // With BENCH_PROFILE=<file>, the server's CPU profile of the load phase alone is written there.
+  if (process.env.BENCH_PROFILE) await ask(child, { op: 'profile-start' }, 'profile-start');
   const start = performance.now();
   const loops = Array.from({ length: pairs }, async (_, p) => {
     const sender = conns[2 * p]!;
@@ -148,7 +172,7 @@ async function main(): Promise<void> {
         const key = `m${n++}`;
         const t = performance.now();
         sentAt.set(`u${2 * p}/${key}`, t);
-        const r = await sender.call('msg.send', { conversationID: `c2c_u${2 * p + 1}`, clientMsgID: key, elem: { type: 'text', text: 'hello, this is a benchmark message' } });
+        const r = await sender.callRaw((id) => `{"id":${id},"op":"msg.send","body":{"conversationID":"c2c_u${2 * p + 1}","clientMsgID":"${key}","elem":{"type":"text","text":"hello, this is a benchmark message"}}}`);
         if (!r.ok) throw new Error(JSON.stringify(r));
         ackLat.push(performance.now() - t);
         acked++;
@@ -160,6 +184,7 @@ async function main(): Promise<void> {
   running = false;
   await Promise.all(loops);
   const elapsed = (performance.now() - start) / 1000;
+  if (process.env.BENCH_PROFILE) await ask(child, { op: 'profile-stop' }, 'profile-stop');
   ackLat.sort((a, b) => a - b);
   deliverLat.sort((a, b) => a - b);
   console.log(`pairs ${pairs}, window ${window}, ${seconds}s: ${Math.round(acked / elapsed)} durable messages/s`);
