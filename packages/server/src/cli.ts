@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     console.log(`Admin console: ${server.httpUrl}/console  (operator token in ${join(dataDir, 'operator-token')}${process.env.CONFAB_ADMIN_TOKEN ? ', overridden by CONFAB_ADMIN_TOKEN' : ''})`);
     if (first) {
       console.log(`Created the first app:\n  SDKAppID:   ${first.sdkAppID}\n  secret key: ${first.secretKey}`);
-      console.log(`A UserSig for user "alice": npx confab usersig --sdkappid ${first.sdkAppID} --user alice --data ${dataDir}`);
+      console.log(`A UserSig for user "alice": npm run confab -- usersig --sdkappid ${first.sdkAppID} --user alice --data ${dataDir}`);
     } else {
       const apps = await server.domain.apps.list();
       if (apps.length) console.log(`Apps: ${apps.map((a) => `${a.sdkAppID} (${a.name})`).join(', ')}`);
