@@ -6,6 +6,28 @@ import type { ConversationPatch, ConversationRow, DeletionMode } from './types.j
  * locked and written; these functions decide what the new row is.
  */
 
+/** A fresh row whose history starts at `visibleFromSeq` (1 for a new chat; after the last message for a new group member). */
+export function newConversationRow(userID: string, convKey: string, conversationID: string, visibleFromSeq: number): ConversationRow {
+  return {
+    userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
+    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
+    deleted: false, version: 0,
+  };
+}
+
+/**
+ * The row a patch applies to, or undefined when there is none and the patch may not
+ * create one (the caller reports the conversation missing). Pinning or drafting a
+ * conversation with no live row starts one, as the reference activates a conversation
+ * on pin and on draft; a tombstone keeps its watermark so nothing from before a
+ * deletion comes back.
+ */
+export function rowForPatch(existing: ConversationRow | undefined, target: { convKey: string; conversationID: string; create: boolean }, userID: string): ConversationRow | undefined {
+  if (existing && !existing.deleted) return existing;
+  if (!target.create) return undefined;
+  return existing ? { ...existing, deleted: false } : newConversationRow(userID, target.convKey, target.conversationID, 1);
+}
+
 export function applyPatch(row: ConversationRow, patch: ConversationPatch): void {
   switch (patch.kind) {
     case 'markRead':

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
-import { newConversationRow, ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
-import { applyPatch, patchActivates } from '../row-rules.js';
+import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
+import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 import { withTransaction } from './tx.js';
 
 type Target = { convKey: string; conversationID: string; create: boolean };
@@ -47,16 +47,10 @@ export class PgConversationStore implements ConversationStore {
       await changes.load(targets.map((t) => ({ userID, convKey: t.convKey })));
       const missing: string[] = [];
       for (const target of targets) {
-        let row = await changes.row(userID, target.convKey);
-        if (!row || row.deleted) {
-          if (!target.create) {
-            missing.push(target.conversationID);
-            continue;
-          }
-          // Pinning or drafting a conversation that has no live row starts one (the
-          // reference activates a conversation on pin and on draft). A tombstone keeps its
-          // watermark so nothing from before a deletion comes back.
-          row = row ? { ...row, deleted: false } : newConversationRow(userID, target.convKey, target.conversationID, 1);
+        const row = rowForPatch(await changes.row(userID, target.convKey), target, userID);
+        if (!row) {
+          missing.push(target.conversationID);
+          continue;
         }
         applyPatch(row, patch);
         changes.put(row);

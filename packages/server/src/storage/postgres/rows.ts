@@ -43,14 +43,6 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
   };
 }
 
-export function newConversationRow(userID: string, convKey: string, conversationID: string, visibleFromSeq: number): ConversationRow {
-  return {
-    userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
-    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
-    deleted: false, version: 0,
-  };
-}
-
 const key = (userID: string, convKey: string) => `${userID}\u0000${convKey}`;
 
 /**
@@ -165,3 +157,5 @@ async function writeRows(client: pg.PoolClient, app: number, rows: ConversationR
     col((r) => JSON.stringify(r.marks)), col((r) => r.deleted), col((r) => r.version),
   ]);
 }
+
+export { newConversationRow } from '../row-rules.js';

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
-import { newConversationRow, prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
-import { applyPatch, patchActivates } from '../row-rules.js';
+import { prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
+import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 
 export class SqliteConversationStore implements ConversationStore {
   readonly #rowStatements: RowStatements;
@@ -45,16 +45,10 @@ export class SqliteConversationStore implements ConversationStore {
     const changes = new UserChangeSet(app, this.#rowStatements);
     const missing: string[] = [];
     for (const target of targets) {
-      let row = changes.row(userID, target.convKey);
-      if (!row || row.deleted) {
-        if (!target.create) {
-          missing.push(target.conversationID);
-          continue;
-        }
-        // Pinning or drafting a conversation that has no live row starts one (the
-        // reference activates a conversation on pin and on draft). A tombstone keeps its
-        // watermark so nothing from before a deletion comes back.
-        row = row ? { ...row, deleted: false } : newConversationRow(userID, target.convKey, target.conversationID, 1);
+      const row = rowForPatch(changes.row(userID, target.convKey), target, userID);
+      if (!row) {
+        missing.push(target.conversationID);
+        continue;
       }
       applyPatch(row, patch);
       changes.put(row);

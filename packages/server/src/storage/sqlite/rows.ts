@@ -40,14 +40,6 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
   };
 }
 
-export function newConversationRow(userID: string, convKey: string, conversationID: string, visibleFromSeq: number): ConversationRow {
-  return {
-    userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
-    visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
-    deleted: false, version: 0,
-  };
-}
-
 /**
  * Collects the conversation rows one transaction changes, per user, and writes them
  * with one version step per user at the end. A batch of 500 messages that touches
@@ -125,3 +117,5 @@ export function prepareRowStatements(db: Database.Database): RowStatements {
     stepVersion: db.prepare('UPDATE accounts SET sync_version = sync_version + 1 WHERE app_id = ? AND user_id = ? RETURNING sync_version'),
   };
 }
+
+export { newConversationRow } from '../row-rules.js';
