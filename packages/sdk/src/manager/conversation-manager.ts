@@ -23,6 +23,16 @@ function byteLength(s: string): number {
   return new TextEncoder().encode(s).length;
 }
 
+/** A list of conversation IDs for a batch call: 1 to 100 of them (6017 / 51006). */
+function checkBatch(conversationIDs: unknown): asserts conversationIDs is string[] {
+  if (!Array.isArray(conversationIDs) || conversationIDs.length === 0) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs must be a non-empty array');
+  }
+  if (conversationIDs.length > MAX_BATCH) {
+    throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call`);
+  }
+}
+
 /** A conversation the store does not hold yet: what `getConversation` returns for a valid, unknown ID. */
 function blankConversation(conversationID: string): StoredConversation {
   const p = parseConversationID(conversationID);
@@ -149,12 +159,7 @@ export class V2TIMConversationManager {
   ): CallbackResult<V2TIMConversationOperationResult[], C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
-      if (!Array.isArray(conversationIDs) || conversationIDs.length === 0) {
-        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs must be a non-empty array');
-      }
-      if (conversationIDs.length > MAX_BATCH) {
-        throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call`);
-      }
+      checkBatch(conversationIDs);
       conversationIDs.forEach((id) => parseConversationID(id));
       if (typeof customData !== 'string' || byteLength(customData) > MAX_CUSTOM_DATA_BYTES) {
         throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `customData must be a string of at most ${MAX_CUSTOM_DATA_BYTES} bytes`);
@@ -177,12 +182,7 @@ export class V2TIMConversationManager {
   ): CallbackResult<V2TIMConversationOperationResult[], C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
-      if (!Array.isArray(conversationIDs) || conversationIDs.length === 0) {
-        throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'conversationIDs must be a non-empty array');
-      }
-      if (conversationIDs.length > MAX_BATCH) {
-        throw new ConfabError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} conversations per call`);
-      }
+      checkBatch(conversationIDs);
       if (!Number.isSafeInteger(markType) || markType < 1 || markType > MAX_MARK_TYPE || Math.log2(markType) % 1 !== 0) {
         throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `markType must be a power of two from 1 to 2^52, got ${markType}`);
       }
