@@ -63,7 +63,31 @@ describe('backpressure', () => {
   });
 });
 
+describe('SDK window', () => {
+  test('an app that fires 200 sends at once gets 200 successes: the SDK queues beyond its window', async () => {
+    const { V2TIMManager } = await import('@confab/sdk');
+    await login('bob');
+    const im = new V2TIMManager();
+    im.initSDK(app.sdkAppID, { serverUrl: server.wsUrl, logLevel: 'silent' });
+    await im.login('alice', await server.genUserSig(app.sdkAppID, 'alice'));
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => im.sendC2CTextMessage(`burst ${i}`, 'bob')));
+      const failed = results.filter((r) => r.status === 'rejected');
+      assert.equal(failed.length, 0, `failures: ${JSON.stringify(failed.slice(0, 3))}`);
+    } finally {
+      await im.logout();
+    }
+  });
+});
+
 describe('input', () => {
+  test('text that quotes the escape \\u0000 (a backslash, then u0000) is an ordinary message', async () => {
+    const alice = await login('alice');
+    await login('bob');
+    const sent = await alice.ok('msg.send', { conversationID: 'c2c_bob', clientMsgID: 'q', elem: text('in C write "\\u0000" for NUL') });
+    assert.deepEqual(sent.message.elem, text('in C write "\\u0000" for NUL'));
+  });
+
   test('a NUL character anywhere is refused with 6017 and does not affect other requests', async () => {
     const alice = await login('alice');
     const carol = await login('carol');

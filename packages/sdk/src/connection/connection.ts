@@ -77,10 +77,19 @@ interface Pending {
   op: string;
   frame: string;
   resend: boolean;
+  /** Written to the current socket and not answered yet. */
+  sent: boolean;
   resolve(body: unknown): void;
   reject(err: ConfabError): void;
   timer: ReturnType<typeof setTimeout>;
 }
+
+/**
+ * Requests on the wire at once. The server answers more than 64 in flight on one
+ * connection with 60022; the SDK queues the rest and sends each as an answer frees a
+ * place, so an app that fires 200 sends at once sees them all succeed.
+ */
+const MAX_IN_FLIGHT = 32;
 
 /** Login codes worth retrying: the server is busy or failed, the credentials are fine. */
 const TRANSIENT_LOGIN_CODES = new Set<number>([ErrorCode.SERVER_INTERNAL, ErrorCode.SERVER_OVERLOADED, ErrorCode.REQUEST_TIMEOUT]);
@@ -97,6 +106,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #transportID = 0;
   #nextID = 1;
   #pending = new Map<number, Pending>();
+  /** How many of `#pending` are on the current socket. */
+  #onWire = 0;
   #attempt = 0;
   #everConnected = false;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -152,12 +163,27 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return new Promise<OpResult<K>>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs;
       const timer = setTimeout(() => {
+        const p = this.#pending.get(id);
         this.#pending.delete(id);
+        if (p?.sent) this.#onWire -= 1;
+        this.#pump();
         reject(new ConfabError(ErrorCode.REQUEST_TIMEOUT, `${op} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { op, frame, resend: options.resend ?? false, resolve: resolve as (b: unknown) => void, reject, timer });
-      this.#send(frame);
+      this.#pending.set(id, { op, frame, resend: options.resend ?? false, sent: false, resolve: resolve as (b: unknown) => void, reject, timer });
+      this.#pump();
     });
+  }
+
+  /** Writes queued requests, oldest first, while fewer than MAX_IN_FLIGHT are on the wire. */
+  #pump(): void {
+    if (this.#state !== 'connected') return;
+    for (const p of this.#pending.values()) {
+      if (this.#onWire >= MAX_IN_FLIGHT) return;
+      if (p.sent) continue;
+      p.sent = true;
+      this.#onWire += 1;
+      this.#send(p.frame);
+    }
   }
 
   /** Ends the session for good (logout, unInit). Pending requests fail with 9508. */
@@ -228,8 +254,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#firstFailures = 0;
     this.#setState('connected');
     this.#startPing();
-    // Re-send idempotent requests that were in flight when the last socket dropped.
-    for (const p of this.#pending.values()) this.#send(p.frame);
+    // Re-send idempotent requests that were in flight when the last socket dropped, and
+    // send what queued up meanwhile — through the same window as everything else.
+    this.#pump();
     const first = this.#first;
     this.#first = undefined;
     first?.resolve(result);
@@ -263,6 +290,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     if (!pending) return; // a ping reply, or a reply that arrived after its timeout
     this.#pending.delete(frame.id);
     clearTimeout(pending.timer);
+    if (pending.sent) this.#onWire -= 1;
+    this.#pump();
     if (frame.ok) pending.resolve(frame.body);
     else pending.reject(new ConfabError(frame.code, frame.desc));
   }
@@ -321,11 +350,17 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #afterDrop(code: number, desc: string): void {
     const wasConnecting = this.#state === 'connecting';
     for (const [id, p] of this.#pending) {
-      if (p.resend) continue;
+      if (p.resend) {
+        p.sent = false; // goes out again on the next socket
+        continue;
+      }
       this.#pending.delete(id);
       clearTimeout(p.timer);
-      p.reject(new ConfabError(ErrorCode.NETWORK_WAIT_ACK_TIMEOUT, `connection lost before the reply to ${p.op}; it may have been applied`));
+      p.reject(p.sent
+        ? new ConfabError(ErrorCode.NETWORK_WAIT_ACK_TIMEOUT, `connection lost before the reply to ${p.op}; it may have been applied`)
+        : new ConfabError(ErrorCode.NETWORK_DISCONNECTED, `connection lost before ${p.op} was sent; it was not applied`));
     }
+    this.#onWire = 0;
     this.#setState('disconnected');
     if (wasConnecting) this.emit('connectFailed', { code, desc });
     // A failed attempt or a lost connection moves on to the next node (no-op with one URL).
@@ -347,6 +382,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       p.reject(err);
     }
     this.#pending.clear();
+    this.#onWire = 0;
     this.#setState('closed');
     const first = this.#first;
     this.#first = undefined;

@@ -11,9 +11,16 @@ export class GroupCommitter<Req, Res> {
   #scheduled = false;
   #writing = false;
 
-  constructor(write: (batch: Req[]) => Promise<Res[]>, maxBatch = 1000) {
+  readonly #isRequestError: (err: unknown) => boolean;
+
+  /**
+   * `isRequestError` tells an error caused by the content of one request (retry the
+   * others alone) from a failure of the storage (fail the whole batch).
+   */
+  constructor(write: (batch: Req[]) => Promise<Res[]>, maxBatch = 1000, isRequestError: (err: unknown) => boolean = isDataError) {
     this.#write = write;
     this.#maxBatch = maxBatch;
+    this.#isRequestError = isRequestError;
   }
 
   submit(req: Req): Promise<Res> {
@@ -45,11 +52,13 @@ export class GroupCommitter<Req, Res> {
       const results = await this.#write(batch.map((item) => item.req));
       batch.forEach((item, i) => item.resolve(results[i]!));
     } catch (err) {
-      // The batch's transaction rolled back, so nothing of it was applied. One bad
-      // request must not fail its neighbours: each is retried alone, and only the ones
-      // that fail alone get the error.
-      if (batch.length === 1) batch[0]!.reject(err);
-      else {
+      // The batch's transaction rolled back, so nothing of it was applied. When one bad
+      // request caused it (a constraint or data error), it must not fail its neighbours:
+      // each is retried alone. When the storage itself failed (disk, connection, lock
+      // timeout), retrying one by one would only hold every sender for N failures more.
+      if (batch.length === 1 || !this.#isRequestError(err)) {
+        for (const item of batch) item.reject(err);
+      } else {
         for (const item of batch) {
           try {
             item.resolve((await this.#write([item.req]))[0]!);
@@ -63,4 +72,14 @@ export class GroupCommitter<Req, Res> {
       if (this.#queue.length) this.#schedule();
     }
   }
+}
+
+/**
+ * Errors caused by what a request contains: SQLite constraint, mismatch and size errors,
+ * PostgreSQL SQLSTATE classes 22 (data exception) and 23 (integrity constraint).
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code) || /^2[23][0-9A-Z]{3}$/.test(code);
 }

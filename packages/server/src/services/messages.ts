@@ -66,7 +66,7 @@ export class MessageService {
       // with the conversation: never hand the deleted content back.
       const row = await this.#ctx.storage.conversations.get(app, caller.userID, convKey);
       if (row && result.message.seq < row.visibleFromSeq) {
-        throw new ConfabError(ErrorCode.MESSAGE_DELETED, 'this message was deleted since it was first sent; it is not sent again');
+        throw new ConfabError(ErrorCode.MESSAGE_DELETED, 'this message is no longer visible to you (the conversation was deleted or cleared since it was first sent, or it belongs to an earlier group membership); it is not sent again');
       }
     }
     const message = toWireMessage(caller.userID, result.message);

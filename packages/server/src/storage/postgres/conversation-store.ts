@@ -52,8 +52,10 @@ export class PgConversationStore implements ConversationStore {
           missing.push(target.conversationID);
           continue;
         }
+        const before = JSON.stringify(row);
         applyPatch(row, patch);
-        changes.put(row);
+        // A patch that changes nothing (pinning a pinned conversation) takes no version step.
+        if (JSON.stringify(row) !== before) changes.put(row);
       }
       const activates = patchActivates(patch);
       const [change] = await changes.commit(() => activates);

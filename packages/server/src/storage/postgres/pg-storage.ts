@@ -44,6 +44,9 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolSize ?? 10,
+    // A database that does not answer fails requests after 5 s instead of holding every
+    // sender of the node for the operating system's connect timeout (minutes).
+    connectionTimeoutMillis: 5000,
     options: `-c search_path=${schema}`,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
