@@ -24,7 +24,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import WebSocket from 'ws';
+import { ask, connect, pct, type Conn } from './lib/raw-client.js';
 
 const DATABASE_URL = process.env.CONFAB_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_URL = process.env.CONFAB_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -49,51 +49,6 @@ if (process.argv[2] === '--node') {
   process.send!({ op: 'ready', url: server.wsUrl });
 } else {
   await main();
-}
-
-function ask<T>(child: ChildProcess, msg: object, op: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: { op: string }) => {
-      if (m.op === op) {
-        child.off('message', on);
-        resolve(m as T);
-      }
-    };
-    child.on('message', on);
-    child.send(msg);
-  });
-}
-
-interface Conn { ws: WebSocket; call(op: string, body: object): Promise<{ ok: boolean; body: any }>; onPush?: (f: any) => void }
-
-function connect(url: string): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    let id = 0;
-    const pending = new Map<number, (f: any) => void>();
-    const conn: Conn = {
-      ws,
-      call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
-    };
-    ws.on('message', (d) => {
-      const text = d.toString();
-      if (text.startsWith('{"push"')) {
-        if (conn.onPush) conn.onPush(JSON.parse(text));
-        return;
-      }
-      const m = /^\{"id":(\d+),"ok":(true|false)/.exec(text);
-      if (!m) return;
-      const r = pending.get(Number(m[1]));
-      pending.delete(Number(m[1]));
-      r?.(m[2] === 'true' ? { ok: true, body: undefined } : JSON.parse(text));
-    });
-    ws.on('open', () => resolve(conn));
-    ws.on('error', reject);
-  });
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
 interface Cluster { nodes: ChildProcess[]; urls: string[]; sdkAppID: number; secretKey: string; schema: string }
@@ -162,7 +117,8 @@ async function throughput(cluster: Cluster, pairs: number, seconds: number, wind
   let acked = 0;
   let running = true;
   for (let p = 0; p < pairs; p++) {
-    conns[2 * p + 1]!.onPush = (f) => {
+    conns[2 * p + 1]!.onPush = (text) => {
+      const f = JSON.parse(text) as { body: { messages?: { sender: string; clientMsgID: string }[] } };
       for (const m of f.body.messages ?? []) {
         const key = `${m.sender}/${m.clientMsgID}`;
         const t = sentAt.get(key);

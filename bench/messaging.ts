@@ -8,12 +8,12 @@
  * message counts when its sender got the ack, which the server sends only after the
  * group commit that stored it. Latency is send → ack and send → receiver's push.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import { ask, connect, pct, type Conn } from './lib/raw-client.js';
 
 if (process.argv[2] === '--server') {
   const { startServer } = await import('@confab/server');
@@ -46,56 +46,6 @@ if (process.argv[2] === '--server') {
   process.send!({ op: 'ready', url: server.wsUrl, sdkAppID: app.sdkAppID });
 } else {
   await main();
-}
-
-function ask<T>(child: ChildProcess, msg: object, op: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: { op: string }) => { if (m.op === op) { child.off('message', on); resolve(m as T); } };
-    child.on('message', on);
-    child.send(msg);
-  });
-}
-
-interface Conn {
-  ws: WebSocket;
-  call(op: string, body: object): Promise<{ ok: boolean; body: any }>;
-  /** Sends a request whose JSON text is already built (cheaper than JSON.stringify per message). */
-  callRaw(build: (id: number) => string): Promise<{ ok: boolean; body: any }>;
-  onPush?: (text: string) => void;
-}
-
-function connect(url: string): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    let id = 0;
-    const pending = new Map<number, (f: any) => void>();
-    const conn: Conn = {
-      ws,
-      call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
-      callRaw: (build) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(build(i)); }),
-    };
-    // The generator shares the machine with the server, so it reads frames as cheaply as
-    // it can: replies only for their id and ok flag, pushes only when someone listens.
-    ws.on('message', (d) => {
-      const text = d.toString();
-      if (text.startsWith('{"push"')) {
-        if (conn.onPush) conn.onPush(text);
-        return;
-      }
-      const m = /^\{"id":(\d+),"ok":(true|false)/.exec(text);
-      if (!m) return;
-      const id = Number(m[1]);
-      const r = pending.get(id);
-      pending.delete(id);
-      r?.(m[2] === 'true' ? { ok: true, body: undefined } : JSON.parse(text));
-    });
-    ws.on('open', () => resolve(conn));
-    ws.on('error', reject);
-  });
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
 async function main(): Promise<void> {
