@@ -1138,6 +1138,20 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.ok(otherUser.change, 'request IDs are per user');
       });
 
+      test('forgetRequests drops request IDs older than the cut-off, so such a retry deletes again', async () => {
+        await users('alice', 'bob');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'one')]);
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 10, requestID: 'old' });
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 20, requestID: 'new' });
+        assert.equal(await storage.deletions.forgetRequests(T0 + 15), 1);
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b2', 'two')]);
+        const again = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 30, requestID: 'old' });
+        assert.ok(again.change, 'a forgotten request ID is a new request');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b3', 'three')]);
+        const kept = await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 40, requestID: 'new' });
+        assert.equal(kept.change, null, 'a remembered one is still refused');
+      });
+
       test('rejoining a group drops the undo state of deletions from the earlier membership', async () => {
         await users('owner', 'bob');
         await storage.groups.create(APP, groupDraft('g1', 'owner'), ['bob'], T0);

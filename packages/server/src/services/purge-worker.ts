@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/types.js';
 
+/** How long a deletion request ID is remembered. */
+const REQUEST_ID_TTL_MS = 90 * 24 * 3600 * 1000;
+
 export interface PurgeWorkerOptions {
   /** Messages erased per transaction: small enough that a sender's commit never waits long. */
   batchRows?: number;
@@ -143,6 +146,9 @@ export class PurgeWorker {
       await this.#storage.deletions.compact();
       this.#logger.info({ erased: total }, 'purged deleted messages');
     }
+    // Request IDs only need to outlive any retry: a device's pending deletion is re-sent
+    // at its next login, and 90 days covers a device left in a drawer for a season.
+    await this.#storage.deletions.forgetRequests(Date.now() - REQUEST_ID_TTL_MS);
     return total;
   }
 }

@@ -312,6 +312,11 @@ export interface DeletionStore {
   purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }>;
   /** Makes erased bytes unrecoverable from the backend's files (SQLite: WAL checkpoint). */
   compact(): Promise<void>;
+  /**
+   * Forgets deletion request IDs recorded before `olderThan`; returns how many. A retry
+   * that arrives later than that is applied as a new deletion.
+   */
+  forgetRequests(olderThan: number): Promise<number>;
 }
 
 /**

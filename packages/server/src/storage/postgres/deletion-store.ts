@@ -184,6 +184,10 @@ export class PgDeletionStore implements DeletionStore {
     return { erased, done };
   }
 
+  async forgetRequests(olderThan: number): Promise<number> {
+    return (await this.#pool.query('DELETE FROM deletion_requests WHERE created_at < $1', [olderThan])).rowCount ?? 0;
+  }
+
   async compact(): Promise<void> {
     // VACUUM cannot run inside a transaction block, so it runs as a plain statement. It
     // marks the space of erased (dead) tuples reusable, and PostgreSQL overwrites dead

@@ -35,6 +35,7 @@ export class SqliteDeletionStore implements DeletionStore {
       expireSnapshots: db.prepare('UPDATE deletions SET undo_snapshot = NULL WHERE undo_snapshot IS NOT NULL AND undo_until < ?'),
       dequeue: db.prepare('DELETE FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
       notBefore: db.prepare('SELECT not_before FROM purge_queue WHERE app_id = ? AND conv_key = ?'),
+      forgetRequests: db.prepare('DELETE FROM deletion_requests WHERE created_at < ?'),
       claimRequest: db.prepare('INSERT INTO deletion_requests (app_id, user_id, request_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       floor: db.prepare('SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?'),
       conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
@@ -147,6 +148,10 @@ export class SqliteDeletionStore implements DeletionStore {
     const done = purgedBelow >= target;
     if (done) this.#s.dequeue.run(app, convKey);
     return { erased, done };
+  }
+
+  async forgetRequests(olderThan: number): Promise<number> {
+    return this.#s.forgetRequests.run(olderThan).changes;
   }
 
   async compact(): Promise<void> {
