@@ -487,7 +487,7 @@ describe('admin console in Chromium', { skip: hasChromium ? false : `${CHROMIUM}
     assert.equal(await page.getByTestId('session-scope').innerText(), `App ${app.sdkAppID}`);
     assert.equal(await page.getByTestId('create-app-form').isVisible(), false, 'only the operator creates apps');
     await until('its only app opens', async () => (await page.getByTestId('app-title').innerText()) === 'Acme Chat');
-    assert.equal(await page.getByTestId('app-list').locator('li').count(), 1);
+    await until('the app admin sees only its own app', async () => (await page.getByTestId('app-list').locator('li').count()) === 1);
     // The session survives a reload (sessionStorage), then signing out ends it.
     await page.reload();
     await page.getByTestId('console-view').waitFor({ state: 'visible' });
