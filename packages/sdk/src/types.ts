@@ -2,7 +2,7 @@
  * Public types, named and numbered as in the reference's native V2TIM API so code written
  * against Tencent Cloud Chat reads the same.
  */
-import type { GroupMemberRole, GroupType } from '@confab/protocol';
+import type { GroupInfo, GroupMemberRole, GroupType } from '@confab/protocol';
 import type { LocalStore } from './store/types.js';
 import type { LogLevel } from './log.js';
 
@@ -180,18 +180,8 @@ export interface V2TIMFriendshipListener {
   onFriendListDeleted?(userIDs: string[]): void;
 }
 
-export interface V2TIMGroupInfo {
-  groupID: string;
-  groupType: GroupType;
-  groupName: string;
-  faceUrl: string;
-  introduction: string;
-  notification: string;
-  owner: string;
-  createTime: number;
-  memberCount: number;
-  dismissed: boolean;
-}
+/** The reference's group profile; the same shape as the protocol's `GroupInfo`. */
+export type V2TIMGroupInfo = GroupInfo;
 
 export interface V2TIMGroupInfoResult {
   resultCode: number;

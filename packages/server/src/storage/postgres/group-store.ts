@@ -1,33 +1,13 @@
 import type pg from 'pg';
-import { GroupMemberRole, groupConversationID, type GroupType } from '@confab/protocol';
+import { GroupMemberRole, groupConversationID } from '@confab/protocol';
+import { toGroup, type RawGroup } from '../raw-records.js';
 import type { GroupMemberRecord, GroupRecord, GroupStore, MembershipChange, UserChange } from '../types.js';
 import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 
-interface RawGroup {
-  group_id: string;
-  group_type: string;
-  group_name: string;
-  face_url: string;
-  introduction: string;
-  notification: string;
-  owner: string;
-  created_at: number;
-  dismissed_at: number | null;
-  member_count: number;
-}
-
 const GROUP_COLUMNS = `g.group_id, g.group_type, g.group_name, g.face_url, g.introduction, g.notification, g.owner,
   g.created_at, g.dismissed_at, (SELECT count(*) FROM group_members m
   WHERE m.app_id = g.app_id AND m.group_id = g.group_id AND m.left_at IS NULL) AS member_count`;
-
-function toGroup(raw: RawGroup): GroupRecord {
-  return {
-    groupID: raw.group_id, groupType: raw.group_type as GroupType, groupName: raw.group_name, faceUrl: raw.face_url,
-    introduction: raw.introduction, notification: raw.notification, owner: raw.owner, createdAt: raw.created_at,
-    dismissedAt: raw.dismissed_at, memberCount: raw.member_count,
-  };
-}
 
 type RawMember = { user_id: string; role: number; joined_at: number };
 const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at });

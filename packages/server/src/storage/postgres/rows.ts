@@ -1,47 +1,11 @@
 import type pg from 'pg';
 import type { ConversationRow, UserChange } from '../types.js';
+import { toConversationRow, type RawConversationRow } from '../raw-records.js';
 
-/** The raw shape of a `user_conversations` row (bigints already parsed to numbers). */
-export interface RawConversationRow {
-  user_id: string;
-  conv_key: string;
-  conversation_id: string;
-  last_seq: number;
-  unread_count: number;
-  read_seq: number;
-  visible_from_seq: number;
-  order_key: number;
-  is_pinned: boolean;
-  draft_text: string;
-  draft_ts: number;
-  custom_data: string;
-  marks: string;
-  deleted: boolean;
-  version: number;
-}
+export { toConversationRow, type RawConversationRow };
 
 export const ROW_COLUMNS = `user_id, conv_key, conversation_id, last_seq, unread_count, read_seq, visible_from_seq,
   order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version`;
-
-export function toConversationRow(raw: RawConversationRow): ConversationRow {
-  return {
-    userID: raw.user_id,
-    convKey: raw.conv_key,
-    conversationID: raw.conversation_id,
-    lastSeq: raw.last_seq,
-    unreadCount: raw.unread_count,
-    readSeq: raw.read_seq,
-    visibleFromSeq: raw.visible_from_seq,
-    orderKey: raw.order_key,
-    isPinned: raw.is_pinned,
-    draftText: raw.draft_text,
-    draftTimestamp: raw.draft_ts,
-    customData: raw.custom_data,
-    marks: JSON.parse(raw.marks) as number[],
-    deleted: raw.deleted,
-    version: raw.version,
-  };
-}
 
 const key = (userID: string, convKey: string) => `${userID}\u0000${convKey}`;
 

@@ -1,44 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { ConversationRow, UserChange } from '../types.js';
+import { toConversationRow, type RawConversationRow } from '../raw-records.js';
 
-/** The raw shape of a `user_conversations` row. */
-export interface RawConversationRow {
-  user_id: string;
-  conv_key: string;
-  conversation_id: string;
-  last_seq: number;
-  unread_count: number;
-  read_seq: number;
-  visible_from_seq: number;
-  order_key: number;
-  is_pinned: number;
-  draft_text: string;
-  draft_ts: number;
-  custom_data: string;
-  marks: string;
-  deleted: number;
-  version: number;
-}
-
-export function toConversationRow(raw: RawConversationRow): ConversationRow {
-  return {
-    userID: raw.user_id,
-    convKey: raw.conv_key,
-    conversationID: raw.conversation_id,
-    lastSeq: raw.last_seq,
-    unreadCount: raw.unread_count,
-    readSeq: raw.read_seq,
-    visibleFromSeq: raw.visible_from_seq,
-    orderKey: raw.order_key,
-    isPinned: raw.is_pinned === 1,
-    draftText: raw.draft_text,
-    draftTimestamp: raw.draft_ts,
-    customData: raw.custom_data,
-    marks: JSON.parse(raw.marks) as number[],
-    deleted: raw.deleted === 1,
-    version: raw.version,
-  };
-}
+export { toConversationRow, type RawConversationRow };
 
 /**
  * Collects the conversation rows one transaction changes, per user, and writes them
