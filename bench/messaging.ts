@@ -1,23 +1,47 @@
 /**
- * Durable one-to-one messaging throughput and latency, and memory per idle connection.
+ * Durable one-to-one messaging: Confab against a bare relay, in the same run, with the
+ * same load generator; and memory per idle logged-in connection.
  *
- *   npm run build && node --import tsx bench/messaging.ts [pairs] [seconds] [window]
+ *   npm run build && node --import tsx bench/messaging.ts [pairs] [seconds] [window] [rate]
  *
- * The server runs in a child process (one core), the load generator here (the other).
- * Each of `pairs` senders keeps `window` messages in flight to its own receiver; a
- * message counts when its sender got the ack, which the server sends only after the
- * group commit that stored it. Latency is send → ack and send → receiver's push.
+ * Defaults: 16 pairs, 10 s per phase, 16 messages in flight per sender, 5,000 msg/s for
+ * the fixed-rate phase. Each server runs in a child process pinned to core 0, the load
+ * generator in this process pinned to core 1 (when the machine has two cores or more).
+ *
+ * The baseline (`lib/relay-baseline.ts`) is the ceiling: a `ws` server that group-commits
+ * each message to SQLite (WAL, synchronous=FULL), acks it and pushes it to the receiver,
+ * and does nothing else. For each server two phases run:
+ * - saturation: each sender keeps `window` messages in flight; messages/s counts acks
+ *   (an ack is sent only after the commit that stored the message);
+ * - fixed rate: `rate` messages/s spread over the senders, sent on a clock whatever the
+ *   acks do (open loop), so latency is not hidden by a slowed-down generator.
+ * Confab's figures are then printed as a ratio of the baseline's.
+ *
+ * BENCH_PROFILE=<file> writes a CPU profile of Confab's saturation phase.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ask, connect, pct, type Conn } from './lib/raw-client.js';
 
-if (process.argv[2] === '--server') {
+const pinned = cpus().length >= 2;
+
+
+async function serve(kind: 'confab' | 'relay', dataDir: string): Promise<void> {
+  if (kind === 'relay') {
+    const { startRelay } = await import('./lib/relay-baseline.js');
+    const relay = await startRelay(dataDir);
+    process.on('message', (msg: { op: string; users?: string[] }) => {
+      if (msg.op === 'sigs') process.send!({ op: 'sigs', sigs: msg.users!.map(() => '') });
+    });
+    process.on('SIGTERM', () => process.exit(0));
+    process.send!({ op: 'ready', url: relay.url, sdkAppID: 0 });
+    return;
+  }
   const { startServer } = await import('@confab/server');
-  const server = await startServer({ dataDir: process.argv[3]!, port: 0, logLevel: 'warn', purge: false });
+  const server = await startServer({ dataDir, port: 0, logLevel: 'warn', purge: false });
   const app = await server.createApp({ name: 'bench' });
   process.on('message', async (msg: { op: string; users?: string[] }) => {
     if (msg.op === 'sigs') {
@@ -44,87 +68,86 @@ if (process.argv[2] === '--server') {
   });
   process.on('SIGTERM', () => process.exit(0));
   process.send!({ op: 'ready', url: server.wsUrl, sdkAppID: app.sdkAppID });
-} else {
-  await main();
 }
 
-async function main(): Promise<void> {
-  const pairs = Number(process.argv[2] ?? 100);
-  const seconds = Number(process.argv[3] ?? 10);
-  const window = Number(process.argv[4] ?? 32);
-  const dir = mkdtempSync(join(tmpdir(), 'confab-bench-msg-'));
-  const child = fork(fileURLToPath(import.meta.url), ['--server', dir], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)] });
+interface Target {
+  child: ChildProcess;
+  url: string;
+  sdkAppID: number;
+  dir: string;
+}
+
+async function start(kind: 'confab' | 'relay'): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), `confab-bench-${kind}-`));
+  const nodeArgs = ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)];
+  // `taskset -c 0 node …` keeps the IPC channel: taskset execs node with the same fds.
+  const child = pinned
+    ? fork(fileURLToPath(import.meta.url), ['--server', kind, dir], { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, ...nodeArgs] })
+    : fork(fileURLToPath(import.meta.url), ['--server', kind, dir], { execArgv: nodeArgs });
+  process.once('exit', () => child.kill());
   const ready = await new Promise<{ url: string; sdkAppID: number }>((r) => child.once('message', r as never));
+  return { child, dir, ...ready };
+}
 
-  // Memory per idle connection: log N users in once (creating their accounts and device
-  // rows), disconnect, take the baseline, then hold N idle logged-in sessions and compare.
-  const idle = 2000;
-  const idleUsers = Array.from({ length: idle }, (_, i) => `idle${i}`);
-  const idleSigs = (await ask<{ sigs: string[] }>(child, { op: 'sigs', users: idleUsers }, 'sigs')).sigs;
-  const connectIdle = async () => {
-    const conns: Conn[] = [];
-    for (let i = 0; i < idle; i += 100) {
-      conns.push(...await Promise.all(idleUsers.slice(i, i + 100).map(async (u, j) => {
-        const c = await connect(ready.url);
-        await c.call('login', { sdkAppID: ready.sdkAppID, userID: u, userSig: idleSigs[i + j], deviceID: 'd', protocolVersion: 1 });
-        return c;
-      })));
-    }
-    return conns;
-  };
-  const cold = await ask<{ rss: number }>(child, { op: 'mem' }, 'mem');
-  const first = await connectIdle();
-  const coldLoaded = await ask<{ rss: number }>(child, { op: 'mem' }, 'mem');
-  for (const c of first) c.ws.close();
-  await new Promise((r) => setTimeout(r, 500));
-  const base = await ask<{ rss: number; heap: number }>(child, { op: 'mem' }, 'mem');
-  const idleConns = await connectIdle();
-  await new Promise((r) => setTimeout(r, 500));
-  const loaded = await ask<{ rss: number; heap: number; sessions: number }>(child, { op: 'mem' }, 'mem');
-  // Two views: RSS growth of a cold process (an upper bound: it includes first-login work
-  // such as account rows and SQLite's page cache) and JS heap + external memory held by
-  // the idle sessions themselves once the process is warm.
-  console.log(`idle connections: ${loaded.sessions}; per connection: cold RSS +${((coldLoaded.rss - cold.rss) / idle / 1024).toFixed(1)} KiB, warm heap+external +${((loaded.heap - base.heap) / idle / 1024).toFixed(1)} KiB`);
-  for (const c of idleConns) c.ws.close();
+function stop(t: Target): void {
+  t.child.kill();
+  rmSync(t.dir, { recursive: true, force: true });
+}
 
-  const users = Array.from({ length: pairs * 2 }, (_, i) => `u${i}`);
-  const sigs = (await ask<{ sigs: string[] }>(child, { op: 'sigs', users }, 'sigs')).sigs;
-  const conns = await Promise.all(users.map(async (u, i) => {
-    const c = await connect(ready.url);
-    const r = await c.call('login', { sdkAppID: ready.sdkAppID, userID: u, userSig: sigs[i], deviceID: 'd', protocolVersion: 1 });
-    if (!r.ok) throw new Error(JSON.stringify(r));
-    return c;
-  }));
-  const ackLat: number[] = [];
-  const deliverLat: number[] = [];
-  const sentAt = new Map<string, number>();
-  let acked = 0;
-  let running = true;
+async function login(t: Target, users: string[]): Promise<Conn[]> {
+  const sigs = (await ask<{ sigs: string[] }>(t.child, { op: 'sigs', users }, 'sigs')).sigs;
+  const conns: Conn[] = [];
+  for (let i = 0; i < users.length; i += 100) {
+    conns.push(...await Promise.all(users.slice(i, i + 100).map(async (u, j) => {
+      const c = await connect(t.url);
+      const r = await c.call('login', { sdkAppID: t.sdkAppID, userID: u, userSig: sigs[i + j], deviceID: 'd', protocolVersion: 1 });
+      if (!r.ok) throw new Error(JSON.stringify(r));
+      return c;
+    })));
+  }
+  return conns;
+}
+
+/** 64 bytes of text, as in the side-by-side comparison this benchmark reproduces. */
+const TEXT = 'x'.repeat(64);
+const sendFrame = (id: number, to: string, key: string) =>
+  `{"id":${id},"op":"msg.send","body":{"conversationID":"c2c_${to}","clientMsgID":"${key}","elem":{"type":"text","text":"${TEXT}"}}}`;
+
+interface PhaseResult { rate: number; ack: number[]; delivery: number[] }
+
+/** Watches receivers' pushes for the messages in `sentAt`, recording delivery latency. */
+function watchDeliveries(conns: Conn[], pairs: number, sentAt: Map<string, number>, out: number[]): void {
   for (let p = 0; p < pairs; p++) {
-    // The receiver reads only the sender and clientMsgID out of each push.
     conns[2 * p + 1]!.onPush = (text) => {
       for (const m of text.matchAll(/"sender":"(u\d+)","clientMsgID":"(m\d+)"/g)) {
         const key = `${m[1]}/${m[2]}`;
         const t = sentAt.get(key);
-        if (t !== undefined) { deliverLat.push(performance.now() - t); sentAt.delete(key); }
+        if (t !== undefined) { out.push(performance.now() - t); sentAt.delete(key); }
       }
     };
-    // Senders ignore their own pushes (the reply carries the same update).
   }
-  // With BENCH_PROFILE=<file>, the server's CPU profile of the load phase alone is written there.
-  if (process.env.BENCH_PROFILE) await ask(child, { op: 'profile-start' }, 'profile-start');
+}
+
+let msgCounter = 0;
+
+async function saturate(conns: Conn[], pairs: number, window: number, seconds: number): Promise<PhaseResult> {
+  const ack: number[] = [];
+  const delivery: number[] = [];
+  const sentAt = new Map<string, number>();
+  watchDeliveries(conns, pairs, sentAt, delivery);
+  let acked = 0;
+  let running = true;
   const start = performance.now();
   const loops = Array.from({ length: pairs }, async (_, p) => {
     const sender = conns[2 * p]!;
-    let n = 0;
     const lane = async () => {
       while (running) {
-        const key = `m${n++}`;
+        const key = `m${msgCounter++}`;
         const t = performance.now();
         sentAt.set(`u${2 * p}/${key}`, t);
-        const r = await sender.callRaw((id) => `{"id":${id},"op":"msg.send","body":{"conversationID":"c2c_u${2 * p + 1}","clientMsgID":"${key}","elem":{"type":"text","text":"hello, this is a benchmark message"}}}`);
+        const r = await sender.callRaw((id) => sendFrame(id, `u${2 * p + 1}`, key));
         if (!r.ok) throw new Error(JSON.stringify(r));
-        ackLat.push(performance.now() - t);
+        ack.push(performance.now() - t);
         acked++;
       }
     };
@@ -133,14 +156,95 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   running = false;
   await Promise.all(loops);
-  const elapsed = (performance.now() - start) / 1000;
-  if (process.env.BENCH_PROFILE) await ask(child, { op: 'profile-stop' }, 'profile-stop');
-  ackLat.sort((a, b) => a - b);
-  deliverLat.sort((a, b) => a - b);
-  console.log(`pairs ${pairs}, window ${window}, ${seconds}s: ${Math.round(acked / elapsed)} durable messages/s`);
-  console.log(`ack latency ms      p50 ${pct(ackLat, 0.5).toFixed(1)}  p99 ${pct(ackLat, 0.99).toFixed(1)}`);
-  console.log(`delivery latency ms p50 ${pct(deliverLat, 0.5).toFixed(1)}  p99 ${pct(deliverLat, 0.99).toFixed(1)}`);
+  return { rate: acked / ((performance.now() - start) / 1000), ack, delivery };
+}
+
+async function fixedRate(conns: Conn[], pairs: number, rate: number, seconds: number): Promise<PhaseResult> {
+  const ack: number[] = [];
+  const delivery: number[] = [];
+  const sentAt = new Map<string, number>();
+  watchDeliveries(conns, pairs, sentAt, delivery);
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now();
+  let sent = 0;
+  let acked = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
+    for (let i = 0; i < due; i++, sent++) {
+      const p = sent % pairs;
+      const key = `m${msgCounter++}`;
+      const t = performance.now();
+      sentAt.set(`u${2 * p}/${key}`, t);
+      inFlight.push(conns[2 * p]!.callRaw((id) => sendFrame(id, `u${2 * p + 1}`, key)).then((r) => {
+        if (!r.ok) throw new Error(JSON.stringify(r));
+        ack.push(performance.now() - t);
+        acked++;
+      }));
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(inFlight);
+  return { rate: acked / ((performance.now() - start) / 1000), ack, delivery };
+}
+
+async function idleMemory(t: Target, idle: number): Promise<string> {
+  const users = Array.from({ length: idle }, (_, i) => `idle${i}`);
+  const cold = await ask<{ rss: number }>(t.child, { op: 'mem' }, 'mem');
+  const first = await login(t, users);
+  const coldLoaded = await ask<{ rss: number }>(t.child, { op: 'mem' }, 'mem');
+  for (const c of first) c.ws.close();
+  await new Promise((r) => setTimeout(r, 500));
+  const base = await ask<{ rss: number; heap: number }>(t.child, { op: 'mem' }, 'mem');
+  const conns = await login(t, users);
+  await new Promise((r) => setTimeout(r, 500));
+  const loaded = await ask<{ rss: number; heap: number; sessions: number }>(t.child, { op: 'mem' }, 'mem');
   for (const c of conns) c.ws.close();
-  child.kill();
-  rmSync(dir, { recursive: true, force: true });
+  await new Promise((r) => setTimeout(r, 500));
+  // Two views: RSS growth of a cold process (an upper bound: it includes first-login work
+  // such as account rows and SQLite's page cache) and JS heap + external memory held by
+  // the idle sessions themselves once the process is warm.
+  return `${loaded.sessions} idle logged-in connections: cold RSS +${((coldLoaded.rss - cold.rss) / idle / 1024).toFixed(1)} KiB each, warm heap+external +${((loaded.heap - base.heap) / idle / 1024).toFixed(1)} KiB each`;
+}
+
+function line(name: string, r: PhaseResult): string {
+  r.ack.sort((a, b) => a - b);
+  r.delivery.sort((a, b) => a - b);
+  return `${name.padEnd(26)} ${String(Math.round(r.rate)).padStart(7)} msg/s   ack p50 ${pct(r.ack, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.ack, 0.99).toFixed(1).padStart(6)} ms   delivery p50 ${pct(r.delivery, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.delivery, 0.99).toFixed(1).padStart(6)} ms`;
+}
+
+async function run(kind: 'confab' | 'relay', pairs: number, seconds: number, window: number, rate: number, withMemory: boolean) {
+  const t = await start(kind);
+  const memory = withMemory ? await idleMemory(t, 2000) : undefined;
+  const conns = await login(t, Array.from({ length: pairs * 2 }, (_, i) => `u${i}`));
+  await saturate(conns, pairs, window, Math.min(2, seconds)); // warm-up: JIT, page cache
+  if (kind === 'confab' && process.env.BENCH_PROFILE) await ask(t.child, { op: 'profile-start' }, 'profile-start');
+  const sat = await saturate(conns, pairs, window, seconds);
+  if (kind === 'confab' && process.env.BENCH_PROFILE) await ask(t.child, { op: 'profile-stop' }, 'profile-stop');
+  const fixed = await fixedRate(conns, pairs, rate, seconds);
+  for (const c of conns) c.ws.close();
+  stop(t);
+  return { sat, fixed, memory };
+}
+
+async function main(): Promise<void> {
+  const pairs = Number(process.argv[2] ?? 16);
+  const seconds = Number(process.argv[3] ?? 10);
+  const window = Number(process.argv[4] ?? 16);
+  const rate = Number(process.argv[5] ?? 5000);
+  if (pinned) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  console.log(`${pairs} pairs, ${window} in flight per sender, ${seconds} s per phase, fixed rate ${rate} msg/s; servers on core 0${pinned ? ', generator on core 1' : ' (not pinned: one core)'}`);
+  const relay = await run('relay', pairs, seconds, window, rate, false);
+  console.log(line('baseline saturation', relay.sat));
+  console.log(line(`baseline at ${rate}/s`, relay.fixed));
+  const confab = await run('confab', pairs, seconds, window, rate, true);
+  console.log(line('confab saturation', confab.sat));
+  console.log(line(`confab at ${rate}/s`, confab.fixed));
+  console.log(`ratio: saturation ${(confab.sat.rate / relay.sat.rate).toFixed(2)}x the baseline's throughput; p99 ack at ${rate}/s ${(pct(confab.fixed.ack, 0.99) / pct(relay.fixed.ack, 0.99)).toFixed(2)}x the baseline's`);
+  console.log(confab.memory);
+}
+
+if (process.argv[2] === '--server') {
+  await serve(process.argv[3] as 'confab' | 'relay', process.argv[4]!);
+} else {
+  await main();
 }
