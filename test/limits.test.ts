@@ -210,6 +210,16 @@ describe('per user', () => {
     assert.deepEqual(second.pushesSeen('kicked'), []);
   });
 
+  test('over the device limit a login from a new device succeeds and the server forgets an older device', async () => {
+    await start({ maxDevicesPerUser: 2 });
+    for (const deviceID of ['d1', 'd2', 'd3']) await (await login('alice', deviceID)).close();
+    const latest = await login('alice', 'd4');
+    const known = (await server!.domain.storage.devices.list(app.sdkAppID, 'alice')).map((d) => d.deviceID);
+    assert.equal(known.length, 2);
+    assert.ok(known.includes('d4'), `the device logging in is kept (known: ${known.join(', ')})`);
+    assert.ok((await latest.ok('ping', {})).serverTime > 0);
+  });
+
   test('requests over the per-user rate get 9506 across the user\'s sessions, and are not applied', async () => {
     await start({ userRequestBurst: 4, userRequestsPerSecond: 0.001 });
     const bob = await login('bob');

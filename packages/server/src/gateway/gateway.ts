@@ -217,6 +217,10 @@ export class Gateway {
     await this.#domain.storage.devices.touch(app.sdkAppID, req.userID, {
       deviceID: req.deviceID, platform: req.platform ?? '', capabilities: req.capabilities ?? [], protocolVersion: req.protocolVersion,
     }, Date.now());
+    // Every reinstall brings a new device ID, so a user's device list would only grow: past
+    // the limit the devices seen least recently are forgotten (a forgotten device that
+    // comes back is simply new again). Refusing the login instead would lock the user out.
+    await this.#domain.storage.devices.prune(app.sdkAppID, req.userID, this.#limits.maxDevicesPerUser, req.deviceID);
     // The socket may have closed while the awaits above ran: a session that is already
     // gone must not be registered (it would stay "online" with a bus subscription forever).
     if (session.closed) throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, 'the connection closed during login');
