@@ -234,4 +234,21 @@ describe('per user', () => {
     assert.equal(history.messages.length, 4);
     assert.ok(phone.isOpen && laptop.isOpen, 'a refused request does not close the connection');
   });
+
+  test('the SDK sends a request refused with 9506 again after a pause: a burst over the rate still succeeds in full', async () => {
+    await start({ userRequestBurst: 3, userRequestsPerSecond: 5 });
+    const bob = await login('bob');
+    const { V2TIMManager } = await import('@confab/sdk');
+    const im = new V2TIMManager();
+    im.initSDK(app.sdkAppID, { serverUrl: server!.wsUrl, logLevel: 'silent' });
+    await im.login('alice', await server!.genUserSig(app.sdkAppID, 'alice'));
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => im.sendC2CTextMessage(`burst ${i}`, 'bob')));
+      assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+      const history = await bob.ok('msg.history', { conversationID: 'c2c_alice', count: 100 });
+      assert.equal(history.messages.length, 10, 'each message stored once');
+    } finally {
+      await im.logout();
+    }
+  });
 });
