@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'start') {
+    // Read first: a mistyped limit stops the start before anything is created.
+    const limits = limitsFromEnv(process.env);
     // One node creates the first app on its own database. Nodes of a cluster could race
     // to do it, so there the operator creates apps once with `confab app create`.
     const first = databaseUrl ? undefined : await withApps(async (apps) => {
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
     const adminToken = process.env.CONFAB_ADMIN_TOKEN ?? operatorToken(dataDir);
     const server = await startServer({
       adminToken,
-      limits: limitsFromEnv(process.env),
+      limits,
       dataDir,
       port: Number(values.port ?? process.env.CONFAB_PORT ?? 8080),
       host: values.host ?? process.env.CONFAB_HOST ?? '127.0.0.1',
