@@ -225,7 +225,7 @@ export class Gateway {
     // gone must not be registered (it would stay "online" with a bus subscription forever).
     if (session.closed) throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, 'the connection closed during login');
     clearTimeout(session.loginTimer);
-    this.#authenticated(session);
+    this.#releaseAdmission(session);
     session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []), sessionID: session.id };
     session.sigExpiresAt = sig.expireAt * 1000;
     session.protocolVersion = req.protocolVersion;
@@ -325,8 +325,8 @@ export class Gateway {
     }
   }
 
-  /** The session no longer counts among the node's (and its address's) unauthenticated sockets. */
-  #authenticated(session: Session): void {
+  /** The session no longer counts among the unauthenticated sockets (it logged in, or closed). Idempotent. */
+  #releaseAdmission(session: Session): void {
     if (!session.unauthenticated) return;
     session.unauthenticated = false;
     this.#admission.release(session.address);
@@ -340,7 +340,7 @@ export class Gateway {
 
   #drop(session: Session): void {
     clearTimeout(session.loginTimer);
-    this.#authenticated(session);
+    this.#releaseAdmission(session);
     this.#all.delete(session);
     const caller = session.caller;
     if (!caller) return;
