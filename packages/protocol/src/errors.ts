@@ -26,7 +26,7 @@ export const ErrorCode = {
   INVALID_JSON: 6027,
   /** The UserSig expired while logged in; log in again with a new one. */
   USER_SIG_EXPIRED_LOCAL: 6206,
-  /** Another login with the same device ID replaced this one. */
+  /** Another login with the same device ID replaced this one, or a newer login of the user went over the session limit. */
   KICKED_OFF_BY_OTHER: 6208,
   /** A user ID is empty, too long or has characters outside [A-Za-z0-9_.@-]. */
   INVALID_IDENTIFIER: 7003,
@@ -36,6 +36,8 @@ export const ErrorCode = {
   MESSAGE_TOO_LARGE: 8001,
   /** A group ID is malformed. */
   INVALID_GROUP_ID: 8501,
+  /** The user sent more requests per second than the server allows; the request was not applied. */
+  REQUEST_RATE_LIMIT: 9506,
   /** The connection is down; the request was not sent. */
   NETWORK_DISCONNECTED: 9508,
   /** The request was sent but the connection dropped before the answer; it may have been applied. */
@@ -104,6 +106,8 @@ export const ErrorCode = {
   USER_SIG_SDKAPPID_MISMATCH: 70014,
   /** The SDKAppID does not exist on this server. */
   SDKAPPID_NOT_FOUND: 70020,
+  /** Too many failed logins from this address; logins are refused for about a minute. */
+  LOGIN_FAILURE_LIMIT: 70050,
   /** The account does not exist. */
   ACCOUNT_NOT_FOUND: 70107,
   /** The server failed; the request was not applied. Retry. */

@@ -8,6 +8,7 @@ import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import { openPostgresStorage } from './storage/postgres/pg-storage.js';
 import { AppService } from './services/domain.js';
 import { DEFAULT_USER_SIG_EXPIRE_SECONDS, genUserSig } from './auth/usersig.js';
+import { limitsFromEnv } from './gateway/limits.js';
 
 const HELP = `confab — self-hosted instant messaging server
 
@@ -33,6 +34,9 @@ Environment:
   CONFAB_NATS_URL          NATS server URL(s), comma-separated (as --nats-url)
   CONFAB_NATS_PREFIX       first token(s) of Confab's NATS subjects (default confab)
   CONFAB_NODE_ID           this node's ID in logs and leases (default random; as --node-id)
+  CONFAB_MAX_…             the gateway's abuse limits (output budget, login deadline, caps on
+                           connections, sessions, devices and request rates): each variable,
+                           its default and what a client sees are in docs/protocol.md, "Limits"
 Flags win over the environment. In a cluster, give every node the same
 CONFAB_ADMIN_TOKEN: each node's data folder would otherwise hold a token of its own.`;
 
@@ -96,6 +100,8 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'start') {
+    // Read first: a mistyped limit stops the start before anything is created.
+    const limits = limitsFromEnv(process.env);
     // One node creates the first app on its own database. Nodes of a cluster could race
     // to do it, so there the operator creates apps once with `confab app create`.
     const first = databaseUrl ? undefined : await withApps(async (apps) => {
@@ -109,6 +115,7 @@ async function main(): Promise<void> {
     const adminToken = process.env.CONFAB_ADMIN_TOKEN ?? operatorToken(dataDir);
     const server = await startServer({
       adminToken,
+      limits,
       dataDir,
       port: Number(values.port ?? process.env.CONFAB_PORT ?? 8080),
       host: values.host ?? process.env.CONFAB_HOST ?? '127.0.0.1',

@@ -1,4 +1,5 @@
 export { startServer, type ConfabServer, type ServerOptions } from './server.js';
+export { DEFAULT_LIMITS, CloseCode, LIMIT_ENV, type GatewayLimits } from './gateway/limits.js';
 export { genUserSig, verifyUserSig, DEFAULT_USER_SIG_EXPIRE_SECONDS } from './auth/usersig.js';
 export { openSqliteStorage, type SqliteStorageOptions } from './storage/sqlite/sqlite-storage.js';
 export { openPostgresStorage, type PostgresStorageOptions } from './storage/postgres/pg-storage.js';

@@ -8,6 +8,7 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { connectNatsBus } from './bus/nats-bus.js';
 import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
+import { resolveLimits, type GatewayLimits } from './gateway/limits.js';
 import { Domain } from './services/domain.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import { Router, sendJson } from './http/router.js';
@@ -57,6 +58,11 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
+  /**
+   * Abuse limits of the WebSocket gateway (output budget, login deadline, connection,
+   * session and rate caps); each one left out keeps its default. See docs/protocol.md, "Limits".
+   */
+  limits?: Partial<GatewayLimits>;
 }
 
 export interface ConfabServer {
@@ -89,6 +95,8 @@ export interface ConfabServer {
  */
 export async function startServer(options: ServerOptions = {}): Promise<ConfabServer> {
   const nodeID = options.nodeID ?? randomUUID();
+  // Checked before anything is opened: a mistyped limit fails the start, not a later login.
+  const limits = resolveLimits(options.limits);
   const logger = pino({ level: options.logLevel ?? 'info', base: { node: nodeID } });
   // What this call opened is closed again if a later step fails.
   const opened: { close(): Promise<void> }[] = [];
@@ -109,18 +117,18 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
       })
       : new MemoryBus());
     if (!options.bus) opened.push(bus);
-    return await listen(options, { nodeID, logger, storage, bus });
+    return await listen(options, { nodeID, logger, storage, bus, limits });
   } catch (err) {
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus }): Promise<ConfabServer> {
-  const { nodeID, logger, storage, bus } = parts;
+async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits }): Promise<ConfabServer> {
+  const { nodeID, logger, storage, bus, limits } = parts;
   const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
-  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs);
+  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits);
   const router = new Router();
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
   for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });

@@ -1209,6 +1209,25 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.deepEqual(await storage.devices.list(APP, 'bob'), []);
       });
 
+      test('devices: prune keeps the given device and the most recently seen others, forgets the rest', async () => {
+        await users('alice', 'bob');
+        const touch = (userID: string, deviceID: string, at: number) =>
+          storage.devices.touch(APP, userID, { deviceID, platform: 'web', capabilities: [], protocolVersion: 1 }, at);
+        await touch('alice', 'd1', T0 + 1);
+        await touch('alice', 'd2', T0 + 2);
+        await touch('alice', 'd3', T0 + 3);
+        await touch('alice', 'd4', T0 + 3);
+        await touch('alice', 'd5', T0 + 4);
+        await touch('bob', 'b1', T0);
+        await storage.devices.ack(APP, 'alice', 'd1', 1, T0 + 5); // an ack counts as being seen
+        // d2 is kept although it is the least recent: it is the device logging in.
+        assert.deepEqual(await storage.devices.prune(APP, 'alice', 3, 'd2'), ['d3', 'd4']);
+        assert.deepEqual((await storage.devices.list(APP, 'alice')).map((d) => d.deviceID), ['d1', 'd2', 'd5']);
+        assert.deepEqual(await storage.devices.prune(APP, 'alice', 3, 'd2'), [], 'within the limit nothing is forgotten');
+        assert.deepEqual(await storage.devices.prune(APP, 'alice', 1, 'd5'), ['d1', 'd2']);
+        assert.deepEqual((await storage.devices.list(APP, 'bob')).map((d) => d.deviceID), ['b1'], 'other users are untouched');
+      });
+
       test('group purge waits for every current and former member', async () => {
         await users('owner', 'm1', 'm2', 'late');
         const key = groupKey('g1');

@@ -29,6 +29,14 @@
  *   before the reply fails with 9520 — unless it was made with `resend: true` (idempotent
  *   ops such as `msg.send` with its clientMsgID), which is re-sent after the re-login and
  *   still bounded by its original timeout (6012).
+ * - A request the server refuses with 9506 (the user's request rate) was not applied, so
+ *   any op may be sent again: it is, after a growing, jittered pause, while its timeout
+ *   allows; only then does it fail with 9506. Example: the catch-up after a long time
+ *   offline pulls history for hundreds of conversations and runs into the rate.
+ * - Server close codes (docs/protocol.md): 4000/4001 follow a `kicked` push and end the
+ *   session; every other close (4002 output budget, 4003 login deadline, 1001 shutdown,
+ *   an upgrade refused with HTTP 503…) is a dropped connection: reconnect with backoff.
+ *   A login refused with a code (70050 too many failed logins…) is not retried.
  */
 import {
   ConfabError, ErrorCode, decodeServerFrame,
@@ -79,6 +87,12 @@ interface Pending {
   resend: boolean;
   /** Written to the current socket and not answered yet. */
   sent: boolean;
+  /** When the request times out (ms); a 9506 retry is only scheduled before it. */
+  deadline: number;
+  /** 9506 refusals so far; grows the pause before the next attempt. */
+  refusals: number;
+  /** Not sent again before this time (ms), after a 9506 refusal. */
+  notBefore: number;
   resolve(body: unknown): void;
   reject(err: ConfabError): void;
   timer: ReturnType<typeof setTimeout>;
@@ -90,6 +104,9 @@ interface Pending {
  * place, so an app that fires 200 sends at once sees them all succeed.
  */
 const MAX_IN_FLIGHT = 32;
+
+/** The pause before re-sending a request refused with 9506: 250 ms plus full jitter growing to 4 s. */
+const RATE_RETRY: BackoffOptions = { baseMs: 250, capMs: 4000 };
 
 /** Login codes worth retrying: the server is busy or failed, the credentials are fine. */
 const TRANSIENT_LOGIN_CODES = new Set<number>([ErrorCode.SERVER_INTERNAL, ErrorCode.SERVER_OVERLOADED, ErrorCode.REQUEST_TIMEOUT]);
@@ -169,7 +186,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
         this.#pump();
         reject(new ConfabError(ErrorCode.REQUEST_TIMEOUT, `${op} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { op, frame, resend: options.resend ?? false, sent: false, resolve: resolve as (b: unknown) => void, reject, timer });
+      this.#pending.set(id, {
+        op, frame, resend: options.resend ?? false, sent: false, deadline: Date.now() + timeoutMs, refusals: 0, notBefore: 0,
+        resolve: resolve as (b: unknown) => void, reject, timer,
+      });
       this.#pump();
     });
   }
@@ -177,13 +197,31 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   /** Writes queued requests, oldest first, while fewer than MAX_IN_FLIGHT are on the wire. */
   #pump(): void {
     if (this.#state !== 'connected') return;
+    const now = Date.now();
     for (const p of this.#pending.values()) {
       if (this.#onWire >= MAX_IN_FLIGHT) return;
-      if (p.sent) continue;
+      if (p.sent || p.notBefore > now) continue;
       p.sent = true;
       this.#onWire += 1;
       this.#send(p.frame);
     }
+  }
+
+  /**
+   * A 9506 refusal: nothing was applied, so the request goes out again after a pause,
+   * unless that would be past its timeout (then the caller gets the 9506). It leaves the
+   * window meanwhile, so other requests are not held up behind it.
+   */
+  #retryLater(p: Pending): boolean {
+    const delay = RATE_RETRY.baseMs + backoffDelay(p.refusals, RATE_RETRY);
+    if (Date.now() + delay >= p.deadline) return false;
+    p.refusals += 1;
+    p.notBefore = Date.now() + delay;
+    if (p.sent) this.#onWire -= 1;
+    p.sent = false;
+    setTimeout(() => this.#pump(), delay);
+    this.#pump();
+    return true;
   }
 
   /** Ends the session for good (logout, unInit). Pending requests fail with 9508. */
@@ -288,6 +326,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     const pending = this.#pending.get(frame.id);
     if (!pending) return; // a ping reply, or a reply that arrived after its timeout
+    if (!frame.ok && frame.code === ErrorCode.REQUEST_RATE_LIMIT && this.#retryLater(pending)) return;
     this.#pending.delete(frame.id);
     clearTimeout(pending.timer);
     if (pending.sent) this.#onWire -= 1;

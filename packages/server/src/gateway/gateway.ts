@@ -15,23 +15,15 @@ import { receivesDeletionSync } from '../services/conversations.js';
 import { describeIssue, requestSchemas } from './schemas.js';
 import { Session } from './session.js';
 import { handlers } from './handlers.js';
+import { Admission } from './admission.js';
+import { containsNul } from './frame-checks.js';
+import { CloseCode, resolveLimits, type GatewayLimits } from './limits.js';
+import { TokenBuckets } from './token-buckets.js';
 
 const HEARTBEAT_MS = 25_000;
-/** Requests one connection may have in flight; more are refused with 60022. */
-const MAX_IN_FLIGHT = 64;
-/** Unsent bytes a connection may hold before new requests are refused with 60022. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const LOGGED_OUT = Symbol('logged out');
-
-/** Whether any string in a parsed JSON value (keys included) holds a NUL character. */
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([key, v]) => key.includes('\u0000') || containsNul(v));
-  }
-  return false;
-}
+/** Login failures that say nothing about the credentials do not count towards 70050. */
+const NOT_A_LOGIN_FAILURE = new Set<number>([ErrorCode.NETWORK_DISCONNECTED, ErrorCode.SERVER_INTERNAL, ErrorCode.LOGIN_FAILURE_LIMIT]);
 /** How long a login waits for the bus to confirm a new subscription (NATS: one round trip). */
 const BUS_READY_MS = 5000;
 
@@ -48,12 +40,24 @@ export class Gateway {
   readonly #byUser = new Map<string, { sessions: Set<Session>; unsubscribe: () => void; ready: Promise<void> }>();
   readonly #all = new Set<Session>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #limits: GatewayLimits;
+  readonly #admission: Admission;
+  /** Requests per user (`sdkAppID:userID`), across the user's sessions on this node. */
+  readonly #userRequests: TokenBuckets;
+  /** Failed logins per remote address. */
+  readonly #loginFailures: TokenBuckets;
 
-  constructor(domain: Domain, bus: Bus, logger: Logger, heartbeatMs = HEARTBEAT_MS) {
+  constructor(domain: Domain, bus: Bus, logger: Logger, heartbeatMs = HEARTBEAT_MS, limits: GatewayLimits = resolveLimits()) {
     this.#domain = domain;
     this.#bus = bus;
     this.#logger = logger;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+    this.#limits = limits;
+    this.#admission = new Admission(limits.maxUnauthenticated, limits.maxUnauthenticatedPerAddress);
+    this.#userRequests = new TokenBuckets(limits.userRequestsPerSecond, limits.userRequestBurst);
+    this.#loginFailures = new TokenBuckets(limits.loginFailuresPerMinute / 60, limits.loginFailureBurst);
+    // Frames up to the ceiling reach #onFrame, which answers those over MAX_FRAME_BYTES
+    // with 9522; ws itself cuts off larger ones while they arrive (see GatewayLimits).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: limits.frameCeilingBytes, perMessageDeflate: false, clientTracking: false });
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs).unref();
   }
 
@@ -64,7 +68,14 @@ export class Gateway {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+      const address = req.socket.remoteAddress ?? 'unknown';
+      const refusal = this.#admission.refusal(address);
+      if (refusal) {
+        this.#logger.debug({ address }, refusal);
+        socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: ${refusal.length}\r\n\r\n${refusal}`);
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, address));
     });
   }
 
@@ -89,8 +100,22 @@ export class Gateway {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  #accept(ws: WebSocket): void {
-    const session = new Session(randomUUID(), ws);
+  #accept(ws: WebSocket, address: string): void {
+    const session = new Session(randomUUID(), ws, {
+      address,
+      outputBudgetBytes: this.#limits.outputBudgetBytes,
+      onOverflow: (s) => {
+        // Debug only: a client can make this happen once per connection it opens.
+        this.#logger.debug({ address: s.address, userID: s.caller?.userID }, 'closed a connection over its output budget');
+        this.#drop(s);
+      },
+    });
+    this.#admission.add(address);
+    session.loginTimer = setTimeout(() => {
+      if (session.caller) return;
+      session.close(CloseCode.LOGIN_TIMEOUT, `no login within ${this.#limits.loginTimeoutMs} ms of connecting`);
+      this.#drop(session);
+    }, this.#limits.loginTimeoutMs).unref();
     this.#all.add(session);
     ws.on('message', (data: RawData, isBinary: boolean) => void this.#onFrame(session, data, isBinary));
     ws.on('pong', () => { session.awaitingPong = false; });
@@ -99,6 +124,9 @@ export class Gateway {
   }
 
   async #onFrame(session: Session, data: RawData, isBinary: boolean): Promise<void> {
+    // ws still reads (and emits) frames while a close handshake runs: nothing more is
+    // done for a session that is closing, e.g. one closed for its output budget.
+    if (session.closed) return;
     let id = 0;
     try {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
@@ -115,10 +143,15 @@ export class Gateway {
       // one: refuse it here, for every op alike. (It can only arrive as the escape \u0000;
       // the cheap text test rules most frames out before the walk over the parsed body.)
       if (text.includes('\\u0000') && containsNul(frame.body)) throw new FrameError(id, 'strings may not contain the NUL character');
-      if (session.inFlight >= MAX_IN_FLIGHT || session.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        // A client that pipelines without reading its answers would make the server hold
-        // every reply in memory; it is told to slow down instead, and nothing is applied.
-        throw new ConfabError(ErrorCode.SERVER_OVERLOADED, `too many requests in flight on this connection (at most ${MAX_IN_FLIGHT}); wait for answers`);
+      if (session.inFlight >= this.#limits.maxInFlight) {
+        // A client that pipelines more than the server works on at once is told to wait
+        // for answers, and nothing is applied. (One that does not read at all runs into
+        // the output budget instead, since these refusals are output too.)
+        throw new ConfabError(ErrorCode.SERVER_OVERLOADED, `too many requests in flight on this connection (at most ${this.#limits.maxInFlight}); wait for answers`);
+      }
+      if (session.caller && !this.#userRequests.take(session.userKey, Date.now())) {
+        throw new ConfabError(ErrorCode.REQUEST_RATE_LIMIT,
+          `more than ${this.#limits.userRequestsPerSecond} requests per second for this user; the request was not applied, retry later`);
       }
       // Own properties only: an op named "constructor" or "__proto__" is unknown, not a crash.
       const schema = Object.hasOwn(requestSchemas, frame.op) ? requestSchemas[frame.op] : undefined;
@@ -158,9 +191,18 @@ export class Gateway {
 
   async #login(session: Session, req: LoginRequest): Promise<LoginResult> {
     if (session.caller || session.loggingIn) throw new ConfabError(ErrorCode.LOGIN_IN_PROCESS, 'this connection is already logged in');
+    // UserSig guessing and login floods from one address: after too many failures its
+    // logins are refused unchecked for a while (each check costs a zlib inflate, an HMAC
+    // and, for a valid UserSig, database writes).
+    if (!this.#loginFailures.has(session.address, Date.now())) {
+      throw new ConfabError(ErrorCode.LOGIN_FAILURE_LIMIT, 'too many failed logins from this address; retry in a minute');
+    }
     session.loggingIn = true;
     try {
       return await this.#completeLogin(session, req);
+    } catch (err) {
+      if (isConfabError(err) && !NOT_A_LOGIN_FAILURE.has(err.code)) this.#loginFailures.take(session.address, Date.now());
+      throw err;
     } finally {
       session.loggingIn = false;
     }
@@ -175,13 +217,20 @@ export class Gateway {
     await this.#domain.storage.devices.touch(app.sdkAppID, req.userID, {
       deviceID: req.deviceID, platform: req.platform ?? '', capabilities: req.capabilities ?? [], protocolVersion: req.protocolVersion,
     }, Date.now());
+    // Every reinstall brings a new device ID, so a user's device list would only grow: past
+    // the limit the devices seen least recently are forgotten (a forgotten device that
+    // comes back is simply new again). Refusing the login instead would lock the user out.
+    await this.#domain.storage.devices.prune(app.sdkAppID, req.userID, this.#limits.maxDevicesPerUser, req.deviceID);
     // The socket may have closed while the awaits above ran: a session that is already
     // gone must not be registered (it would stay "online" with a bus subscription forever).
     if (session.closed) throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, 'the connection closed during login');
+    clearTimeout(session.loginTimer);
+    this.#releaseAdmission(session);
     session.caller = { app, userID: req.userID, deviceID: req.deviceID, capabilities: new Set(req.capabilities ?? []), sessionID: session.id };
     session.sigExpiresAt = sig.expireAt * 1000;
     session.protocolVersion = req.protocolVersion;
     const topic = userTopic(app.sdkAppID, req.userID);
+    session.userKey = topic;
     // Another socket of this device (a reconnect that raced the old socket's close, or
     // a second app instance with the same device ID) is replaced by this one.
     this.#bus.publish(topic, { kind: 'kick', deviceID: req.deviceID, keep: session.id, code: ErrorCode.KICKED_OFF_BY_OTHER,
@@ -194,6 +243,7 @@ export class Gateway {
       this.#byUser.set(topic, entry);
     }
     entry.sessions.add(session);
+    if (entry.sessions.size > this.#limits.maxSessionsPerUser) this.#signOutOldest(entry.sessions, session);
     // The version is read only once the subscription receives what other nodes publish:
     // a change committed before the read is in the device's sync from that version, and
     // one committed after it is pushed. (On one node the subscription is effective at once.)
@@ -255,6 +305,33 @@ export class Gateway {
     }
   }
 
+  /**
+   * The reference's multi-instance rule: over the limit, the session that logged in
+   * first is signed out (a `kicked` push with 6208, then close 4000) and the new login
+   * succeeds. Refusing the new one instead would lock a user out behind sessions left
+   * open on devices out of reach. Sessions of the new login's device are left out of the
+   * count: the same-device kick above is ending them already.
+   */
+  #signOutOldest(sessions: Set<Session>, newest: Session): void {
+    const deviceID = newest.caller?.deviceID;
+    // A Set iterates in insertion order, and a session is added at its login: oldest first.
+    const others = [...sessions].filter((s) => s !== newest && s.caller?.deviceID !== deviceID);
+    const excess = others.length + 1 - this.#limits.maxSessionsPerUser;
+    for (const s of others.slice(0, Math.max(0, excess))) {
+      const desc = `more than ${this.#limits.maxSessionsPerUser} sessions of this user; a newer login signed out this one`;
+      s.push('kicked', { code: ErrorCode.KICKED_OFF_BY_OTHER, desc });
+      s.close(CloseCode.KICKED, desc);
+      this.#drop(s);
+    }
+  }
+
+  /** The session no longer counts among the unauthenticated sockets (it logged in, or closed). Idempotent. */
+  #releaseAdmission(session: Session): void {
+    if (!session.unauthenticated) return;
+    session.unauthenticated = false;
+    this.#admission.release(session.address);
+  }
+
   #receivesDeletions(session: Session): boolean {
     const caller = session.caller;
     if (!caller) return false;
@@ -262,6 +339,8 @@ export class Gateway {
   }
 
   #drop(session: Session): void {
+    clearTimeout(session.loginTimer);
+    this.#releaseAdmission(session);
     this.#all.delete(session);
     const caller = session.caller;
     if (!caller) return;
@@ -277,12 +356,14 @@ export class Gateway {
 
   #beat(): void {
     const now = Date.now();
+    this.#userRequests.sweep(now);
+    this.#loginFailures.sweep(now);
     for (const session of this.#all) {
       // A session lives no longer than the UserSig it logged in with (checked at each
       // heartbeat, so up to one interval late): the device must log in with a new one.
       if (session.caller && session.sigExpiresAt <= now) {
         session.push('kicked', { code: ErrorCode.USER_SIG_EXPIRED, desc: 'the UserSig expired; log in again with a new one' });
-        session.close(4001, 'UserSig expired');
+        session.close(CloseCode.USER_SIG_EXPIRED, 'UserSig expired');
         this.#drop(session);
         continue;
       }

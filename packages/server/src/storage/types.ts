@@ -279,6 +279,12 @@ export interface DeviceStore {
   /** The device applied everything up to `version`; never moves backwards. */
   ack(app: number, userID: string, deviceID: string, version: number, now: number): Promise<void>;
   list(app: number, userID: string): Promise<DeviceRecord[]>;
+  /**
+   * Keeps `keep` of the user's devices, `deviceID` and the most recently seen others
+   * (ties by device ID), and forgets the rest; returns the IDs forgotten. A forgotten
+   * device that logs in again is a new device to the server (its sync needs nothing kept).
+   */
+  prune(app: number, userID: string, keep: number, deviceID: string): Promise<string[]>;
 }
 
 export interface DeletionStore {

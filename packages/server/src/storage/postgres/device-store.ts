@@ -26,6 +26,15 @@ export class PgDeviceStore implements DeviceStore {
       WHERE app_id = $3 AND user_id = $4 AND device_id = $5`, [version, now, app, userID, deviceID]);
   }
 
+  async prune(app: number, userID: string, keep: number, deviceID: string): Promise<string[]> {
+    // One statement; two nodes pruning the same user at once delete the same rows.
+    const { rows } = await this.#pool.query<{ device_id: string }>(`DELETE FROM devices WHERE app_id = $1 AND user_id = $2 AND device_id <> $3
+      AND device_id NOT IN (SELECT device_id FROM devices WHERE app_id = $1 AND user_id = $2 AND device_id <> $3
+        ORDER BY last_seen DESC, device_id LIMIT $4)
+      RETURNING device_id`, [app, userID, deviceID, Math.max(0, keep - 1)]);
+    return rows.map((r) => r.device_id).sort();
+  }
+
   async list(app: number, userID: string): Promise<DeviceRecord[]> {
     const { rows } = await this.#pool.query<RawDevice>(`SELECT device_id, platform, capabilities, protocol_version, first_seen, last_seen,
       acked_version FROM devices WHERE app_id = $1 AND user_id = $2 ORDER BY first_seen, device_id`, [app, userID]);

@@ -16,6 +16,9 @@ export class SqliteDeviceStore implements DeviceStore {
         capabilities = excluded.capabilities, protocol_version = excluded.protocol_version, last_seen = excluded.last_seen`),
       ack: db.prepare('UPDATE devices SET acked_version = max(acked_version, ?), last_seen = ? WHERE app_id = ? AND user_id = ? AND device_id = ?'),
       list: db.prepare('SELECT * FROM devices WHERE app_id = ? AND user_id = ? ORDER BY first_seen, device_id'),
+      prune: db.prepare(`DELETE FROM devices WHERE app_id = ? AND user_id = ? AND device_id <> ? AND device_id NOT IN (
+        SELECT device_id FROM devices WHERE app_id = ? AND user_id = ? AND device_id <> ? ORDER BY last_seen DESC, device_id LIMIT ?)
+        RETURNING device_id`),
     };
   }
 
@@ -25,6 +28,11 @@ export class SqliteDeviceStore implements DeviceStore {
 
   async ack(app: number, userID: string, deviceID: string, version: number, now: number) {
     this.#s.ack.run(version, now, app, userID, deviceID);
+  }
+
+  async prune(app: number, userID: string, keep: number, deviceID: string): Promise<string[]> {
+    const rows = this.#s.prune.all(app, userID, deviceID, app, userID, deviceID, Math.max(0, keep - 1)) as { device_id: string }[];
+    return rows.map((r) => r.device_id).sort();
   }
 
   async list(app: number, userID: string): Promise<DeviceRecord[]> {
