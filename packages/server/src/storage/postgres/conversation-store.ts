@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
+import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, UserChange } from '../types.js';
 import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 import { withTransaction } from './tx.js';
@@ -19,25 +19,29 @@ export class PgConversationStore implements ConversationStore {
     return rows[0] ? toConversationRow(rows[0]) : undefined;
   }
 
-  async changedSince(app: number, userID: string, sinceVersion: number, limit: number): Promise<ConversationRow[]> {
-    // One snapshot for both reads, so the extension agrees with the page.
-    return withTransaction(this.#pool, async (client) => {
-      const read = async (since: number, max: number) => (await client.query<RawConversationRow>(`SELECT ${ROW_COLUMNS}
-        FROM user_conversations WHERE app_id = $1 AND user_id = $2 AND version > $3
-        ORDER BY version ASC, conv_key ASC LIMIT $4`, [app, userID, since, max])).rows.map(toConversationRow);
-      const rows = await read(sinceVersion, limit + 1);
-      if (rows.length <= limit) return rows;
-      // Never end a page inside one version step: a device that stores the page's version
-      // must hold every row of it. Extend the page to the end of its last version.
-      const lastVersion = rows[limit - 1]!.version;
-      const page = rows.slice(0, limit);
-      if (rows[limit]!.version === lastVersion) {
-        const rest = (await read(lastVersion - 1, 1_000_000)).filter((r) => r.version === lastVersion);
-        const have = new Set(page.map((r) => r.convKey));
-        for (const row of rest) if (!have.has(row.convKey)) page.push(row);
-      }
-      return page;
-    }, { readOnly: true });
+  async changedSince(app: number, userID: string, sinceVersion: number, limit: number, afterConvKey?: string): Promise<ConversationRow[]> {
+    // Both forms walk the index (app_id, user_id, version, conv_key) from the position.
+    const { rows } = afterConvKey === undefined
+      ? await this.#pool.query<RawConversationRow>(`SELECT ${ROW_COLUMNS} FROM user_conversations
+          WHERE app_id = $1 AND user_id = $2 AND version > $3 ORDER BY version ASC, conv_key ASC LIMIT $4`,
+        [app, userID, sinceVersion, limit])
+      : await this.#pool.query<RawConversationRow>(`SELECT ${ROW_COLUMNS} FROM user_conversations
+          WHERE app_id = $1 AND user_id = $2 AND (version, conv_key) > ($3, $4) ORDER BY version ASC, conv_key ASC LIMIT $5`,
+        [app, userID, sinceVersion, afterConvKey, limit]);
+    return rows.map(toConversationRow);
+  }
+
+  async listLive(app: number, userID: string, query: ListQuery): Promise<ListedConversation[]> {
+    const params: unknown[] = [app, userID, query.pinned];
+    if (query.after) params.push(query.after.orderKey, query.after.tie);
+    params.push(query.limit);
+    // The WHERE terms match the partial indexes' conditions, so the planner can use them.
+    const { rows } = await this.#pool.query<RawConversationRow & { order_tie: number }>(`SELECT ${ROW_COLUMNS}, order_tie
+      FROM user_conversations WHERE app_id = $1 AND user_id = $2 AND NOT deleted
+        ${query.nonEmptyOnly ? 'AND last_seq >= GREATEST(1, visible_from_seq)' : ''}
+        AND is_pinned = $3 ${query.after ? 'AND (order_key, order_tie) < ($4, $5)' : ''}
+      ORDER BY order_key DESC, order_tie DESC LIMIT $${params.length}`, params);
+    return rows.map((raw) => ({ row: toConversationRow(raw), position: { orderKey: raw.order_key, tie: raw.order_tie } }));
   }
 
   async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }> {
