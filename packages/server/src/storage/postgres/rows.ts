@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ConversationRow, UserChange } from '../types.js';
 import { toConversationRow, type RawConversationRow } from '../raw-records.js';
-import { orderTie } from '../list-order.js';
+import { orderTies } from '../list-order.js';
 
 export { toConversationRow, type RawConversationRow };
 
@@ -93,12 +93,13 @@ export class UserChangeSet {
       const version = versions.get(userID);
       if (version === undefined) throw new Error(`account ${userID} missing while writing its conversation rows`);
       const rows = [...byConv.values()];
-      rows.forEach((row, i) => {
+      const tieOf = orderTies(version, rows.map((r) => r.convKey));
+      for (const row of rows) {
         row.version = version;
         if (activated(row)) row.orderKey = version;
         all.push(row);
-        ties.push(orderTie(version, i));
-      });
+        ties.push(tieOf.get(row.convKey)!);
+      }
       changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
     }
     await writeRows(this.#client, this.#app, all, ties);

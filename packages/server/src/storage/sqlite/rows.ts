@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ConversationRow, UserChange } from '../types.js';
 import { toConversationRow, type RawConversationRow } from '../raw-records.js';
-import { orderTie } from '../list-order.js';
+import { orderTies } from '../list-order.js';
 
 export { toConversationRow, type RawConversationRow };
 
@@ -46,15 +46,16 @@ export class UserChangeSet {
       if (!stepped) throw new Error(`account ${userID} missing while writing its conversation rows`);
       const version = stepped.sync_version;
       const rows = [...byConv.values()];
-      rows.forEach((row, i) => {
+      const ties = orderTies(version, rows.map((r) => r.convKey));
+      for (const row of rows) {
         row.version = version;
         if (activated(row)) row.orderKey = version;
         this.#statements.upsertRow.run(
           this.#app, row.userID, row.convKey, row.conversationID, row.lastSeq, row.unreadCount, row.readSeq,
           row.visibleFromSeq, row.orderKey, row.isPinned ? 1 : 0, row.draftText, row.draftTimestamp,
-          row.customData, JSON.stringify(row.marks), row.deleted ? 1 : 0, row.version, orderTie(version, i),
+          row.customData, JSON.stringify(row.marks), row.deleted ? 1 : 0, row.version, ties.get(row.convKey),
         );
-      });
+      }
       changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
     }
     return changes;
