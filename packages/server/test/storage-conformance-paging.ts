@@ -200,5 +200,27 @@ export function runPagingConformance(name: string, open: OpenStorage, options: {
       for (const key of untouched) assert.ok(seen.includes(key), `untouched ${key} listed`);
       assert.equal(touched.size, 12);
     });
+
+    test('lastMessages reads the messages at several positions at once; devices page by ID and in batches', async () => {
+      await users('alice', 'bob', 'carol');
+      await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a', 'one'), c2cMessage('alice', 'bob', 'b', 'two'), c2cMessage('carol', 'alice', 'c', 'three')]);
+      const found = await storage.conversations.lastMessages(APP, [
+        { convKey: c2cKey('alice', 'bob'), seq: 2 }, { convKey: c2cKey('alice', 'carol'), seq: 1 }, { convKey: c2cKey('alice', 'bob'), seq: 9 },
+      ]);
+      assert.deepEqual(found.map((m) => [m.convKey, m.seq, m.elem]).sort(), [
+        [c2cKey('alice', 'bob'), 2, { type: 'text', text: 'two' }], [c2cKey('alice', 'carol'), 1, { type: 'text', text: 'three' }],
+      ].sort(), 'a missing position is left out');
+      assert.deepEqual(await storage.conversations.lastMessages(APP, []), []);
+
+      for (const [user, device] of [['alice', 'z'], ['alice', 'a'], ['alice', 'm'], ['bob', 'b1']] as const) {
+        await storage.devices.touch(APP, user, { deviceID: device, platform: 'p', capabilities: ['x'], protocolVersion: 1 }, T0);
+      }
+      assert.deepEqual((await storage.devices.page(APP, 'alice', 2)).map((d) => d.deviceID), ['a', 'm']);
+      assert.deepEqual((await storage.devices.page(APP, 'alice', 2, 'm')).map((d) => d.deviceID), ['z']);
+      const many = await storage.devices.listMany(APP, ['alice', 'bob', 'carol', 'alice']);
+      assert.deepEqual(sorted(many.get('alice')!.map((d) => d.deviceID)), ['a', 'm', 'z']);
+      assert.deepEqual(many.get('bob')!.map((d) => [d.deviceID, d.capabilities]), [['b1', ['x']]]);
+      assert.deepEqual(many.get('carol'), []);
+    });
   });
 }

@@ -7,6 +7,7 @@ import { originOf, publishChanges, type Caller, type ServiceContext } from './co
 import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
 import { decodeSyncCursor, encodeSyncCursor } from './sync-cursor.js';
+import { lastMessagesOf } from './last-messages.js';
 
 const MAX_CUSTOM_DATA_BYTES = 256;
 /** Most rows per `conv.sync` page: a fresh device with 10k conversations needs 10 requests. */
@@ -74,11 +75,11 @@ export class ConversationService {
     const conversations: WireConversation[] = [];
     let taken = 0;
     let bytes = 0;
-    for (const row of rows.slice(0, limit)) {
+    const candidates = rows.slice(0, limit);
+    const lastOf = await lastMessagesOf(this.#ctx.storage, app, candidates.filter((r) => !(r.deleted && hideTombstones)));
+    for (const row of candidates) {
       if (!(row.deleted && hideTombstones)) {
-        const last = !row.deleted && row.lastSeq >= row.visibleFromSeq
-          ? await this.#ctx.storage.messages.get(app, row.convKey, row.lastSeq) : undefined;
-        const wire = toWireConversation(row, last);
+        const wire = toWireConversation(row, lastOf(row));
         // A page of 1000 rows whose last messages are 12 KiB each would be a 12 MiB frame:
         // stop at a byte budget instead (always at least one row, so a page advances).
         const size = JSON.stringify(wire).length;

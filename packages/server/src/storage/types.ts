@@ -257,6 +257,11 @@ export interface ConversationStore {
    */
   listLive(app: number, userID: string, query: ListQuery): Promise<ListedConversation[]>;
   /**
+   * The messages at these (convKey, seq) positions that exist, in one read: the last
+   * message of each row on a page, without a round trip per row.
+   */
+  lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]>;
+  /**
    * Applies one patch to several of the user's conversations in one transaction and one
    * version step. A conversation the user has no live row for is skipped (reported in
    * `missing`); pin and draft create the row when the caller may see the conversation.
@@ -310,6 +315,10 @@ export interface DeviceStore {
   /** The device applied everything up to `version`; never moves backwards. */
   ack(app: number, userID: string, deviceID: string, version: number, now: number): Promise<void>;
   list(app: number, userID: string): Promise<DeviceRecord[]>;
+  /** The devices of several users in one read (the admin's deletion list). */
+  listMany(app: number, userIDs: string[]): Promise<Map<string, DeviceRecord[]>>;
+  /** At most `limit` of a user's devices by device ID, after `afterDeviceID`: read by the primary key. */
+  page(app: number, userID: string, limit: number, afterDeviceID?: string): Promise<DeviceRecord[]>;
 }
 
 export interface DeletionStore {

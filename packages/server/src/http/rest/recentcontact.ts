@@ -1,7 +1,8 @@
 import {
   c2cConversationID, ErrorCode, groupConversationID, isValidGroupID, isValidUserID, MAX_BATCH,
 } from '@confab/protocol';
-import type { ConversationRow, ListedConversation, ListPosition } from '../../storage/types.js';
+import type { ListedConversation, ListPosition } from '../../storage/types.js';
+import { lastMessagesOf } from '../../services/last-messages.js';
 import { callerFor, restError, type RestCommand, type RestContext } from './envelope.js';
 import { Fields, isObject } from './fields.js';
 
@@ -48,11 +49,6 @@ function cursorOf(ts: number, index: number): Cursor {
 
 function compareListed(a: ListedConversation, b: ListedConversation): number {
   return b.position.orderKey - a.position.orderKey || b.position.tie - a.position.tie;
-}
-
-/** A conversation with no message the user can see (history cleared, or only pinned / drafted / joined). */
-function isEmpty(row: ConversationRow): boolean {
-  return row.lastSeq < Math.max(1, row.visibleFromSeq);
 }
 
 /** One part of the list after `after`: `page` (at most `limit` rows) and whether more follow. */
@@ -104,9 +100,11 @@ export const getList: RestCommand = async (ctx, body) => {
   const nextNormal = normal.page.at(-1)?.position ?? normalCursor;
   const nextTop = top.page.at(-1)?.position ?? topCursor;
 
+  const listed = [...top.page, ...normal.page].map((l) => l.row);
+  const lastOf = await lastMessagesOf(ctx.domain.storage, ctx.app.sdkAppID, listed);
   const items = [];
-  for (const { row } of [...top.page, ...normal.page]) {
-    const last = isEmpty(row) ? undefined : await ctx.domain.storage.messages.get(ctx.app.sdkAppID, row.convKey, row.lastSeq);
+  for (const row of listed) {
+    const last = lastOf(row);
     const isGroup = row.convKey.startsWith('group:');
     items.push({
       Type: isGroup ? 2 : 1,

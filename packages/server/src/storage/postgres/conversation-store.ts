@@ -1,8 +1,11 @@
 import type pg from 'pg';
-import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, UserChange } from '../types.js';
+import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, StoredMessage, UserChange } from '../types.js';
+import type { MessageElem } from '@confab/protocol';
 import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 import { withTransaction } from './tx.js';
+
+interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string }
 
 type Target = { convKey: string; conversationID: string; create: boolean };
 
@@ -42,6 +45,18 @@ export class PgConversationStore implements ConversationStore {
         AND is_pinned = $3 ${query.after ? 'AND (order_key, order_tie) < ($4, $5)' : ''}
       ORDER BY order_key DESC, order_tie DESC LIMIT $${params.length}`, params);
     return rows.map((raw) => ({ row: toConversationRow(raw), position: { orderKey: raw.order_key, tie: raw.order_tie } }));
+  }
+
+  async lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]> {
+    if (refs.length === 0) return [];
+    // One query for the page: primary-key lookups joined from the list of positions.
+    const { rows } = await this.#pool.query<RawMessageRow>(`SELECT m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem
+      FROM unnest($2::text[], $3::bigint[]) AS r(conv_key, seq)
+      JOIN messages m ON m.app_id = $1 AND m.conv_key = r.conv_key AND m.seq = r.seq`,
+    [app, refs.map((r) => r.convKey), refs.map((r) => r.seq)]);
+    return rows.map((raw) => ({
+      convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+    }));
   }
 
   async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }> {

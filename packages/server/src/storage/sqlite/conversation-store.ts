@@ -1,12 +1,20 @@
 import type Database from 'better-sqlite3';
-import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, UserChange } from '../types.js';
+import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, StoredMessage, UserChange } from '../types.js';
+import type { MessageElem } from '@confab/protocol';
 import { prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
+
+interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string }
+
+function toStoredMessage(raw: RawMessageRow): StoredMessage {
+  return { convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem };
+}
 
 export class SqliteConversationStore implements ConversationStore {
   readonly #rowStatements: RowStatements;
   readonly #changedSince: Database.Statement;
   readonly #changedAfter: Database.Statement;
+  readonly #message: Database.Statement;
   /** `listLive` statements by `${nonEmptyOnly}/${hasAfter}`. */
   readonly #list = new Map<string, Database.Statement>();
   readonly #patchTx: (app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) =>
@@ -20,6 +28,7 @@ export class SqliteConversationStore implements ConversationStore {
     // the position, then `limit` entries — not the rest of the version step.
     this.#changedAfter = db.prepare(`SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND (version, conv_key) > (?, ?)
       ORDER BY version ASC, conv_key ASC LIMIT ?`);
+    this.#message = db.prepare('SELECT conv_key, seq, sender, client_msg_id, created_at, elem FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
     for (const nonEmpty of [false, true]) {
       for (const hasAfter of [false, true]) {
         // The WHERE terms match the partial indexes' conditions exactly, so SQLite picks them.
@@ -51,6 +60,16 @@ export class SqliteConversationStore implements ConversationStore {
     params.push(query.limit);
     return (statement.all(...params) as (RawConversationRow & { order_tie: number })[])
       .map((raw) => ({ row: toConversationRow(raw), position: { orderKey: raw.order_key, tie: raw.order_tie } }));
+  }
+
+  async lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]> {
+    // In-process primary-key reads in one synchronous call: no round trip per row to save.
+    const out: StoredMessage[] = [];
+    for (const ref of refs) {
+      const raw = this.#message.get(app, ref.convKey, ref.seq) as RawMessageRow | undefined;
+      if (raw) out.push(toStoredMessage(raw));
+    }
+    return out;
   }
 
   async patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) {
