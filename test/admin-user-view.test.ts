@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type AppRecord, type ConfabServer } from '@confab/server';
 import { ErrorCode } from '@confab/protocol';
+import { chromium } from 'playwright-core';
 import type { AppendRequest } from '../packages/server/src/storage/types.js';
 
 let server: ConfabServer;
@@ -23,6 +24,14 @@ function send(from: string): AppendRequest {
     app: app.sdkAppID, convKey: `c2c:${from}|zed`, sender: from, clientMsgID: `${from}-1`, elem: { type: 'text', text: 'secret words' },
     recipients: [{ userID: from, conversationID: 'c2c_zed' }, { userID: 'zed', conversationID: `c2c_${from}` }], now: Date.now(),
   };
+}
+
+/** Polls a browser condition; fails (not hangs) after a generous guard. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (const start = Date.now(); !(await check());) {
+    if (Date.now() - start > 20_000) throw new Error('the console did not get there');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function view(query: string): Promise<{ status: number; body: any }> {
@@ -76,6 +85,36 @@ describe('admin user view', () => {
     assert.deepEqual(second.body.devices.map((d: { deviceID: string }) => d.deviceID), ['d-c']);
     assert.equal(second.body.devicesCursor, null);
     assert.equal(second.body.user.syncVersion, 2);
+  });
+
+  test('the console loads more conversations a page at a time', async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(20_000);
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      await page.goto(`${server.httpUrl}/console`);
+      await page.getByTestId('signin-operator-token').fill('op');
+      await page.getByTestId('signin-submit').click();
+      await page.getByTestId(`app-open-${app.sdkAppID}`).click();
+      await page.getByTestId('user-id-input').fill('zed');
+      await page.getByTestId('user-submit').click();
+      const rows = page.getByTestId('conv-row');
+      await page.getByTestId('user-conversations').waitFor();
+      assert.equal(await rows.count(), 100, 'the first page');
+      const more = page.getByTestId('user-more-conversations');
+      await more.click();
+      await until(async () => (await rows.count()) === 200);
+      await page.getByTestId('user-more-conversations').click();
+      await until(async () => (await rows.count()) === 250);
+      assert.equal(await page.getByTestId('user-more-conversations').count(), 0, 'no button once everything is shown');
+      const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation-id')));
+      assert.equal(new Set(ids).size, 250);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('a bad limit or cursor is a 400 with 6017', async () => {
