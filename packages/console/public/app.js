@@ -541,7 +541,24 @@ function yesNo(value) {
   return value ? 'Yes' : 'No';
 }
 
-function renderUser({ user, conversations }) {
+/** Appends the next page of the user's conversations (the admin API pages them) and re-renders. */
+async function loadMoreConversations(data, button) {
+  const sdkAppID = state.app?.sdkAppID;
+  if (sdkAppID === undefined || !data.conversationsCursor) return;
+  button.disabled = true;
+  try {
+    const params = new URLSearchParams({ conversationsCursor: data.conversationsCursor });
+    const next = await api('GET', `/admin/api/apps/${sdkAppID}/users/${encodeURIComponent(data.user.userID)}?${params}`);
+    if (state.app?.sdkAppID !== sdkAppID) return;
+    renderUser({ ...data, conversations: [...data.conversations, ...next.conversations], conversationsCursor: next.conversationsCursor });
+  } catch (err) {
+    button.disabled = false;
+    showError($('user-error'), err);
+  }
+}
+
+function renderUser(data) {
+  const { user, conversations } = data;
   const syncOn = Boolean(state.app?.settings.syncConversationDeletion);
   const profile = h('dl', { className: 'profile', 'data-testid': 'user-profile' },
     h('div', {}, h('dt', {}, 'User ID'), h('dd', { 'data-testid': 'user-profile-id' }, user.userID)),
@@ -601,13 +618,17 @@ function renderUser({ user, conversations }) {
     h('h3', {}, 'Online devices'),
     devices,
     h('div', { className: 'subhead' },
-      h('h3', {}, `Conversations (${conversations.length})`),
+      h('h3', {}, `Conversations (${conversations.length}${data.conversationsCursor ? '+' : ''})`),
       h('button', {
         type: 'button', className: 'btn btn-ghost btn-small', 'data-testid': 'user-show-deletions',
         onclick: () => filterDeletions(user.userID),
       }, 'Show this user\'s deletions')),
     h('p', { className: 'muted small' }, 'Content-free: the console shows that a last message exists, never what it says.'),
-    convs);
+    convs,
+    ...(data.conversationsCursor ? [h('button', {
+      type: 'button', className: 'btn btn-ghost btn-small', 'data-testid': 'user-more-conversations',
+      onclick: (event) => loadMoreConversations(data, event.currentTarget),
+    }, 'Load more conversations')] : []));
 }
 
 // ---------------------------------------------------------------------------

@@ -91,10 +91,16 @@ export interface Ops {
     res: { messages: WireMessage[]; isFinished: boolean };
   };
 
-  /** Conversation rows (tombstones included) changed after `sinceVersion`, oldest change first. */
+  /**
+   * Conversation rows (tombstones included) changed after `sinceVersion`, oldest change
+   * first, at most `count` (1-1000, default 100). A page may end inside a version step:
+   * then `version` is the last version the device holds completely (store it) and
+   * `cursor` is where to go on — ask again with `{ sinceVersion: version, cursor }`. A
+   * cursor is valid only with the `version` of the reply that carried it (else 6017).
+   */
   'conv.sync': {
-    req: { sinceVersion: number; count?: number };
-    res: { conversations: WireConversation[]; version: number; isFinished: boolean };
+    req: { sinceVersion: number; count?: number; cursor?: string };
+    res: { conversations: WireConversation[]; version: number; isFinished: boolean; cursor?: string };
   };
   'conv.markRead': { req: { conversationID: string }; res: WithUpdate };
   'conv.pin': { req: { conversationID: string; isPinned: boolean }; res: WithUpdate };

@@ -601,68 +601,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
 
     // -------------------------------------------------------- conversations
     describe('conversations', () => {
-      test('changedSince returns rows after a version, oldest change first, never splitting a version', async () => {
-        const peers = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
-        await users('alice', ...peers);
-        await storage.messages.appendBatch([c2cMessage('alice', 'u1', 'k', 'v1')]); // alice v1: 1 row
-        await storage.messages.appendBatch(['u2', 'u3', 'u4', 'u5', 'u6', 'u7'].map((p) => c2cMessage('alice', p, 'k', 'v2'))); // v2: 6 rows
-        await storage.messages.appendBatch([c2cMessage('u8', 'alice', 'k', 'v3')]); // v3: 1 row
-        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 3);
-
-        const all = await storage.conversations.changedSince(APP, 'alice', 0, 100);
-        assert.equal(all.length, 8);
-        assert.deepEqual(all.map((r) => r.version), [1, 2, 2, 2, 2, 2, 2, 3], 'ascending by version');
-        assert.equal(all[0]?.convKey, c2cKey('alice', 'u1'));
-        assert.equal(all[7]?.convKey, c2cKey('alice', 'u8'));
-
-        const page1 = await storage.conversations.changedSince(APP, 'alice', 0, 3);
-        assert.deepEqual(page1.map((r) => r.version), [1, 2, 2, 2, 2, 2, 2],
-          'a page that would end inside version 2 is extended to all of version 2');
-        assert.deepEqual(sorted(page1.map((r) => r.convKey)), sorted(all.slice(0, 7).map((r) => r.convKey)));
-        const page2 = await storage.conversations.changedSince(APP, 'alice', 2, 3);
-        assert.deepEqual(page2.map((r) => r.convKey), [c2cKey('alice', 'u8')]);
-        assert.deepEqual(await storage.conversations.changedSince(APP, 'alice', 3, 3), []);
-        assert.deepEqual((await storage.conversations.changedSince(APP, 'alice', 0, 1)).map((r) => r.version), [1],
-          'a page that ends at a version boundary is not extended');
-
-        // One patch of many rows is one version: a page never splits it either.
-        const { change } = await storage.conversations.patch(APP, 'alice',
-          peers.map((p) => ({ convKey: c2cKey('alice', p), conversationID: `c2c_${p}`, create: false })),
-          { kind: 'customData', customData: 'tagged' });
-        assert.ok(change);
-        assert.equal(change.version, 4);
-        assert.equal(change.rows.length, 8);
-        const page = await storage.conversations.changedSince(APP, 'alice', 0, 2);
-        assert.equal(page.length, 8, 'every row of version 4 in one page');
-        for (const r of page) {
-          assert.equal(r.version, 4);
-          assert.equal(r.customData, 'tagged');
-        }
-        assert.deepEqual(await storage.conversations.changedSince(APP, 'alice', 4, 2), []);
-        // Other users' rows are not included.
-        assert.deepEqual((await storage.conversations.changedSince(APP, 'u1', 0, 100)).map((r) => r.userID), ['u1']);
-      });
-
-      test('paging by the returned versions visits every row exactly once', async () => {
-        const peers = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
-        await users('alice', ...peers);
-        // Versions with 1, 3, 1, 5 and 2 rows.
-        const groups = [peers.slice(0, 1), peers.slice(1, 4), peers.slice(4, 5), peers.slice(5, 10), peers.slice(10, 12)];
-        for (const g of groups) await storage.messages.appendBatch(g.map((p) => c2cMessage(p, 'alice', 'k', 'x')));
-        let since = 0;
-        const seen: string[] = [];
-        for (let guard = 0; guard < 20; guard++) {
-          const page = await storage.conversations.changedSince(APP, 'alice', since, 2);
-          if (page.length === 0) break;
-          const versions = page.map((r) => r.version);
-          assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
-          assert.ok(versions[0]! > since);
-          seen.push(...page.map((r) => r.convKey));
-          since = versions[versions.length - 1]!;
-        }
-        assert.equal(since, 5);
-        assert.deepEqual(sorted(seen), sorted(peers.map((p) => c2cKey('alice', p))), 'no row lost or repeated');
-      });
+      // Paging (changedSince, listLive) is covered by storage-conformance-paging.ts.
 
       test('patch markRead clears unread and steps the version once', async () => {
         await users('alice', 'bob');

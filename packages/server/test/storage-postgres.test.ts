@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openPostgresStorage } from '../src/storage/postgres/pg-storage.js';
 import type { AppendRequest, Storage, UserChange } from '../src/storage/types.js';
-import { appRecord, c2cKey, c2cMessage, runStorageConformance } from './storage-conformance.js';
+import { appRecord, c2cKey, c2cMessage, runStorageConformance, type OpenStorage } from './storage-conformance.js';
+import { runPagingConformance } from './storage-conformance-paging.js';
 
 const DATABASE_URL = process.env.CONFAB_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const APP = 1_400_000_001;
@@ -57,7 +58,7 @@ after(async () => {
   await admin?.end();
 });
 
-runStorageConformance('postgres', async () => {
+const openPostgres: OpenStorage = async () => {
   const schema = newSchema();
   const storage = await openPostgresStorage({ connectionString: DATABASE_URL, schema, poolSize: 4 });
   return {
@@ -67,7 +68,9 @@ runStorageConformance('postgres', async () => {
       await dropSchema(schema);
     },
   };
-}, skip ? { skip } : {});
+};
+runStorageConformance('postgres', openPostgres, skip ? { skip } : {});
+runPagingConformance('postgres', openPostgres, skip ? { skip } : {});
 
 /** Opens a node: its own Storage and pool on a shared schema. */
 async function node(schema: string, poolSize = 4): Promise<Storage> {

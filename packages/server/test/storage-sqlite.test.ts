@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { GroupType } from '@confab/protocol';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
 import { DEFAULT_APP_SETTINGS, type Storage } from '../src/storage/types.js';
-import { appRecord, c2cKey, c2cMessage, groupKey, groupMessage, runStorageConformance } from './storage-conformance.js';
+import { appRecord, c2cKey, c2cMessage, groupKey, groupMessage, runStorageConformance, type OpenStorage } from './storage-conformance.js';
+import { runPagingConformance } from './storage-conformance-paging.js';
 
 const APP = 1_400_000_001;
 const T0 = 1_700_000_000_000;
@@ -25,7 +26,7 @@ after(() => {
   for (const dir of [...dirs]) removeDir(dir);
 });
 
-runStorageConformance('sqlite', async () => {
+const openSqlite: OpenStorage = async () => {
   const dir = tempDir();
   const storage = openSqliteStorage({ filename: join(dir, 'confab.db') });
   return {
@@ -35,7 +36,9 @@ runStorageConformance('sqlite', async () => {
       removeDir(dir);
     },
   };
-});
+};
+runStorageConformance('sqlite', openSqlite);
+runPagingConformance('sqlite', openSqlite);
 
 describe('sqlite storage', () => {
   let dir: string;

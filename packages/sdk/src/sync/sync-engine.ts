@@ -26,8 +26,8 @@ import { buildBatch, totalUnread, type BuiltBatch } from './batch.js';
 
 /** Most messages pulled per conversation per catch-up pass; older ones load via history. */
 export const CATCH_UP_LIMIT = 100;
-/** `conv.sync` page size. */
-export const SYNC_PAGE = 100;
+/** `conv.sync` page size (the server's maximum): a fresh device with 10k conversations needs 10 requests. */
+export const SYNC_PAGE = 1000;
 
 /**
  * A deletion the server committed, to apply locally: `update` is the reply's update (if
@@ -267,22 +267,30 @@ export class SyncEngine {
    * and still not the last: the server hides tombstones from a device that is not told of
    * deletions, so a page of 100 deletions made on another device comes back as
    * `{ conversations: [], isFinished: false, version: v' }` — the rows after it must still
-   * be fetched. A page that neither finishes nor moves the version would repeat forever:
-   * stop there (the next sync or update gap starts again from the stored version).
+   * be fetched. A page may also end inside one version step (one deletion of 100
+   * conversations asked 40 at a time): its `version` is then the last complete one, maybe
+   * the one we sent, and its `cursor` says where the next page starts; we store the version
+   * (the rows we applied are re-applied harmlessly if we stop here and resume later).
+   * A page that neither finishes nor moves the version or the cursor would repeat
+   * forever: stop there (the next sync or update gap starts again from the stored version).
    */
   async #syncPages(): Promise<void> {
+    let cursor: string | undefined;
     for (let page = 0; page < 10_000; page++) {
       const before = this.#version;
-      const res = await this.#o.request('conv.sync', { sinceVersion: before, count: SYNC_PAGE });
+      const res = await this.#o.request('conv.sync', { sinceVersion: before, count: SYNC_PAGE, ...(cursor !== undefined ? { cursor } : {}) });
       if (this.#stopped) return;
       // A page never moves us backwards (a reply that raced a newer update).
       const version = Math.max(res.version, before);
       await this.#commit({ conversations: res.conversations, messages: [], syncVersion: version });
       if (res.isFinished) return;
-      if (version <= before) {
+      const moved = version > before || (res.cursor !== undefined && res.cursor !== cursor);
+      if (!moved) {
         this.#o.log.warn(`conv.sync from version ${before} returned an unfinished page that does not advance (version ${res.version}); stopping this sync`);
         return;
       }
+      // The cursor belongs to the reply's version; if we hold a newer one, start from it.
+      cursor = res.cursor !== undefined && res.version === this.#version ? res.cursor : undefined;
     }
     this.#o.log.warn('conv.sync did not finish after 10000 pages; stopping this sync');
   }

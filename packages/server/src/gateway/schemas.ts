@@ -45,7 +45,7 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'group.info': z.object({ groupIDs: ids }),
   'msg.send': z.object({ conversationID: id, clientMsgID: z.string().min(1).max(64), elem }),
   'msg.history': z.object({ conversationID: id, beforeSeq: seq.optional(), afterSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
-  'conv.sync': z.object({ sinceVersion: seq, count: z.number().int().min(1).max(500).optional() }),
+  'conv.sync': z.object({ sinceVersion: seq, count: z.number().int().min(1).max(1000).optional(), cursor: z.string().min(1).max(1024).optional() }),
   'conv.markRead': z.object({ conversationID: id }),
   'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),
   'conv.setDraft': z.object({ conversationID: id, draftText: z.string() }),

@@ -1,13 +1,19 @@
 import {
   Capability, ConfabError, MAX_MARK_TYPE, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
-  type DeletionStatus, type OperationResult, type UserUpdate, type WireConversation,
+  type DeletionStatus, type OperationResult, type OpResult, type UserUpdate, type WireConversation,
 } from '@confab/protocol';
 import type { AppRecord, ConversationPatch, DeletionMode, DeletionRecord, DeviceRecord } from '../storage/types.js';
 import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
 import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
+import { decodeSyncCursor, encodeSyncCursor } from './sync-cursor.js';
+import { lastMessagesOf } from './last-messages.js';
 
 const MAX_CUSTOM_DATA_BYTES = 256;
+/** Most rows per `conv.sync` page: a fresh device with 10k conversations needs 10 requests. */
+export const MAX_SYNC_PAGE = 1000;
+/** Rough JSON size at which a `conv.sync` page stops early, well under the 4 MiB send buffer limit. */
+const SYNC_PAGE_BYTES = 512 * 1024;
 
 function isPowerOfTwo(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 1 && n <= MAX_MARK_TYPE && Math.log2(n) % 1 === 0;
@@ -42,25 +48,55 @@ export class ConversationService {
     this.#accounts = accounts;
   }
 
-  /** Rows changed after `sinceVersion`, with the version they bring the device to. */
-  async sync(caller: Caller, sinceVersion: number, count = 100): Promise<{ conversations: WireConversation[]; version: number; isFinished: boolean }> {
+  /**
+   * One page of the rows changed after `sinceVersion` (or after `cursor`), read by index
+   * in (version, convKey) order: O(count) reads whatever the user's row count or the size
+   * of a version step. A page may end inside a version step V; then `version` is V-1 (the
+   * last version the device now holds completely) and `cursor` says where to go on.
+   * Example: one deletion of 100 conversations is step 7; a fresh device asking 40 at a
+   * time gets rows of steps 1-6 and 40 of step 7 with `version: 6, cursor: (7, key40)`, then
+   * `{ sinceVersion: 6, cursor }` gives the next 40, and so on. Re-applying a row is
+   * harmless, so a device that stops midway and resumes from version 6 converges too.
+   */
+  async sync(caller: Caller, sinceVersion: number, count = 100, cursor?: string): Promise<OpResult<'conv.sync'>> {
     const app = caller.app.sdkAppID;
-    const limit = Math.min(Math.max(count, 1), 500);
+    const limit = Math.min(Math.max(count, 1), MAX_SYNC_PAGE);
+    const after = cursor === undefined ? undefined : decodeSyncCursor(cursor, sinceVersion);
+    // Read before the rows: every step committed in between shows up in the rows (a row
+    // re-stamped later is read at its newer version), so max(current, rows) is safe.
     const current = await this.#ctx.storage.accounts.syncVersion(app, caller.userID);
-    const rows = await this.#ctx.storage.conversations.changedSince(app, caller.userID, sinceVersion, limit);
+    const rows = after
+      ? await this.#ctx.storage.conversations.changedSince(app, caller.userID, after.version, limit + 1, after.convKey)
+      : await this.#ctx.storage.conversations.changedSince(app, caller.userID, sinceVersion, limit + 1);
     // A device catching up is not told of deletions made elsewhere unless deletion sync
     // applies to it; it keeps its copy, as it would have had it been online. A device
     // with nothing yet (version 0) is simply not shown the tombstones' conversations.
     const hideTombstones = sinceVersion > 0 && !receivesDeletionSync(this.#currentApp(caller), caller.capabilities);
     const conversations: WireConversation[] = [];
-    for (const row of rows) {
-      if (row.deleted && hideTombstones) continue;
-      const last = !row.deleted && row.lastSeq >= row.visibleFromSeq
-        ? await this.#ctx.storage.messages.get(app, row.convKey, row.lastSeq) : undefined;
-      conversations.push(toWireConversation(row, last));
+    let taken = 0;
+    let bytes = 0;
+    const candidates = rows.slice(0, limit);
+    const lastOf = await lastMessagesOf(this.#ctx.storage, app, candidates.filter((r) => !(r.deleted && hideTombstones)));
+    for (const row of candidates) {
+      if (!(row.deleted && hideTombstones)) {
+        const wire = toWireConversation(row, lastOf(row));
+        // A page of 1000 rows whose last messages are 12 KiB each would be a 12 MiB frame:
+        // stop at a byte budget instead (always at least one row, so a page advances).
+        const size = JSON.stringify(wire).length;
+        if (taken > 0 && bytes + size > SYNC_PAGE_BYTES) break;
+        bytes += size;
+        conversations.push(wire);
+      }
+      taken++;
     }
-    const reached = rows.length ? rows[rows.length - 1]!.version : Math.max(sinceVersion, current);
-    return { conversations, version: reached, isFinished: reached >= current };
+    const next = rows[taken];
+    if (!next) {
+      const reached = Math.max(sinceVersion, current, ...rows.map((r) => r.version));
+      return { conversations, version: reached, isFinished: true };
+    }
+    const last = rows[taken - 1]!;
+    if (next.version > last.version) return { conversations, version: last.version, isFinished: false };
+    return { conversations, version: last.version - 1, isFinished: false, cursor: encodeSyncCursor({ version: last.version, convKey: last.convKey }) };
   }
 
   /**

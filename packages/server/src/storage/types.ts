@@ -221,10 +221,46 @@ export type ConversationPatch =
   | { kind: 'customData'; customData: string }
   | { kind: 'mark'; markType: number; enable: boolean };
 
+/** A position in a user's conversation list: a row's orderKey and order tie (see `list-order.ts`). */
+export interface ListPosition {
+  orderKey: number;
+  tie: number;
+}
+
+export interface ListedConversation {
+  row: ConversationRow;
+  position: ListPosition;
+}
+
+export interface ListQuery {
+  pinned: boolean;
+  /** Only rows with a message the user can see: lastSeq >= max(1, visibleFromSeq). */
+  nonEmptyOnly: boolean;
+  /** Rows strictly after this position; from the top without it. */
+  after?: ListPosition;
+  limit: number;
+}
+
 export interface ConversationStore {
   get(app: number, userID: string, convKey: string): Promise<ConversationRow | undefined>;
-  /** Rows (tombstones included) with version > sinceVersion, ascending by version. */
-  changedSince(app: number, userID: string, sinceVersion: number, limit: number): Promise<ConversationRow[]>;
+  /**
+   * At most `limit` rows (tombstones included) in `(version, convKey)` order, read by
+   * index: those with version > `sinceVersion`, or, with `afterConvKey`, those after the
+   * position `(sinceVersion, afterConvKey)` (the rest of version `sinceVersion`, then
+   * later versions). A page may end inside a version step; the caller continues from
+   * the last row's position. Cost: O(limit) whatever the user's row count.
+   */
+  changedSince(app: number, userID: string, sinceVersion: number, limit: number, afterConvKey?: string): Promise<ConversationRow[]>;
+  /**
+   * At most `limit` live (not deleted) rows of the user whose `isPinned` is `pinned`, in
+   * list order (orderKey descending, then tie descending), read by index: O(limit).
+   */
+  listLive(app: number, userID: string, query: ListQuery): Promise<ListedConversation[]>;
+  /**
+   * The messages at these (convKey, seq) positions that exist, in one read: the last
+   * message of each row on a page, without a round trip per row.
+   */
+  lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]>;
   /**
    * Applies one patch to several of the user's conversations in one transaction and one
    * version step. A conversation the user has no live row for is skipped (reported in
@@ -285,6 +321,10 @@ export interface DeviceStore {
    * device that logs in again is a new device to the server (its sync needs nothing kept).
    */
   prune(app: number, userID: string, keep: number, deviceID: string): Promise<string[]>;
+  /** The devices of several users in one read (the admin's deletion list). */
+  listMany(app: number, userIDs: string[]): Promise<Map<string, DeviceRecord[]>>;
+  /** At most `limit` of a user's devices by device ID, after `afterDeviceID`: read by the primary key. */
+  page(app: number, userID: string, limit: number, afterDeviceID?: string): Promise<DeviceRecord[]>;
 }
 
 export interface DeletionStore {

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfabError, ErrorCode, isConfabError, isValidUserID } from '@confab/protocol';
 import { z } from 'zod';
-import type { AppRecord, DeviceRecord } from '../../storage/types.js';
+import type { AppRecord } from '../../storage/types.js';
 import { toDeletionStatus } from '../../services/conversations.js';
-import { toWireConversation } from '../../services/wire.js';
 import type { HttpContext } from '../areas.js';
 import { readBody, sendJson, type Router } from '../router.js';
+import { userView } from './user-view.js';
 import { canManage, issueToken, safeEqual, verifyToken, type AdminScope } from './auth.js';
 
 /**
@@ -116,31 +116,15 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
     const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 50) || 50, 1), 500);
     const before = Number(url.searchParams.get('before') ?? 0) || undefined;
     const records = await domain.storage.deletions.list(sdkAppID, { userID, limit, beforeID: before });
-    const devicesByUser = new Map<string, DeviceRecord[]>();
-    for (const r of records) if (!devicesByUser.has(r.userID)) devicesByUser.set(r.userID, await domain.storage.devices.list(sdkAppID, r.userID));
-    return { deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID)!, app) })) };
+    const devicesByUser = await domain.storage.devices.listMany(sdkAppID, records.map((r) => r.userID));
+    return { deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID) ?? [], app) })) };
   }
   if (parts.length === 4 && parts[2] === 'users' && method === 'GET') {
     const userID = parts[3]!;
     if (!isValidUserID(userID)) throw new HttpError(400, ErrorCode.INVALID_IDENTIFIER, 'malformed user ID');
     const [account] = await domain.storage.accounts.get(sdkAppID, [userID]);
     if (!account) throw new HttpError(404, ErrorCode.ACCOUNT_NOT_FOUND, `user ${userID} does not exist`);
-    const rows = await domain.storage.conversations.changedSince(sdkAppID, userID, 0, 1000);
-    const conversations = [];
-    for (const row of rows) {
-      const last = !row.deleted && row.lastSeq >= row.visibleFromSeq ? await domain.storage.messages.get(sdkAppID, row.convKey, row.lastSeq) : undefined;
-      // The admin view is content-free: it shows that a last message exists, not what it says.
-      // Drafts and custom data are the user's words too: the view says whether they exist.
-      const { draftText, customData, ...wire } = toWireConversation(row, last);
-      conversations.push({ ...wire, hasDraft: draftText !== '', hasCustomData: customData !== '',
-        lastMessage: wire.lastMessage ? { msgID: wire.lastMessage.msgID, seq: wire.lastMessage.seq, sender: wire.lastMessage.sender, timestamp: wire.lastMessage.timestamp } : null });
-    }
-    return {
-      devices: await domain.storage.devices.list(sdkAppID, userID),
-      user: { userID: account.userID, nickName: account.nickName, faceUrl: account.faceUrl, createdAt: account.createdAt,
-        syncVersion: await domain.storage.accounts.syncVersion(sdkAppID, userID), onlineSessions: ctx.gateway.sessionsOf(sdkAppID, userID) },
-      conversations,
-    };
+    return userView(ctx, sdkAppID, account, url.searchParams);
   }
   throw new HttpError(404, ErrorCode.REST_BAD_URL, `no admin route ${method} ${url.pathname}`);
 }

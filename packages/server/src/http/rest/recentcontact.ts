@@ -1,7 +1,8 @@
 import {
   c2cConversationID, ErrorCode, groupConversationID, isValidGroupID, isValidUserID, MAX_BATCH,
 } from '@confab/protocol';
-import type { ConversationRow } from '../../storage/types.js';
+import type { ListedConversation, ListPosition } from '../../storage/types.js';
+import { lastMessagesOf } from '../../services/last-messages.js';
 import { callerFor, restError, type RestCommand, type RestContext } from './envelope.js';
 import { Fields, isObject } from './fields.js';
 
@@ -29,99 +30,81 @@ async function requireAccount(ctx: RestContext, f: Fields): Promise<string> {
 // ---- get_list ------------------------------------------------------------------------
 
 /**
- * A position in a list sorted by `orderKey` descending, then conversation ID
- * ascending: everything with an orderKey above `ts` was returned, plus the first
- * `index` of those with orderKey `ts`. `(0, 0)` is the start. `index` is never 0
- * otherwise, so the start is unambiguous even though orderKey can be 0.
+ * The list order is pinned first (with AssistFlags bit 0), then by `orderKey`
+ * descending, then by the row's order tie descending (`storage/list-order.ts`). A cursor
+ * is the position of the last row returned: `TimeStamp`/`TopTimeStamp` its orderKey,
+ * `StartIndex`/`TopStartIndex` its tie (never 0, so `(0, 0)` is the start). Each page is
+ * an index seek to the cursor plus PageSize entries — a user with 100k conversations
+ * costs the same per page as one with 100 — and a row that does not change between pages
+ * keeps its position, so paging returns every untouched conversation exactly once.
  */
-interface Cursor {
-  ts: number;
-  index: number;
+type Cursor = ListPosition | undefined;
+
+/** Pinned conversations returned with the first page when they are not paged (no bit 2). */
+const MAX_UNPAGED_PINNED = 1000;
+
+function cursorOf(ts: number, index: number): Cursor {
+  return ts === 0 && index === 0 ? undefined : { orderKey: ts, tie: index };
 }
 
-function byActivity(a: ConversationRow, b: ConversationRow): number {
-  return b.orderKey - a.orderKey || (a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0);
+function compareListed(a: ListedConversation, b: ListedConversation): number {
+  return b.position.orderKey - a.position.orderKey || b.position.tie - a.position.tie;
 }
 
-function after(list: ConversationRow[], cursor: Cursor): ConversationRow[] {
-  if (cursor.ts === 0 && cursor.index === 0) return list;
-  let i = list.findIndex((r) => r.orderKey <= cursor.ts);
-  if (i < 0) return [];
-  for (let skipped = 0; i < list.length && list[i]!.orderKey === cursor.ts && skipped < cursor.index; skipped++) i++;
-  return list.slice(i);
-}
-
-function advance(cursor: Cursor, page: ConversationRow[]): Cursor {
-  const last = page[page.length - 1];
-  if (!last) return cursor;
-  const inPage = page.filter((r) => r.orderKey === last.orderKey).length;
-  return { ts: last.orderKey, index: inPage + (cursor.ts === last.orderKey ? cursor.index : 0) };
-}
-
-/** Every live conversation row of the user: all rows by version, the newest copy of each. */
-async function liveRows(ctx: RestContext, userID: string): Promise<ConversationRow[]> {
-  const app = ctx.app.sdkAppID;
-  const byKey = new Map<string, ConversationRow>();
-  let since = 0;
-  for (;;) {
-    const rows = await ctx.domain.storage.conversations.changedSince(app, userID, since, 500);
-    for (const row of rows) byKey.set(row.convKey, row);
-    if (rows.length < 500) break;
-    since = rows[rows.length - 1]!.version;
-  }
-  return [...byKey.values()].filter((r) => !r.deleted);
-}
-
-/** A conversation with no message the user can see (history cleared, or only pinned / drafted / joined). */
-function isEmpty(row: ConversationRow): boolean {
-  return row.lastSeq < Math.max(1, row.visibleFromSeq);
+/** One part of the list after `after`: `page` (at most `limit` rows) and whether more follow. */
+async function readPart(ctx: RestContext, userID: string, pinned: boolean, nonEmptyOnly: boolean, after: Cursor, limit: number) {
+  if (limit <= 0) return { page: [] as ListedConversation[], more: true };
+  const rows = await ctx.domain.storage.conversations.listLive(ctx.app.sdkAppID, userID,
+    { pinned, nonEmptyOnly, limit: limit + 1, ...(after ? { after } : {}) });
+  return { page: rows.slice(0, limit), more: rows.length > limit };
 }
 
 /**
  * `{ From_Account, TimeStamp, StartIndex, TopTimeStamp, TopStartIndex, AssistFlags, PageSize? }`
  * → `{ CompleteFlag, TimeStamp, StartIndex, TopTimeStamp, TopStartIndex, SessionItem[] }`.
- *
- * The cursors are opaque to the caller (pass back what the last page returned, all 0
- * for the first page). Here `TimeStamp`/`TopTimeStamp` is the conversation's
- * `orderKey` (its activation order, not a time) and `StartIndex`/`TopStartIndex` how
- * many conversations with exactly that orderKey were already returned.
+ * The cursors are opaque to the caller: all 0 for the first page, then what the last page returned.
  */
 export const getList: RestCommand = async (ctx, body) => {
   const f = new Fields(body, ErrorCode.CONV_INVALID_PARAMETERS);
   const userID = await requireAccount(ctx, f);
-  const normalCursor: Cursor = { ts: f.int('TimeStamp', 0, SAFE_MAX, 0), index: f.int('StartIndex', 0, SAFE_MAX, 0) };
-  const topCursor: Cursor = { ts: f.int('TopTimeStamp', 0, SAFE_MAX, 0), index: f.int('TopStartIndex', 0, SAFE_MAX, 0) };
+  const normalCursor = cursorOf(f.int('TimeStamp', 0, SAFE_MAX, 0), f.int('StartIndex', 0, SAFE_MAX, 0));
+  const topCursor = cursorOf(f.int('TopTimeStamp', 0, SAFE_MAX, 0), f.int('TopStartIndex', 0, SAFE_MAX, 0));
   const flags = f.int('AssistFlags', 0, 0xffff_ffff, 0);
   const pageSize = f.int('PageSize', 1, DEFAULT_PAGE_SIZE, DEFAULT_PAGE_SIZE);
   const supportPinned = (flags & ASSIST_SUPPORT_PINNED) !== 0;
   const pagePinned = supportPinned && (flags & ASSIST_PAGE_PINNED) !== 0;
-  const includeEmpty = (flags & ASSIST_EMPTY_CONVERSATIONS) !== 0;
+  const nonEmptyOnly = (flags & ASSIST_EMPTY_CONVERSATIONS) === 0;
 
-  const rows = (await liveRows(ctx, userID)).filter((r) => includeEmpty || !isEmpty(r)).sort(byActivity);
-  const pinned = supportPinned ? rows.filter((r) => r.isPinned) : [];
-  const others = supportPinned ? rows.filter((r) => !r.isPinned) : rows;
-
-  let topPage: ConversationRow[] = [];
-  let topLeft = 0;
-  let room = pageSize;
+  let top = { page: [] as ListedConversation[], more: false };
+  let normal: { page: ListedConversation[]; more: boolean };
   if (pagePinned) {
     // Pinned conversations first, paged by the Top cursor; the others start once they are done.
-    const rest = after(pinned, topCursor);
-    topPage = rest.slice(0, pageSize);
-    topLeft = rest.length - topPage.length;
-    room -= topPage.length;
-  } else if (supportPinned && normalCursor.ts === 0 && normalCursor.index === 0) {
-    // Pinned conversations not paged: all of them with the first page, on top of PageSize.
-    topPage = pinned;
+    top = await readPart(ctx, userID, true, nonEmptyOnly, topCursor, pageSize);
+    normal = top.more ? { page: [], more: true } : await readPart(ctx, userID, false, nonEmptyOnly, normalCursor, pageSize - top.page.length);
+  } else if (supportPinned) {
+    // Pinned conversations not paged: they come with the first page, on top of PageSize
+    // (and, past MAX_UNPAGED_PINNED, on the following pages by the Top cursor).
+    if (normalCursor === undefined || topCursor !== undefined) {
+      top = await readPart(ctx, userID, true, nonEmptyOnly, topCursor, MAX_UNPAGED_PINNED);
+    }
+    normal = await readPart(ctx, userID, false, nonEmptyOnly, normalCursor, pageSize);
+  } else {
+    // Pinned conversations not set apart: merge the two index ranges, each read after the cursor.
+    const [pinned, others] = await Promise.all([
+      readPart(ctx, userID, true, nonEmptyOnly, normalCursor, pageSize),
+      readPart(ctx, userID, false, nonEmptyOnly, normalCursor, pageSize),
+    ]);
+    const merged = [...pinned.page, ...others.page].sort(compareListed);
+    normal = { page: merged.slice(0, pageSize), more: merged.length > pageSize || pinned.more || others.more };
   }
-  const rest = topLeft > 0 ? [] : after(others, normalCursor);
-  const page = rest.slice(0, Math.max(room, 0));
-  const nextNormal = advance(normalCursor, page);
-  const nextTop = pagePinned ? advance(topCursor, topPage) : topCursor;
+  const nextNormal = normal.page.at(-1)?.position ?? normalCursor;
+  const nextTop = top.page.at(-1)?.position ?? topCursor;
 
+  const listed = [...top.page, ...normal.page].map((l) => l.row);
+  const lastOf = await lastMessagesOf(ctx.domain.storage, ctx.app.sdkAppID, listed);
   const items = [];
-  for (const row of [...topPage, ...page]) {
-    const last = isEmpty(row) ? undefined : await ctx.domain.storage.messages.get(ctx.app.sdkAppID, row.convKey, row.lastSeq);
+  for (const row of listed) {
+    const last = lastOf(row);
     const isGroup = row.convKey.startsWith('group:');
     items.push({
       Type: isGroup ? 2 : 1,
@@ -134,11 +117,11 @@ export const getList: RestCommand = async (ctx, body) => {
     });
   }
   return {
-    CompleteFlag: topLeft === 0 && rest.length <= page.length ? 1 : 0,
-    TimeStamp: nextNormal.ts,
-    StartIndex: nextNormal.index,
-    TopTimeStamp: nextTop.ts,
-    TopStartIndex: nextTop.index,
+    CompleteFlag: top.more || normal.more ? 0 : 1,
+    TimeStamp: nextNormal?.orderKey ?? 0,
+    StartIndex: nextNormal?.tie ?? 0,
+    TopTimeStamp: nextTop?.orderKey ?? 0,
+    TopStartIndex: nextTop?.tie ?? 0,
     SessionItem: items,
   };
 };

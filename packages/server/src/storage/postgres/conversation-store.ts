@@ -1,8 +1,11 @@
 import type pg from 'pg';
-import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
+import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, StoredMessage, UserChange } from '../types.js';
+import type { MessageElem } from '@confab/protocol';
 import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 import { withTransaction } from './tx.js';
+
+interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string }
 
 type Target = { convKey: string; conversationID: string; create: boolean };
 
@@ -19,25 +22,41 @@ export class PgConversationStore implements ConversationStore {
     return rows[0] ? toConversationRow(rows[0]) : undefined;
   }
 
-  async changedSince(app: number, userID: string, sinceVersion: number, limit: number): Promise<ConversationRow[]> {
-    // One snapshot for both reads, so the extension agrees with the page.
-    return withTransaction(this.#pool, async (client) => {
-      const read = async (since: number, max: number) => (await client.query<RawConversationRow>(`SELECT ${ROW_COLUMNS}
-        FROM user_conversations WHERE app_id = $1 AND user_id = $2 AND version > $3
-        ORDER BY version ASC, conv_key ASC LIMIT $4`, [app, userID, since, max])).rows.map(toConversationRow);
-      const rows = await read(sinceVersion, limit + 1);
-      if (rows.length <= limit) return rows;
-      // Never end a page inside one version step: a device that stores the page's version
-      // must hold every row of it. Extend the page to the end of its last version.
-      const lastVersion = rows[limit - 1]!.version;
-      const page = rows.slice(0, limit);
-      if (rows[limit]!.version === lastVersion) {
-        const rest = (await read(lastVersion - 1, 1_000_000)).filter((r) => r.version === lastVersion);
-        const have = new Set(page.map((r) => r.convKey));
-        for (const row of rest) if (!have.has(row.convKey)) page.push(row);
-      }
-      return page;
-    }, { readOnly: true });
+  async changedSince(app: number, userID: string, sinceVersion: number, limit: number, afterConvKey?: string): Promise<ConversationRow[]> {
+    // Both forms walk the index (app_id, user_id, version, conv_key) from the position.
+    const { rows } = afterConvKey === undefined
+      ? await this.#pool.query<RawConversationRow>(`SELECT ${ROW_COLUMNS} FROM user_conversations
+          WHERE app_id = $1 AND user_id = $2 AND version > $3 ORDER BY version ASC, conv_key ASC LIMIT $4`,
+        [app, userID, sinceVersion, limit])
+      : await this.#pool.query<RawConversationRow>(`SELECT ${ROW_COLUMNS} FROM user_conversations
+          WHERE app_id = $1 AND user_id = $2 AND (version, conv_key) > ($3, $4) ORDER BY version ASC, conv_key ASC LIMIT $5`,
+        [app, userID, sinceVersion, afterConvKey, limit]);
+    return rows.map(toConversationRow);
+  }
+
+  async listLive(app: number, userID: string, query: ListQuery): Promise<ListedConversation[]> {
+    const params: unknown[] = [app, userID, query.pinned];
+    if (query.after) params.push(query.after.orderKey, query.after.tie);
+    params.push(query.limit);
+    // The WHERE terms match the partial indexes' conditions, so the planner can use them.
+    const { rows } = await this.#pool.query<RawConversationRow & { order_tie: number }>(`SELECT ${ROW_COLUMNS}, order_tie
+      FROM user_conversations WHERE app_id = $1 AND user_id = $2 AND NOT deleted
+        ${query.nonEmptyOnly ? 'AND last_seq >= GREATEST(1, visible_from_seq)' : ''}
+        AND is_pinned = $3 ${query.after ? 'AND (order_key, order_tie) < ($4, $5)' : ''}
+      ORDER BY order_key DESC, order_tie DESC LIMIT $${params.length}`, params);
+    return rows.map((raw) => ({ row: toConversationRow(raw), position: { orderKey: raw.order_key, tie: raw.order_tie } }));
+  }
+
+  async lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]> {
+    if (refs.length === 0) return [];
+    // One query for the page: primary-key lookups joined from the list of positions.
+    const { rows } = await this.#pool.query<RawMessageRow>(`SELECT m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem
+      FROM unnest($2::text[], $3::bigint[]) AS r(conv_key, seq)
+      JOIN messages m ON m.app_id = $1 AND m.conv_key = r.conv_key AND m.seq = r.seq`,
+    [app, refs.map((r) => r.convKey), refs.map((r) => r.seq)]);
+    return rows.map((raw) => ({
+      convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+    }));
   }
 
   async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }> {

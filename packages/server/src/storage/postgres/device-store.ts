@@ -36,11 +36,33 @@ export class PgDeviceStore implements DeviceStore {
   }
 
   async list(app: number, userID: string): Promise<DeviceRecord[]> {
-    const { rows } = await this.#pool.query<RawDevice>(`SELECT device_id, platform, capabilities, protocol_version, first_seen, last_seen,
-      acked_version FROM devices WHERE app_id = $1 AND user_id = $2 ORDER BY first_seen, device_id`, [app, userID]);
-    return rows.map((r) => ({
-      deviceID: r.device_id, platform: r.platform, capabilities: JSON.parse(r.capabilities) as string[], protocolVersion: r.protocol_version,
-      firstSeen: r.first_seen, lastSeen: r.last_seen, ackedVersion: r.acked_version,
-    }));
+    const { rows } = await this.#pool.query<RawDevice>(`SELECT ${DEVICE_COLUMNS} FROM devices
+      WHERE app_id = $1 AND user_id = $2 ORDER BY first_seen, device_id`, [app, userID]);
+    return rows.map(toDevice);
   }
+
+  async listMany(app: number, userIDs: string[]): Promise<Map<string, DeviceRecord[]>> {
+    const ids = [...new Set(userIDs)];
+    const byUser = new Map<string, DeviceRecord[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return byUser;
+    const { rows } = await this.#pool.query<RawDevice & { user_id: string }>(`SELECT user_id, ${DEVICE_COLUMNS} FROM devices
+      WHERE app_id = $1 AND user_id = ANY($2::text[]) ORDER BY user_id, first_seen, device_id`, [app, ids]);
+    for (const r of rows) byUser.get(r.user_id)?.push(toDevice(r));
+    return byUser;
+  }
+
+  async page(app: number, userID: string, limit: number, afterDeviceID = ''): Promise<DeviceRecord[]> {
+    const { rows } = await this.#pool.query<RawDevice>(`SELECT ${DEVICE_COLUMNS} FROM devices
+      WHERE app_id = $1 AND user_id = $2 AND device_id > $3 ORDER BY device_id LIMIT $4`, [app, userID, afterDeviceID, limit]);
+    return rows.map(toDevice);
+  }
+}
+
+const DEVICE_COLUMNS = 'device_id, platform, capabilities, protocol_version, first_seen, last_seen, acked_version';
+
+function toDevice(r: RawDevice): DeviceRecord {
+  return {
+    deviceID: r.device_id, platform: r.platform, capabilities: JSON.parse(r.capabilities) as string[], protocolVersion: r.protocol_version,
+    firstSeen: r.first_seen, lastSeen: r.last_seen, ackedVersion: r.acked_version,
+  };
 }

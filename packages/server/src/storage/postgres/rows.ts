@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ConversationRow, UserChange } from '../types.js';
 import { toConversationRow, type RawConversationRow } from '../raw-records.js';
+import { orderTies } from '../list-order.js';
 
 export { toConversationRow, type RawConversationRow };
 
@@ -87,29 +88,34 @@ export class UserChangeSet {
     const versions = new Map(stepped.map((r) => [r.user_id, r.sync_version]));
     const changes: UserChange[] = [];
     const all: ConversationRow[] = [];
+    const ties: number[] = [];
     for (const [userID, byConv] of this.#changed) {
       const version = versions.get(userID);
       if (version === undefined) throw new Error(`account ${userID} missing while writing its conversation rows`);
       const rows = [...byConv.values()];
+      const tieOf = orderTies(version, rows.map((r) => r.convKey));
       for (const row of rows) {
         row.version = version;
         if (activated(row)) row.orderKey = version;
         all.push(row);
+        ties.push(tieOf.get(row.convKey)!);
       }
       changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
     }
-    await writeRows(this.#client, this.#app, all);
+    await writeRows(this.#client, this.#app, all, ties);
     return changes;
   }
 }
 
-async function writeRows(client: pg.PoolClient, app: number, rows: ConversationRow[]): Promise<void> {
+/** Upserts rows; `ties[i]` is row i's order tie, used only when the row is new (see `../list-order.ts`). */
+async function writeRows(client: pg.PoolClient, app: number, rows: ConversationRow[], ties: number[]): Promise<void> {
   const col = <T>(pick: (r: ConversationRow) => T) => rows.map(pick);
   await client.query(`
     INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
-      visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version)
+      visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, order_tie)
     SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::bigint[],
-      $8::bigint[], $9::bigint[], $10::boolean[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::bigint[])
+      $8::bigint[], $9::bigint[], $10::boolean[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::bigint[],
+      $17::bigint[])
     ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
       last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
       visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,
@@ -118,7 +124,7 @@ async function writeRows(client: pg.PoolClient, app: number, rows: ConversationR
     app, col((r) => r.userID), col((r) => r.convKey), col((r) => r.conversationID), col((r) => r.lastSeq),
     col((r) => r.unreadCount), col((r) => r.readSeq), col((r) => r.visibleFromSeq), col((r) => r.orderKey),
     col((r) => r.isPinned), col((r) => r.draftText), col((r) => r.draftTimestamp), col((r) => r.customData),
-    col((r) => JSON.stringify(r.marks)), col((r) => r.deleted), col((r) => r.version),
+    col((r) => JSON.stringify(r.marks)), col((r) => r.deleted), col((r) => r.version), ties,
   ]);
 }
 

@@ -160,6 +160,21 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE user_conversations ADD COLUMN marks text NOT NULL DEFAULT '[]';
   `,
+  // conv.sync pages by (version, conv_key) from a position; the conversation list by
+  // (is_pinned, order_key, order_tie) (see ../list-order.ts).
+  `
+  CREATE INDEX user_conversations_by_version_key ON user_conversations (app_id, user_id, version, conv_key);
+  DROP INDEX user_conversations_by_version;
+  ALTER TABLE user_conversations ADD COLUMN order_tie bigint NOT NULL DEFAULT 0;
+  UPDATE user_conversations SET order_tie = r.n
+    FROM (SELECT app_id, user_id, conv_key, row_number() OVER (PARTITION BY app_id, user_id ORDER BY conv_key DESC) AS n
+          FROM user_conversations) AS r
+    WHERE user_conversations.app_id = r.app_id AND user_conversations.user_id = r.user_id AND user_conversations.conv_key = r.conv_key;
+  CREATE INDEX user_conversations_live ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
+    WHERE NOT deleted;
+  CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
+    WHERE NOT deleted AND last_seq >= GREATEST(1, visible_from_seq);
+  `,
 ];
 
 /**

@@ -1,11 +1,22 @@
 import type Database from 'better-sqlite3';
-import type { ConversationPatch, ConversationRow, ConversationStore, UserChange } from '../types.js';
+import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, StoredMessage, UserChange } from '../types.js';
+import type { MessageElem } from '@confab/protocol';
 import { prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
+
+interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string }
+
+function toStoredMessage(raw: RawMessageRow): StoredMessage {
+  return { convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem };
+}
 
 export class SqliteConversationStore implements ConversationStore {
   readonly #rowStatements: RowStatements;
   readonly #changedSince: Database.Statement;
+  readonly #changedAfter: Database.Statement;
+  readonly #message: Database.Statement;
+  /** `listLive` statements by `${nonEmptyOnly}/${hasAfter}`. */
+  readonly #list = new Map<string, Database.Statement>();
   readonly #patchTx: (app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) =>
     { change: UserChange | null; missing: string[] };
 
@@ -13,6 +24,20 @@ export class SqliteConversationStore implements ConversationStore {
     this.#rowStatements = prepareRowStatements(db);
     this.#changedSince = db.prepare(`SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND version > ?
       ORDER BY version ASC, conv_key ASC LIMIT ?`);
+    // Row-value comparison on the index (app_id, user_id, version, conv_key): a seek to
+    // the position, then `limit` entries — not the rest of the version step.
+    this.#changedAfter = db.prepare(`SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND (version, conv_key) > (?, ?)
+      ORDER BY version ASC, conv_key ASC LIMIT ?`);
+    this.#message = db.prepare('SELECT conv_key, seq, sender, client_msg_id, created_at, elem FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
+    for (const nonEmpty of [false, true]) {
+      for (const hasAfter of [false, true]) {
+        // The WHERE terms match the partial indexes' conditions exactly, so SQLite picks them.
+        this.#list.set(`${nonEmpty}/${hasAfter}`, db.prepare(`SELECT * FROM user_conversations
+          WHERE app_id = ? AND user_id = ? AND deleted = 0${nonEmpty ? ' AND last_seq >= max(1, visible_from_seq)' : ''}
+            AND is_pinned = ?${hasAfter ? ' AND (order_key, order_tie) < (?, ?)' : ''}
+          ORDER BY order_key DESC, order_tie DESC LIMIT ?`));
+      }
+    }
     this.#patchTx = db.transaction((app, userID, targets, patch) => this.#patch(app, userID, targets, patch));
   }
 
@@ -21,20 +46,30 @@ export class SqliteConversationStore implements ConversationStore {
     return raw ? toConversationRow(raw) : undefined;
   }
 
-  async changedSince(app: number, userID: string, sinceVersion: number, limit: number): Promise<ConversationRow[]> {
-    const rows = (this.#changedSince.all(app, userID, sinceVersion, limit + 1) as RawConversationRow[]).map(toConversationRow);
-    if (rows.length <= limit) return rows;
-    // Never end a page inside one version step: a device that stores the page's version
-    // must hold every row of it. Extend the page to the end of its last version.
-    const lastVersion = rows[limit - 1]!.version;
-    const page = rows.slice(0, limit);
-    if (rows[limit]!.version === lastVersion) {
-      const rest = (this.#changedSince.all(app, userID, lastVersion - 1, 1_000_000) as RawConversationRow[])
-        .map(toConversationRow).filter((r) => r.version === lastVersion);
-      const have = new Set(page.map((r) => r.convKey));
-      for (const row of rest) if (!have.has(row.convKey)) page.push(row);
+  async changedSince(app: number, userID: string, sinceVersion: number, limit: number, afterConvKey?: string): Promise<ConversationRow[]> {
+    const raws = afterConvKey === undefined
+      ? this.#changedSince.all(app, userID, sinceVersion, limit)
+      : this.#changedAfter.all(app, userID, sinceVersion, afterConvKey, limit);
+    return (raws as RawConversationRow[]).map(toConversationRow);
+  }
+
+  async listLive(app: number, userID: string, query: ListQuery): Promise<ListedConversation[]> {
+    const statement = this.#list.get(`${query.nonEmptyOnly}/${query.after !== undefined}`)!;
+    const params: unknown[] = [app, userID, query.pinned ? 1 : 0];
+    if (query.after) params.push(query.after.orderKey, query.after.tie);
+    params.push(query.limit);
+    return (statement.all(...params) as (RawConversationRow & { order_tie: number })[])
+      .map((raw) => ({ row: toConversationRow(raw), position: { orderKey: raw.order_key, tie: raw.order_tie } }));
+  }
+
+  async lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]> {
+    // In-process primary-key reads in one synchronous call: no round trip per row to save.
+    const out: StoredMessage[] = [];
+    for (const ref of refs) {
+      const raw = this.#message.get(app, ref.convKey, ref.seq) as RawMessageRow | undefined;
+      if (raw) out.push(toStoredMessage(raw));
     }
-    return page;
+    return out;
   }
 
   async patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) {

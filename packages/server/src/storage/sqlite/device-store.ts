@@ -6,6 +6,13 @@ interface RawDevice {
   first_seen: number; last_seen: number; acked_version: number;
 }
 
+function toDevice(r: RawDevice): DeviceRecord {
+  return {
+    deviceID: r.device_id, platform: r.platform, capabilities: JSON.parse(r.capabilities) as string[], protocolVersion: r.protocol_version,
+    firstSeen: r.first_seen, lastSeen: r.last_seen, ackedVersion: r.acked_version,
+  };
+}
+
 export class SqliteDeviceStore implements DeviceStore {
   readonly #s;
 
@@ -19,6 +26,7 @@ export class SqliteDeviceStore implements DeviceStore {
       prune: db.prepare(`DELETE FROM devices WHERE app_id = ? AND user_id = ? AND device_id <> ? AND device_id NOT IN (
         SELECT device_id FROM devices WHERE app_id = ? AND user_id = ? AND device_id <> ? ORDER BY last_seen DESC, device_id LIMIT ?)
         RETURNING device_id`),
+      page: db.prepare('SELECT * FROM devices WHERE app_id = ? AND user_id = ? AND device_id > ? ORDER BY device_id LIMIT ?'),
     };
   }
 
@@ -36,9 +44,15 @@ export class SqliteDeviceStore implements DeviceStore {
   }
 
   async list(app: number, userID: string): Promise<DeviceRecord[]> {
-    return (this.#s.list.all(app, userID) as RawDevice[]).map((r) => ({
-      deviceID: r.device_id, platform: r.platform, capabilities: JSON.parse(r.capabilities) as string[], protocolVersion: r.protocol_version,
-      firstSeen: r.first_seen, lastSeen: r.last_seen, ackedVersion: r.acked_version,
-    }));
+    return (this.#s.list.all(app, userID) as RawDevice[]).map(toDevice);
+  }
+
+  async listMany(app: number, userIDs: string[]): Promise<Map<string, DeviceRecord[]>> {
+    // In-process reads: one statement per user costs no round trip, and runs without yielding.
+    return new Map([...new Set(userIDs)].map((id) => [id, (this.#s.list.all(app, id) as RawDevice[]).map(toDevice)]));
+  }
+
+  async page(app: number, userID: string, limit: number, afterDeviceID = ''): Promise<DeviceRecord[]> {
+    return (this.#s.page.all(app, userID, afterDeviceID, limit) as RawDevice[]).map(toDevice);
   }
 }

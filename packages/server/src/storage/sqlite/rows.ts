@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ConversationRow, UserChange } from '../types.js';
 import { toConversationRow, type RawConversationRow } from '../raw-records.js';
+import { orderTies } from '../list-order.js';
 
 export { toConversationRow, type RawConversationRow };
 
@@ -45,13 +46,14 @@ export class UserChangeSet {
       if (!stepped) throw new Error(`account ${userID} missing while writing its conversation rows`);
       const version = stepped.sync_version;
       const rows = [...byConv.values()];
+      const ties = orderTies(version, rows.map((r) => r.convKey));
       for (const row of rows) {
         row.version = version;
         if (activated(row)) row.orderKey = version;
         this.#statements.upsertRow.run(
           this.#app, row.userID, row.convKey, row.conversationID, row.lastSeq, row.unreadCount, row.readSeq,
           row.visibleFromSeq, row.orderKey, row.isPinned ? 1 : 0, row.draftText, row.draftTimestamp,
-          row.customData, JSON.stringify(row.marks), row.deleted ? 1 : 0, row.version,
+          row.customData, JSON.stringify(row.marks), row.deleted ? 1 : 0, row.version, ties.get(row.convKey),
         );
       }
       changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
@@ -71,8 +73,8 @@ export function prepareRowStatements(db: Database.Database): RowStatements {
     getRow: db.prepare('SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND conv_key = ?'),
     upsertRow: db.prepare(`
       INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
-        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, order_tie)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
         last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
         visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,

@@ -159,6 +159,20 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE user_conversations ADD COLUMN marks TEXT NOT NULL DEFAULT '[]';
   `,
+  // The conversation list read by index (see ../list-order.ts). conv.sync needs no new
+  // index here: user_conversations_by_version ends with the primary key, so it is
+  // already (app_id, user_id, version, conv_key).
+  `
+  ALTER TABLE user_conversations ADD COLUMN order_tie INTEGER NOT NULL DEFAULT 0;
+  UPDATE user_conversations SET order_tie = r.n
+    FROM (SELECT app_id, user_id, conv_key, row_number() OVER (PARTITION BY app_id, user_id ORDER BY conv_key DESC) AS n
+          FROM user_conversations) AS r
+    WHERE user_conversations.app_id = r.app_id AND user_conversations.user_id = r.user_id AND user_conversations.conv_key = r.conv_key;
+  CREATE INDEX user_conversations_live ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
+    WHERE deleted = 0;
+  CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
+    WHERE deleted = 0 AND last_seq >= max(1, visible_from_seq);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
