@@ -69,4 +69,78 @@ describe('SyncEngine', () => {
     await engine.sync();
     assert.equal(got.messages.length, 3);
   });
+
+  it('a first sync (version 0) takes every page as history: no msg.history, nothing announced, total from the rows', async () => {
+    // Three pages of rows, each with unread messages and a last message; the later pages
+    // arrive after the stored version has already moved past 0.
+    const pages = [0, 1, 2].map((p) => Array.from({ length: 4 }, (_, i) => row(`c2c_u${p * 4 + i}`, {
+      version: p + 1, lastSeq: 10, readSeq: 7, unreadCount: 3, orderKey: p * 4 + i, lastMessage: msg(`c2c_u${p * 4 + i}`, 10),
+    })));
+    const { engine, got, calls, store } = await setup({
+      'conv.sync': (b) => {
+        const p = b.sinceVersion as number;
+        return { conversations: pages[p], version: p + 1, isFinished: p === 2 };
+      },
+    });
+    await engine.sync();
+    assert.deepEqual(calls.map((c) => c[0]), ['conv.sync', 'conv.sync', 'conv.sync', 'sync.ack']);
+    assert.equal(got.messages.length, 0);
+    assert.equal(got.added.length, 12);
+    assert.equal(got.totals.at(-1), 36);
+    assert.equal(await store.getTotalUnread(), 36);
+    assert.equal((await store.getConversation('c2c_u11'))?.deliveredSeq, 10);
+    // After the first sync the device is live: a message that arrives is announced.
+    await engine.handleUpdate({
+      prevVersion: 3, version: 4, messages: [msg('c2c_u0', 11)],
+      conversations: [row('c2c_u0', { version: 4, lastSeq: 11, readSeq: 7, unreadCount: 4, orderKey: 40, lastMessage: msg('c2c_u0', 11) })],
+    });
+    assert.deepEqual(got.messages.map((m) => m.msgID), ['c2c_u0/11']);
+    assert.equal(got.totals.at(-1), 37);
+  });
+
+  it('a later sync catches up only the conversations it changed, and retries a failed one at the next pass', async () => {
+    let failBob = true;
+    const { engine, got, calls, store } = await setup({
+      'conv.sync': (b) => (b.sinceVersion === 5
+        ? { conversations: [row('c2c_bob', { version: 6, lastSeq: 2 }), row('c2c_carol', { version: 6, lastSeq: 1 })], version: 6, isFinished: true }
+        : { conversations: [], version: 6, isFinished: true }),
+      'msg.history': (b) => {
+        if (b.conversationID === 'c2c_bob' && failBob) throw new Error('boom');
+        const top = b.conversationID === 'c2c_bob' ? 2 : 1;
+        return { messages: Array.from({ length: top }, (_, i) => msg(b.conversationID, i + 1)).filter((m) => m.seq > b.afterSeq), isFinished: true };
+      },
+    }, 5);
+    // Rows the device already delivered are left alone, however many there are.
+    await store.apply({ upsertConversations: Array.from({ length: 30 }, (_, i) => conv(`c2c_old${i}`, { lastSeq: 4, deliveredSeq: 4 })) });
+    await engine.sync();
+    const history = () => calls.filter((c) => c[0] === 'msg.history').map((c) => c[1].conversationID).sort();
+    assert.deepEqual(history(), ['c2c_bob', 'c2c_carol']);
+    assert.deepEqual(got.messages.map((m) => m.msgID), ['c2c_carol/1']);
+    failBob = false;
+    await engine.sync();
+    assert.deepEqual(history(), ['c2c_bob', 'c2c_bob', 'c2c_carol']);
+    assert.deepEqual(got.messages.map((m) => m.msgID).sort(), ['c2c_bob/1', 'c2c_bob/2', 'c2c_carol/1']);
+  });
+
+  it('load() picks up conversations a previous run left behind', async () => {
+    const store = new MemoryStore();
+    await store.open({ sdkAppID: 1, userID: 'alice' });
+    await store.apply({ syncVersion: 5, upsertConversations: [conv('c2c_bob', { lastSeq: 2, deliveredSeq: 1 }), conv('c2c_carol', { lastSeq: 3, deliveredSeq: 3 })] });
+    const calls: string[] = [];
+    const got: WireMessage[] = [];
+    const engine = new SyncEngine({
+      store, log: createLogger('silent'), isOwnOutgoing: () => false,
+      request: (async (op: string, body: any) => {
+        if (op === 'msg.history') calls.push(body.conversationID);
+        if (op === 'conv.sync') return { conversations: [], version: 5, isFinished: true };
+        if (op === 'msg.history') return { messages: [msg('c2c_bob', 2)], isFinished: true };
+        return {};
+      }) as Requester,
+      events: { syncStart() {}, syncFinish() {}, syncFailed() {}, conversations() {}, totalUnread() {}, newMessages: (ms) => got.push(...ms) },
+    });
+    await engine.load();
+    await engine.sync();
+    assert.deepEqual(calls, ['c2c_bob']);
+    assert.deepEqual(got.map((m) => m.msgID), ['c2c_bob/2']);
+  });
 });
