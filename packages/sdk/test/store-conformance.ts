@@ -205,13 +205,20 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       const store = await opened();
       const rand = prng(7);
       // orderKeys from a small range, so many rows tie (one server batch activating several).
-      const rows = Array.from({ length: 57 }, (_, i) => conv(i % 3 ? `c2c_u${i}` : `group_g${i}`, {
-        orderKey: rand(6), isPinned: rand(5) === 0, unreadCount: rand(4),
-      }));
+      const make = (i: number) => conv(i % 3 ? `c2c_u${i}` : `group_g${i}`, { orderKey: rand(6), isPinned: rand(5) === 0, unreadCount: rand(4) });
+      let rows = Array.from({ length: 157 }, (_, i) => make(i));
+      // Small batches and large ones (a store may rebuild its index for a large batch).
       await store.apply({ upsertConversations: rows.slice(0, 30) });
       await store.apply({ upsertConversations: rows.slice(30) });
+      const redone = Array.from({ length: 90 }, (_, k) => make(k * 2));
+      const dropped = rows.filter((_, i) => i % 2 === 1 && i < 40).map((r) => r.conversationID);
+      await store.apply({ upsertConversations: redone, removeConversations: dropped });
+      const byID = new Map(rows.map((r) => [r.conversationID, r]));
+      for (const id of dropped) byID.delete(id);
+      for (const r of redone) byID.set(r.conversationID, r);
+      rows = [...byID.values()];
       const expected = ids([...rows].sort(comparePositions));
-      for (const count of [1, 7, 57, 100]) {
+      for (const count of [1, 7, 57, 1000]) {
         const pages = await pageAll(store, count);
         assert.ok(pages.every((p) => p.length <= count));
         assert.deepEqual(pages.flatMap(ids), expected, `count ${count}`);
