@@ -103,6 +103,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       assert.equal(bob?.isPinned, true);
       assert.equal(bob?.deliveredSeq, 4);
       assert.equal((await store.listConversations()).length, 2);
+      assert.deepEqual(ids(await store.getConversations(['group_g1', 'c2c_nobody', 'c2c_bob', 'group_g1'])).sort(), ['c2c_bob', 'group_g1']);
+      assert.deepEqual(await store.getConversations([]), []);
       await store.apply({ removeConversations: ['c2c_bob'] });
       assert.equal(await store.getConversation('c2c_bob'), undefined);
       assert.deepEqual(await store.getMessages('c2c_bob', { limit: 10 }), []);

@@ -215,6 +215,15 @@ export class IndexedDbStore implements LocalStore {
     });
   }
 
+  getConversations(conversationIDs: string[]): Promise<StoredConversation[]> {
+    return this.#run(CONVERSATIONS, 'readonly', async (tx, s) => {
+      const store = tx.objectStore(CONVERSATIONS);
+      const wanted = [...new Set(conversationIDs)].filter((id) => typeof id === 'string');
+      const rows = (await Promise.all(wanted.map((id) => request(store.get([s, id]))))) as (ConversationRow | undefined)[];
+      return rows.filter((r): r is ConversationRow => r !== undefined).map((r) => r.v);
+    });
+  }
+
   getConversation(conversationID: string): Promise<StoredConversation | undefined> {
     return this.#run(CONVERSATIONS, 'readonly', async (tx, s) => {
       if (typeof conversationID !== 'string') return undefined;

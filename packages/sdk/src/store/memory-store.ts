@@ -139,6 +139,16 @@ export class MemoryStore implements LocalStore {
     return this.#data().totalUnread;
   }
 
+  async getConversations(conversationIDs: string[]): Promise<StoredConversation[]> {
+    const data = this.#data();
+    const out: StoredConversation[] = [];
+    for (const id of new Set(conversationIDs)) {
+      const c = data.conversations.get(id);
+      if (c) out.push(clone(c));
+    }
+    return out;
+  }
+
   async getConversation(conversationID: string): Promise<StoredConversation | undefined> {
     const c = this.#data().conversations.get(conversationID);
     return c && clone(c);

@@ -208,6 +208,18 @@ export class SqliteStore implements LocalStore {
     });
   }
 
+  getConversations(conversationIDs: string[]): Promise<StoredConversation[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      const out: StoredConversation[] = [];
+      for (const id of new Set(conversationIDs)) {
+        const row = s.getConversation.get(scope, id);
+        if (row) out.push(JSON.parse(row.data) as StoredConversation);
+      }
+      return out;
+    });
+  }
+
   getConversation(conversationID: string): Promise<StoredConversation | undefined> {
     return guard(() => {
       const { s, scope } = this.#open();

@@ -332,10 +332,7 @@ export class SyncEngine {
   async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number; restored?: ReadonlySet<string> }): Promise<BuiltBatch> {
     const { store } = this.#o;
     const existing = new Map<string, StoredConversation>();
-    for (const id of new Set(input.conversations.map((c) => c.conversationID))) {
-      const c = await store.getConversation(id);
-      if (c) existing.set(id, c);
-    }
+    for (const c of await store.getConversations(input.conversations.map((c) => c.conversationID))) existing.set(c.conversationID, c);
     const built = buildBatch({ ...input, fresh: this.#firstSync || this.#version === 0 }, existing);
     const seen = new Set((await store.getMessagesByID(built.messages.map((m) => m.msgID))).map((m) => m.msgID));
     await store.apply(built.batch);
