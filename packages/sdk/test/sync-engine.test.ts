@@ -1,7 +1,7 @@
 /** The sync engine's version rules and catch-up, with a scripted requester and a MemoryStore. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WireConversation, WireMessage } from '@confab/protocol';
+import { ConfabError, ErrorCode, type WireConversation, type WireMessage } from '@confab/protocol';
 import { createLogger } from '../src/log.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { SyncEngine, type Requester } from '../src/sync/sync-engine.js';
@@ -142,5 +142,37 @@ describe('SyncEngine', () => {
     await engine.sync();
     assert.deepEqual(calls, ['c2c_bob']);
     assert.deepEqual(got.map((m) => m.msgID), ['c2c_bob/2']);
+  });
+
+  it('a first sync cut off after one page still takes the remaining pages as history after a restart', async () => {
+    const store = new MemoryStore();
+    await store.open({ sdkAppID: 1, userID: 'alice' });
+    const page = (p: number) => Array.from({ length: 3 }, (_, i) => row(`c2c_p${p}x${i}`, { version: p + 1, lastSeq: 5, readSeq: 2, unreadCount: 3, orderKey: p * 3 + i }));
+    const history: string[] = [];
+    const engineOn = (failSecondPage: boolean) => new SyncEngine({
+      store, log: createLogger('silent'), isOwnOutgoing: () => false,
+      request: (async (op: string, body: any) => {
+        if (op === 'msg.history') {
+          history.push(body.conversationID);
+          return { messages: [], isFinished: true };
+        }
+        if (op !== 'conv.sync') return {};
+        if (body.sinceVersion === 1 && failSecondPage) throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, 'gone');
+        return { conversations: page(body.sinceVersion), version: body.sinceVersion + 1, isFinished: body.sinceVersion === 2 };
+      }) as Requester,
+      events: { syncStart() {}, syncFinish() {}, syncFailed() {}, conversations() {}, totalUnread() {}, newMessages() {} },
+    });
+    const first = engineOn(true);
+    await first.load();
+    await first.sync();
+    assert.equal(first.version, 1, 'one page applied before the connection dropped');
+    assert.equal(await store.getMeta('initialSync'), 'pending');
+    const restarted = engineOn(false);
+    await restarted.load();
+    await restarted.sync();
+    assert.equal(restarted.version, 3);
+    assert.deepEqual(history, [], 'no page of the first sync pulls messages');
+    assert.equal(await store.getMeta('initialSync'), 'done');
+    assert.equal((await store.getConversation('c2c_p2x0'))?.deliveredSeq, 5);
   });
 });

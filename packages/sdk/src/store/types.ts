@@ -87,6 +87,11 @@ export const MetaKey = {
    * a deleted conversation on the device.
    */
   PENDING_DELETIONS: 'pendingDeletions',
+  /**
+   * `pending` while the device's first sync has not paged to the end, then `done`; the
+   * rows of a first sync are taken as history (no messages pulled or announced).
+   */
+  INITIAL_SYNC: 'initialSync',
 } as const;
 
 export interface LocalStore {

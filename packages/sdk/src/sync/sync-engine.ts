@@ -91,8 +91,14 @@ export class SyncEngine {
   #stopped = false;
   /** Conversations whose lastSeq is above their deliveredSeq: the next catch-up's work. */
   readonly #lagging = new Set<string>();
-  /** True while a sync that started at version 0 pages: all its rows are history (see above). */
-  #firstSync = false;
+  /**
+   * True until the device's first sync has paged to the end (persisted as the meta value
+   * `initialSync`: a first sync cut off after 3 of 10 pages, by a lost connection or a
+   * restart, must not take the other 7 pages' rows for news and pull all their messages).
+   */
+  #firstSyncPending = false;
+  /** True while the pages of that first sync are being applied: their rows are history (see above). */
+  #pagingFirstSync = false;
   readonly #o: SyncEngineOptions;
 
   constructor(options: SyncEngineOptions) {
@@ -108,6 +114,7 @@ export class SyncEngine {
     const stored = await this.#o.store.getMeta(MetaKey.SYNC_VERSION);
     this.#version = stored ? Number(stored) || 0 : 0;
     this.#total = await this.#o.store.getTotalUnread();
+    this.#firstSyncPending = this.#version === 0 || (await this.#o.store.getMeta(MetaKey.INITIAL_SYNC)) === 'pending';
     // A previous run may have stopped before catching up (offline, crashed): one scan at
     // login finds those rows. A fresh store has none and skips it.
     if (this.#version > 0) {
@@ -283,16 +290,22 @@ export class SyncEngine {
     // "wiped on 2 of 3 devices" can be answered. Only deletions are acknowledged: an
     // ack per message would be a write per message on the server.
     if (u.deletion) this.#ack();
-    if (built.added.length || built.changed.length) await this.#catchUp();
+    if (built.added.length || built.changed.length) await this.#catchUp([...built.added, ...built.changed].map((c) => c.conversationID));
   }
 
-  /** `#syncPages`, marking a sync from version 0 as the device's first (see the file comment). */
+  /** `#syncPages`, applying the device's first sync as history until it reached the end (see the file comment). */
   async #pagesFromStoredVersion(): Promise<void> {
-    this.#firstSync = this.#version === 0;
+    const { store } = this.#o;
+    if (this.#firstSyncPending && this.#version === 0) await store.setMeta(MetaKey.INITIAL_SYNC, 'pending');
+    this.#pagingFirstSync = this.#firstSyncPending;
     try {
       await this.#syncPages();
     } finally {
-      this.#firstSync = false;
+      this.#pagingFirstSync = false;
+    }
+    if (this.#firstSyncPending && !this.#stopped) {
+      this.#firstSyncPending = false;
+      await store.setMeta(MetaKey.INITIAL_SYNC, 'done');
     }
   }
 
@@ -333,7 +346,7 @@ export class SyncEngine {
     const { store } = this.#o;
     const existing = new Map<string, StoredConversation>();
     for (const c of await store.getConversations(input.conversations.map((c) => c.conversationID))) existing.set(c.conversationID, c);
-    const built = buildBatch({ ...input, fresh: this.#firstSync || this.#version === 0 }, existing);
+    const built = buildBatch({ ...input, fresh: this.#pagingFirstSync }, existing);
     const seen = new Set((await store.getMessagesByID(built.messages.map((m) => m.msgID))).map((m) => m.msgID));
     await store.apply(built.batch);
     if (built.batch.syncVersion !== undefined) this.#version = built.batch.syncVersion;
@@ -353,12 +366,13 @@ export class SyncEngine {
   }
 
   /**
-   * Pulls and announces messages above `deliveredSeq` for the lagging conversations,
+   * Pulls and announces messages above `deliveredSeq` for the lagging conversations
+   * (only those among `only` when given: an update retries nothing it did not touch),
    * CATCH_UP_CONCURRENCY requests at a time. A conversation stays lagging when its pull
-   * fails, so the next pass retries it; a lost connection ends the pass with that error.
+   * fails, so the next sync retries it; a lost connection ends the pass with that error.
    */
-  async #catchUp(): Promise<void> {
-    const ids = [...this.#lagging];
+  async #catchUp(only?: string[]): Promise<void> {
+    const ids = only ? only.filter((id) => this.#lagging.has(id)) : [...this.#lagging];
     let lost: unknown;
     const work = async (): Promise<void> => {
       for (let id = ids.shift(); id !== undefined && !this.#stopped && lost === undefined; id = ids.shift()) {
