@@ -96,6 +96,8 @@ describe('cold start of a user with 1,000 conversations', () => {
 
     const list = await wholeList(d.im, 100);
     assert.equal(list.length, N);
+    // nextSeq is a cursor this session handed out, not an offset.
+    await assert.rejects(d.im.getConversationManager().getConversationList(100, 10), { code: 6017 });
     assert.equal(new Set(list.map((c) => c.conversationID)).size, N, 'each conversation once');
     for (const c of list) {
       const i = senderOf(c);
