@@ -281,7 +281,7 @@ export class IndexedDbStore implements LocalStore {
         request(totals.get(s)) as Promise<TotalsRow | undefined>,
       ]);
       const before = new Map<string, number>();
-      oldRows.forEach((row, i) => row && before.set(touched[i]!, row.u));
+      oldRows.forEach((row, i) => row && before.set(touched[i]!, row.u ?? row.v.unreadCount));
       const delta = unreadDelta(batch, before);
       if (delta !== 0) totals.put({ s, u: (total?.u ?? 0) + delta } satisfies TotalsRow);
 
