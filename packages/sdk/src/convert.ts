@@ -3,6 +3,7 @@
  * (profiles, friend remarks, group names) are passed in.
  */
 import type { FriendInfo, GroupInfo, GroupMember, UserProfile, WireMessage } from '@confab/protocol';
+import { comparePositions } from './store/order.js';
 import type { StoredConversation } from './store/types.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
@@ -82,11 +83,9 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
   return out;
 }
 
-/** Pinned first, then orderKey descending (the reference's list order). */
+/** Pinned first, then orderKey descending, then conversationID (the reference's list order; store/order.ts). */
 export function compareConversations(a: StoredConversation, b: StoredConversation): number {
-  if (a.isPinned !== b.isPinned) return a.isPinned ? -1 : 1;
-  if (a.orderKey !== b.orderKey) return b.orderKey - a.orderKey;
-  return a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0;
+  return comparePositions(a, b);
 }
 
 export function toV2User(p: UserProfile): V2TIMUserFullInfo {

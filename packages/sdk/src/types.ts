@@ -5,6 +5,7 @@
 import type { GroupInfo, GroupMemberRole, GroupType } from '@confab/protocol';
 import type { LocalStore } from './store/types.js';
 import type { LogLevel } from './log.js';
+import type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
 
 /** The reference's `V2TIMLoginStatus`. */
 export const V2TIMLoginStatus = { LOGINED: 1, LOGINING: 2, LOGOUT: 3 } as const;
@@ -40,6 +41,12 @@ export interface V2TIMSDKConfig {
   /** Per-request timeout (error 6012). Default 15 000. */
   requestTimeoutMs?: number;
   logLevel?: LogLevel;
+  /**
+   * After each sync, fetch the newest messages of the conversations at the top of the
+   * list in the background, so the first chats a user opens come from the cache.
+   * Default `{ conversations: 20, messages: 20 }`; `false` turns it off.
+   */
+  historyPrefetch?: HistoryPrefetchOptions | false;
   /**
    * A WebSocket constructor (browser-compatible API). Default: `globalThis.WebSocket`,
    * else the `ws` package. Pass one for React Native quirks or tests.

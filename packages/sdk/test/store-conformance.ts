@@ -11,7 +11,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WireMessage } from '@confab/protocol';
-import type { LocalStore, StoredConversation } from '../src/store/types.js';
+import type { ConversationPosition, LocalStore, StoreChangeBatch, StoredConversation } from '../src/store/types.js';
+import { comparePositions, positionOf } from '../src/store/order.js';
 
 export function msg(conversationID: string, seq: number, extra: Partial<WireMessage> = {}): WireMessage {
   return {
@@ -30,6 +31,32 @@ export function conv(conversationID: string, extra: Partial<StoredConversation> 
 }
 
 const seqs = (ms: WireMessage[]) => ms.map((m) => m.seq);
+const ids = (cs: StoredConversation[]) => cs.map((c) => c.conversationID);
+
+/** A small seeded PRNG (mulberry32), so a failing random sequence replays exactly. */
+export function prng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/** Pages through the whole list, `count` rows at a time, resuming after each page's last row. */
+async function pageAll(store: LocalStore, count: number, between?: (page: number) => Promise<void>): Promise<StoredConversation[][]> {
+  const pages: StoredConversation[][] = [];
+  let after: ConversationPosition | undefined;
+  for (;;) {
+    const page = await store.listConversationPage(after, count);
+    if (page.length === 0) return pages;
+    pages.push(page);
+    after = positionOf(page[page.length - 1]!);
+    await between?.(pages.length);
+  }
+}
 const APP = { sdkAppID: 1400000001, userID: 'alice' };
 
 export function runStoreConformance(name: string, makeStore: () => Promise<LocalStore> | LocalStore): void {
@@ -76,6 +103,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       assert.equal(bob?.isPinned, true);
       assert.equal(bob?.deliveredSeq, 4);
       assert.equal((await store.listConversations()).length, 2);
+      assert.deepEqual(ids(await store.getConversations(['group_g1', 'c2c_nobody', 'c2c_bob', 'group_g1'])).sort(), ['c2c_bob', 'group_g1']);
+      assert.deepEqual(await store.getConversations([]), []);
       await store.apply({ removeConversations: ['c2c_bob'] });
       assert.equal(await store.getConversation('c2c_bob'), undefined);
       assert.deepEqual(await store.getMessages('c2c_bob', { limit: 10 }), []);
@@ -174,9 +203,130 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       await store.close();
     });
 
+    it('pages the list in order: pinned first, orderKey descending, conversationID on ties', async () => {
+      const store = await opened();
+      const rand = prng(7);
+      // orderKeys from a small range, so many rows tie (one server batch activating several).
+      const make = (i: number) => conv(i % 3 ? `c2c_u${i}` : `group_g${i}`, { orderKey: rand(6), isPinned: rand(5) === 0, unreadCount: rand(4) });
+      let rows = Array.from({ length: 157 }, (_, i) => make(i));
+      // Small batches and large ones (a store may rebuild its index for a large batch).
+      await store.apply({ upsertConversations: rows.slice(0, 30) });
+      await store.apply({ upsertConversations: rows.slice(30) });
+      const redone = Array.from({ length: 90 }, (_, k) => make(k * 2));
+      const dropped = rows.filter((_, i) => i % 2 === 1 && i < 40).map((r) => r.conversationID);
+      await store.apply({ upsertConversations: redone, removeConversations: dropped });
+      const byID = new Map(rows.map((r) => [r.conversationID, r]));
+      for (const id of dropped) byID.delete(id);
+      for (const r of redone) byID.set(r.conversationID, r);
+      rows = [...byID.values()];
+      const expected = ids([...rows].sort(comparePositions));
+      for (const count of [1, 7, 57, 1000]) {
+        const pages = await pageAll(store, count);
+        assert.ok(pages.every((p) => p.length <= count));
+        assert.deepEqual(pages.flatMap(ids), expected, `count ${count}`);
+      }
+      // A position need not be a stored row: it resumes at its place in the order.
+      const cut = { isPinned: false, orderKey: 3, conversationID: 'c2c_u' };
+      const rest = expected.filter((id) => comparePositions(positionOf(rows.find((r) => r.conversationID === id)!), cut) > 0);
+      assert.deepEqual(ids(await store.listConversationPage(cut, 100)), rest);
+      assert.deepEqual(await store.listConversationPage(undefined, 0), []);
+      // Re-sorted on change: pinning the last row brings it to the top.
+      const lastID = expected[expected.length - 1]!;
+      await store.apply({ upsertConversations: [conv(lastID, { isPinned: true, orderKey: 99 })] });
+      assert.equal((await store.listConversationPage(undefined, 1))[0]!.conversationID, lastID);
+      await store.close();
+    });
+
+    it('a page resumes after its last row when rows change between pages', async () => {
+      // The guarantee getConversationList builds on: a row untouched while paging is seen
+      // exactly once; a row that moved up past the cursor may be seen twice.
+      const store = await opened();
+      const rand = prng(11);
+      const rows = new Map<string, StoredConversation>();
+      for (let i = 0; i < 60; i++) {
+        const c = conv(`c2c_p${i}`, { orderKey: 10 + rand(20), isPinned: rand(6) === 0 });
+        rows.set(c.conversationID, c);
+      }
+      await store.apply({ upsertConversations: [...rows.values()] });
+      const touched = new Set<string>();
+      let top = 1000;
+      const seen: string[] = [];
+      const pages = await pageAll(store, 7, async () => {
+        const live = [...rows.keys()];
+        const pick = () => live[rand(live.length)]!;
+        const batch: StoreChangeBatch = { upsertConversations: [], removeConversations: [] };
+        // A message moves one to the top; one is deleted; one is (un)pinned without activation; one is new.
+        const up = pick();
+        batch.upsertConversations!.push({ ...rows.get(up)!, orderKey: ++top });
+        const gone = pick();
+        if (gone !== up) batch.removeConversations!.push(gone);
+        const flip = pick();
+        if (flip !== up && flip !== gone) batch.upsertConversations!.push({ ...rows.get(flip)!, isPinned: !rows.get(flip)!.isPinned });
+        const born = conv(`c2c_new${top}`, { orderKey: ++top });
+        batch.upsertConversations!.push(born);
+        for (const c of batch.upsertConversations!) {
+          rows.set(c.conversationID, c);
+          touched.add(c.conversationID);
+        }
+        for (const id of batch.removeConversations!) {
+          rows.delete(id);
+          touched.add(id);
+        }
+        await store.apply(batch);
+      });
+      for (const p of pages) seen.push(...ids(p));
+      const untouched = [...rows.keys()].filter((id) => !touched.has(id));
+      assert.ok(untouched.length > 20, 'the test leaves most rows alone');
+      for (const id of untouched) assert.equal(seen.filter((x) => x === id).length, 1, `${id} seen once`);
+      // And in list order among themselves.
+      const order = seen.filter((id) => untouched.includes(id));
+      assert.deepEqual(order, [...order].sort((a, b) => comparePositions(positionOf(rows.get(a)!), positionOf(rows.get(b)!))));
+      await store.close();
+    });
+
+    it('keeps the unread total equal to a recount through random batches (incremental, per scope)', async () => {
+      const store = await opened();
+      const rand = prng(23);
+      const pool = Array.from({ length: 12 }, (_, i) => (i % 4 ? `c2c_r${i}` : `group_r${i}`));
+      const recount = async () => (await store.listConversations()).reduce((sum, c) => sum + c.unreadCount, 0);
+      assert.equal(await store.getTotalUnread(), 0);
+      for (let step = 0; step < 150; step++) {
+        const batch: StoreChangeBatch = {};
+        const kinds = rand(4);
+        if (kinds !== 1) {
+          // Upserts, sometimes the same ID twice in one batch (the later one wins).
+          batch.upsertConversations = Array.from({ length: 1 + rand(4) }, () => conv(pool[rand(pool.length)]!, {
+            unreadCount: rand(3) === 0 ? 0 : rand(50), orderKey: rand(10), isPinned: rand(4) === 0,
+          }));
+        }
+        if (kinds !== 0) batch.removeConversations = Array.from({ length: 1 + rand(3) }, () => pool[rand(pool.length)]!);
+        if (rand(10) === 0) batch.clearMessages = [pool[rand(pool.length)]!];
+        if (rand(12) === 0) {
+          // A batch that fails validation changes nothing, the total included.
+          const before = await store.getTotalUnread();
+          await assert.rejects(store.apply({ ...batch, upsertConversations: [...(batch.upsertConversations ?? []), { ...conv('c2c_bad'), unreadCount: -1 }] }), { code: 6017 });
+          assert.equal(await store.getTotalUnread(), before);
+          continue;
+        }
+        await store.apply(batch);
+        assert.equal(await store.getTotalUnread(), await recount(), `step ${step}`);
+      }
+      // Another scope has its own total.
+      const mine = await store.getTotalUnread();
+      await store.open({ sdkAppID: APP.sdkAppID, userID: 'carol' });
+      assert.equal(await store.getTotalUnread(), 0);
+      await store.apply({ upsertConversations: [conv('c2c_bob', { unreadCount: 5 })] });
+      assert.equal(await store.getTotalUnread(), 5);
+      await store.open(APP);
+      assert.equal(await store.getTotalUnread(), mine);
+      await store.close();
+    });
+
     it('fails with 6019 when used before open', async () => {
       const store = await makeStore();
       await assert.rejects(store.listConversations(), { code: 6019 });
+      await assert.rejects(store.listConversationPage(undefined, 10), { code: 6019 });
+      await assert.rejects(store.getTotalUnread(), { code: 6019 });
       await assert.rejects(store.apply({ syncVersion: 1 }), { code: 6019 });
     });
   });

@@ -61,11 +61,11 @@ describe('buildBatch', () => {
     assert.deepEqual(built.messages.map((m) => m.seq), [1, 2]);
   });
 
-  it('a fresh device starts delivery at readSeq; a synced one at the watermark', () => {
+  it('a fresh device starts delivery at lastSeq (all history); a synced one at the watermark', () => {
     const r = row('c2c_bob', { version: 2, lastSeq: 50, readSeq: 45, visibleFromSeq: 10 });
     const fresh = buildBatch({ conversations: [r], messages: [], fresh: true }, new Map());
     const synced = buildBatch({ conversations: [r], messages: [], fresh: false }, new Map());
-    assert.equal(fresh.batch.upsertConversations![0]!.deliveredSeq, 45);
+    assert.equal(fresh.batch.upsertConversations![0]!.deliveredSeq, 50);
     assert.equal(synced.batch.upsertConversations![0]!.deliveredSeq, 9);
   });
 });

@@ -7,7 +7,8 @@ import {
   ConfabError, ErrorCode, MAX_BATCH, MAX_MARK_TYPE, parseConversationID, tryParseConversationID,
 } from '@confab/protocol';
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
-import { compareConversations, toV2Conversation } from '../convert.js';
+import { toV2Conversation } from '../convert.js';
+import { positionOf } from '../store/order.js';
 import type { StoredConversation } from '../store/types.js';
 import type { DeletionStatus as V2TIMConversationDeletionStatus } from '@confab/protocol';
 import type {
@@ -64,7 +65,13 @@ export class V2TIMConversationManager {
     return toV2Conversation(c, s.userID, s.names);
   }
 
-  /** A page of the local list: pinned first, then orderKey descending. `nextSeq` 0 = first page. */
+  /**
+   * A page of the local list: pinned first, then orderKey descending (then
+   * conversationID). `nextSeq` 0 = first page, then the `nextSeq` the previous page
+   * returned: an opaque cursor valid for this login session (see list-cursors.ts for
+   * what it guarantees when the list changes between pages). Each page is one read of
+   * the store's ordered index, so its cost does not grow with the list.
+   */
   getConversationList<C extends V2TIMValueCallback<V2TIMConversationResult> | undefined>(
     nextSeq: number, count: number, cb?: C,
   ): CallbackResult<V2TIMConversationResult, C> {
@@ -73,10 +80,16 @@ export class V2TIMConversationManager {
       if (!Number.isSafeInteger(nextSeq) || nextSeq < 0 || !Number.isSafeInteger(count) || count <= 0) {
         throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'nextSeq must be >= 0 and count > 0');
       }
-      const all = (await s.store.listConversations()).sort(compareConversations);
-      const page = all.slice(nextSeq, nextSeq + count);
-      const end = nextSeq + page.length;
-      return { conversationList: page.map((c) => this.#v2(s, c)), nextSeq: end, isFinished: end >= all.length };
+      const after = s.listCursors.resolve(nextSeq);
+      // One row more than asked tells whether another page exists.
+      const rows = await s.store.listConversationPage(after, Math.min(count, Number.MAX_SAFE_INTEGER - 1) + 1);
+      const page = rows.slice(0, count);
+      const last = page[page.length - 1];
+      return {
+        conversationList: page.map((c) => this.#v2(s, c)),
+        nextSeq: s.listCursors.issue(last ? positionOf(last) : (after ?? null)),
+        isFinished: rows.length <= count,
+      };
     });
   }
 
@@ -116,7 +129,7 @@ export class V2TIMConversationManager {
   getTotalUnreadMessageCount<C extends V2TIMValueCallback<number> | undefined>(cb?: C): CallbackResult<number, C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
-      return (await s.store.listConversations()).reduce((sum, c) => sum + c.unreadCount, 0);
+      return s.store.getTotalUnread();
     });
   }
 

@@ -21,8 +21,10 @@ import { createLogger, type Logger } from '../log.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { MetaKey, type LocalStore, type StoredConversation } from '../store/types.js';
 import { PendingDeletions } from '../sync/pending-deletions.js';
+import { prefetchFirstScreen } from '../sync/history-prefetch.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 import { recoverPendingDeletions } from './deletion.js';
+import { ListCursors } from './list-cursors.js';
 import {
   V2TIMLoginStatus,
   type V2TIMAdvancedMsgListener, type V2TIMConversationListener, type V2TIMFriendshipListener,
@@ -36,6 +38,10 @@ export class Session {
   readonly names: NameCache = emptyNameCache();
   /** Deletions sent but not yet wiped locally (crash safety, see deletion.ts). */
   readonly pending: PendingDeletions;
+  /** getConversationList's `nextSeq` cursors. */
+  readonly listCursors = new ListCursors();
+  /** True while the first-screen history prefetch runs. */
+  prefetching = false;
   constructor(
     readonly userID: string,
     readonly store: LocalStore,
@@ -131,6 +137,7 @@ export class SdkCore {
         request: (op, body) => connection!.request(op, body),
         isOwnOutgoing: (m: WireMessage) => m.sender === userID && session.ownOutgoing.has(m.clientMsgID),
         events: this.#syncEvents(session),
+        afterSync: () => this.#prefetch(session),
       });
       (session as { engine: SyncEngine }).engine = engine;
       await engine.load();
@@ -178,6 +185,22 @@ export class SdkCore {
     const id = randomID();
     await store.setMeta(MetaKey.DEVICE_ID, id);
     return id;
+  }
+
+  /** The first-screen history prefetch after a sync (history-prefetch.ts); one run at a time. */
+  #prefetch(session: Session): void {
+    const options = this.config?.historyPrefetch;
+    if (options === false || session.prefetching) return;
+    session.prefetching = true;
+    void prefetchFirstScreen({
+      store: session.store,
+      request: (op, body) => session.connection.request(op, body),
+      cache: (messages) => session.engine.cacheHistory(messages),
+      stopped: () => this.session !== session,
+      log: this.log,
+    }, options ?? {}).finally(() => {
+      session.prefetching = false;
+    });
   }
 
   #wire(session: Session): void {

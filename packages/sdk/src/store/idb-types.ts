@@ -32,11 +32,13 @@ export interface IdbCursorWithValue {
   readonly value: unknown;
   readonly primaryKey: unknown;
   continue(): void;
+  update(value: unknown): IdbRequest<IdbKey>;
 }
 
 export interface IdbIndex {
   get(query: IdbKey | IdbKeyRangeLike): IdbRequest<unknown>;
   getKey(query: IdbKey | IdbKeyRangeLike): IdbRequest<IdbKey | undefined>;
+  getAll(query?: IdbKey | IdbKeyRangeLike | null, count?: number): IdbRequest<unknown[]>;
 }
 
 export interface IdbObjectStore {

@@ -12,7 +12,11 @@
  * other's data (the sdkAppID is numeric, so the first ':' always ends it).
  *
  * - `meta`          key [s, key]              → { s, k, v: string }
- * - `conversations` key [s, conversationID]   → { s, c, v: StoredConversation }
+ * - `conversations` key [s, conversationID]   → { s, c, p, o, u, v: StoredConversation },
+ *                   index `inOrder` on [s, p, o, c] — p 0 = pinned, o = -orderKey — so
+ *                   ascending index order is list order and a page is one bounded
+ *                   `getAll` on an IDBKeyRange that starts just after the last row shown
+ * - `totals`        key s                     → { s, u: total unread of the scope }
  * - `messages`      key [s, conversationID, seq] → { s, c, q, id, v: StoredMessage },
  *                   unique index `byID` on [s, msgID]
  *
@@ -21,7 +25,11 @@
  * wiping a conversation is a single range delete. Rows are kept as structured clones, so
  * wire shapes can grow new optional fields without a schema upgrade.
  *
- * `apply()` validates the batch first, then runs ONE readwrite transaction over all three
+ * Version history (`DB_VERSION`): 1 had no list index and no totals; the upgrade to 2
+ * adds both and rewrites the version-1 rows in the upgrade transaction (a row without
+ * `p`/`o` would be missing from the index), counting each scope's total as it goes.
+ *
+ * `apply()` validates the batch first, then runs ONE readwrite transaction over all the
  * stores; IndexedDB transactions are atomic, so a failure in the middle (a quota error,
  * an uncloneable value) aborts the whole batch and nothing of it is visible afterwards.
  *
@@ -31,7 +39,10 @@
  */
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
 import { validateBatch, validateScope, notOpen } from './validate.js';
-import type { LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope } from './types.js';
+import { touchedConversations, unreadDelta } from './order.js';
+import type {
+  ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
+} from './types.js';
 import { MetaKey } from './types.js';
 import type { IdbCursorWithValue, IdbDatabase, IdbFactory, IdbKey, IdbKeyRangeLike, IdbKeyRangeStatic, IdbRequest, IdbTransaction } from './idb-types.js';
 
@@ -44,17 +55,25 @@ export interface IndexedDbStoreOptions {
   IDBKeyRange?: IdbKeyRangeStatic;
 }
 
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const META = 'meta';
 const CONVERSATIONS = 'conversations';
 const MESSAGES = 'messages';
+const TOTALS = 'totals';
 const BY_ID = 'byID';
-const ALL_STORES = [META, CONVERSATIONS, MESSAGES];
+const IN_ORDER = 'inOrder';
+const ALL_STORES = [META, CONVERSATIONS, MESSAGES, TOTALS];
 /** IDBObjectStore.getAll's count is an unsigned long. */
 const MAX_COUNT = 2 ** 32 - 1;
 
 interface MetaRow { s: string; k: string; v: string }
-interface ConversationRow { s: string; c: string; v: StoredConversation }
+interface ConversationRow { s: string; c: string; p: number; o: number; u: number; v: StoredConversation }
+interface TotalsRow { s: string; u: number }
+
+function conversationRow(s: string, c: StoredConversation): ConversationRow {
+  // `|| 0`: -0 would be a distinct-looking key for orderKey 0 in debug tools; keep it plain.
+  return { s, c: c.conversationID, p: c.isPinned ? 0 : 1, o: -c.orderKey || 0, u: c.unreadCount, v: c };
+}
 interface MessageRow { s: string; c: string; q: number; id: string; v: StoredMessage }
 
 /** Turns an IndexedDB error (a DOMException) into the catalogue's 6019, keeping it as `cause`. */
@@ -88,6 +107,39 @@ function collect(req: IdbRequest<IdbCursorWithValue | null>, limit: number): Pro
 }
 
 type Mode = 'readonly' | 'readwrite';
+
+/**
+ * Creates what is missing for DB_VERSION, in the upgrade transaction. From version 1
+ * (or a database created by this function at an earlier version), the conversation rows
+ * are rewritten with their sort key and unread count, and each scope's total is counted.
+ */
+function upgrade(db: IdbDatabase, tx: IdbTransaction, oldVersion: number): void {
+  const has = (name: string) => db.objectStoreNames.contains(name);
+  if (!has(META)) db.createObjectStore(META, { keyPath: ['s', 'k'] });
+  if (!has(CONVERSATIONS)) db.createObjectStore(CONVERSATIONS, { keyPath: ['s', 'c'] });
+  if (!has(MESSAGES)) {
+    db.createObjectStore(MESSAGES, { keyPath: ['s', 'c', 'q'] }).createIndex(BY_ID, ['s', 'id'], { unique: true });
+  }
+  if (oldVersion >= 2) return;
+  const conversations = tx.objectStore(CONVERSATIONS);
+  conversations.createIndex(IN_ORDER, ['s', 'p', 'o', 'c']);
+  const totals = has(TOTALS) ? tx.objectStore(TOTALS) : db.createObjectStore(TOTALS, { keyPath: 's' });
+  if (oldVersion === 0) return; // a new database: nothing to rewrite
+  const sums = new Map<string, number>();
+  const walk = conversations.openCursor();
+  walk.onsuccess = () => {
+    const cursor = walk.result;
+    if (!cursor) {
+      for (const [s, u] of sums) totals.put({ s, u } satisfies TotalsRow);
+      return;
+    }
+    const old = cursor.value as { s: string; v: StoredConversation };
+    const row = conversationRow(old.s, old.v);
+    sums.set(row.s, (sums.get(row.s) ?? 0) + row.u);
+    cursor.update(row);
+    cursor.continue();
+  };
+}
 
 export class IndexedDbStore implements LocalStore {
   readonly dbName: string;
@@ -143,6 +195,35 @@ export class IndexedDbStore implements LocalStore {
     });
   }
 
+  listConversationPage(after: ConversationPosition | undefined, count: number): Promise<StoredConversation[]> {
+    return this.#run(CONVERSATIONS, 'readonly', async (tx, s) => {
+      const limit = Math.min(Math.floor(count), MAX_COUNT);
+      if (!(limit > 0)) return [];
+      // [s, []] sorts after every [s, p, o, c] (arrays sort after numbers and strings).
+      const range = after
+        ? this.#range([s, after.isPinned ? 0 : 1, -after.orderKey || 0, after.conversationID], [s, []], true, false)
+        : this.#range([s], [s, []]);
+      const rows = (await request(tx.objectStore(CONVERSATIONS).index(IN_ORDER).getAll(range, limit))) as ConversationRow[];
+      return rows.map((r) => r.v);
+    });
+  }
+
+  getTotalUnread(): Promise<number> {
+    return this.#run(TOTALS, 'readonly', async (tx, s) => {
+      const row = (await request(tx.objectStore(TOTALS).get(s))) as TotalsRow | undefined;
+      return row?.u ?? 0;
+    });
+  }
+
+  getConversations(conversationIDs: string[]): Promise<StoredConversation[]> {
+    return this.#run(CONVERSATIONS, 'readonly', async (tx, s) => {
+      const store = tx.objectStore(CONVERSATIONS);
+      const wanted = [...new Set(conversationIDs)].filter((id) => typeof id === 'string');
+      const rows = (await Promise.all(wanted.map((id) => request(store.get([s, id]))))) as (ConversationRow | undefined)[];
+      return rows.filter((r): r is ConversationRow => r !== undefined).map((r) => r.v);
+    });
+  }
+
   getConversation(conversationID: string): Promise<StoredConversation | undefined> {
     return this.#run(CONVERSATIONS, 'readonly', async (tx, s) => {
       if (typeof conversationID !== 'string') return undefined;
@@ -188,8 +269,21 @@ export class IndexedDbStore implements LocalStore {
       const meta = tx.objectStore(META);
       const conversations = tx.objectStore(CONVERSATIONS);
       const messages = tx.objectStore(MESSAGES);
+      const totals = tx.objectStore(TOTALS);
       const byID = messages.index(BY_ID);
       const wholeConversation = (id: string) => this.#range([s, id, -Infinity], [s, id, Infinity]);
+
+      // The unread total moves by the touched rows' difference: read them (and the
+      // total) before any write is issued, all in this transaction.
+      const touched = touchedConversations(batch);
+      const [oldRows, total] = await Promise.all([
+        Promise.all(touched.map((id) => request(conversations.get([s, id])) as Promise<ConversationRow | undefined>)),
+        request(totals.get(s)) as Promise<TotalsRow | undefined>,
+      ]);
+      const before = new Map<string, number>();
+      oldRows.forEach((row, i) => row && before.set(touched[i]!, row.u ?? row.v.unreadCount));
+      const delta = unreadDelta(batch, before);
+      if (delta !== 0) totals.put({ s, u: (total?.u ?? 0) + delta } satisfies TotalsRow);
 
       // Requests of one transaction run in the order they are issued, so issuing them in
       // the documented order is what applies the parts in that order.
@@ -198,10 +292,7 @@ export class IndexedDbStore implements LocalStore {
         messages.delete(wholeConversation(id));
       }
       for (const id of batch.clearMessages ?? []) messages.delete(wholeConversation(id));
-      for (const c of batch.upsertConversations ?? []) {
-        const row: ConversationRow = { s, c: c.conversationID, v: c };
-        conversations.put(row);
-      }
+      for (const c of batch.upsertConversations ?? []) conversations.put(conversationRow(s, c));
       for (const m of batch.putMessages ?? []) {
         // A message is identified by msgID and by (conversation, seq). put() replaces the
         // row at the same seq; an older copy with the same msgID at another seq must go
@@ -268,14 +359,7 @@ export class IndexedDbStore implements LocalStore {
         return;
       }
       const openReq = req;
-      openReq.onupgradeneeded = () => {
-        const db = openReq.result;
-        if (!db.objectStoreNames.contains(META)) db.createObjectStore(META, { keyPath: ['s', 'k'] });
-        if (!db.objectStoreNames.contains(CONVERSATIONS)) db.createObjectStore(CONVERSATIONS, { keyPath: ['s', 'c'] });
-        if (!db.objectStoreNames.contains(MESSAGES)) {
-          db.createObjectStore(MESSAGES, { keyPath: ['s', 'c', 'q'] }).createIndex(BY_ID, ['s', 'id'], { unique: true });
-        }
-      };
+      openReq.onupgradeneeded = (ev) => upgrade(openReq.result, openReq.transaction!, ev.oldVersion);
       openReq.onsuccess = () => resolve(openReq.result);
       openReq.onerror = () => reject(openReq.error);
     });

@@ -4,7 +4,10 @@
  * user who logs out and back in inside one process still sees the cached list.
  */
 import { validateBatch, validateScope, notOpen } from './validate.js';
-import type { LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope } from './types.js';
+import { comparePositions, positionOf, touchedConversations, unreadDelta } from './order.js';
+import type {
+  ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
+} from './types.js';
 import { MetaKey } from './types.js';
 
 interface ScopeData {
@@ -14,14 +17,84 @@ interface ScopeData {
   messages: Map<string, Map<number, StoredMessage>>;
   /** msgID → [conversationID, seq], to find the old copy of a re-put message. */
   byID: Map<string, [string, number]>;
+  /** Every conversation's position, in list order (the list's ordered index). */
+  order: ConversationPosition[];
+  /** Sum of unreadCount over `conversations`, moved by each batch's delta. */
+  totalUnread: number;
 }
 
 function emptyScope(): ScopeData {
-  return { meta: new Map(), conversations: new Map(), messages: new Map(), byID: new Map() };
+  return { meta: new Map(), conversations: new Map(), messages: new Map(), byID: new Map(), order: [], totalUnread: 0 };
 }
 
-/** Copies so callers can never mutate what the store holds (a SQLite store can't be mutated either). */
-const clone = <T>(v: T): T => structuredClone(v);
+/** The first index in `order` whose position comes strictly after `p` (binary search). */
+function indexAfter(order: ConversationPosition[], p: ConversationPosition): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (comparePositions(order[mid]!, p) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Above this many touched rows a batch rebuilds the order by one merge instead of a splice per row. */
+const BULK_REORDER = 64;
+
+/**
+ * The order after a large batch (a 1000-row sync page): the untouched positions keep
+ * their order, the touched rows' current positions are sorted and merged in — O(n + k log k)
+ * where a splice per row would be O(n·k).
+ */
+function reorder(order: ConversationPosition[], rows: ReadonlyMap<string, StoredConversation>, touched: string[]): ConversationPosition[] {
+  const moved = new Set(touched);
+  const kept = order.filter((p) => !moved.has(p.conversationID));
+  const added: ConversationPosition[] = [];
+  for (const id of moved) {
+    const c = rows.get(id);
+    if (c) added.push(positionOf(c));
+  }
+  added.sort(comparePositions);
+  const out: ConversationPosition[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < kept.length || j < added.length) {
+    if (j >= added.length || (i < kept.length && comparePositions(kept[i]!, added[j]!) < 0)) out.push(kept[i++]!);
+    else out.push(added[j++]!);
+  }
+  return out;
+}
+
+/**
+ * Keeps `order` in step with one row write: a sorted array updated by binary search and
+ * one splice per changed position (a memmove of pointers: microseconds at 10k rows).
+ */
+function reposition(order: ConversationPosition[], old: StoredConversation | undefined, next: StoredConversation | undefined): void {
+  if (old && next && comparePositions(positionOf(old), positionOf(next)) === 0) return;
+  if (old) {
+    const i = indexAfter(order, positionOf(old)) - 1;
+    if (i >= 0 && order[i]!.conversationID === old.conversationID) order.splice(i, 1);
+  }
+  if (next) {
+    const p = positionOf(next);
+    order.splice(indexAfter(order, p), 0, p);
+  }
+}
+
+/**
+ * Copies so callers can never mutate what the store holds (a SQLite store can't be
+ * mutated either). Rows and messages are plain JSON data, so a recursive copy of arrays
+ * and plain objects is enough — and some ten times faster than `structuredClone`, which
+ * made paging a 10k list cost ~300 ms in copies alone.
+ */
+function clone<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(clone) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v) out[k] = clone((v as Record<string, unknown>)[k]);
+  return out as T;
+}
 
 export class MemoryStore implements LocalStore {
   #scopes = new Map<string, ScopeData>();
@@ -55,6 +128,27 @@ export class MemoryStore implements LocalStore {
     return [...this.#data().conversations.values()].map(clone);
   }
 
+  async listConversationPage(after: ConversationPosition | undefined, count: number): Promise<StoredConversation[]> {
+    const data = this.#data();
+    if (!(count > 0)) return [];
+    const start = after ? indexAfter(data.order, after) : 0;
+    return data.order.slice(start, start + count).map((p) => clone(data.conversations.get(p.conversationID)!));
+  }
+
+  async getTotalUnread(): Promise<number> {
+    return this.#data().totalUnread;
+  }
+
+  async getConversations(conversationIDs: string[]): Promise<StoredConversation[]> {
+    const data = this.#data();
+    const out: StoredConversation[] = [];
+    for (const id of new Set(conversationIDs)) {
+      const c = data.conversations.get(id);
+      if (c) out.push(clone(c));
+    }
+    return out;
+  }
+
   async getConversation(conversationID: string): Promise<StoredConversation | undefined> {
     const c = this.#data().conversations.get(conversationID);
     return c && clone(c);
@@ -86,12 +180,26 @@ export class MemoryStore implements LocalStore {
     const data = this.#data();
     // Validate everything first: maps cannot roll back.
     validateBatch(batch);
+    const before = new Map<string, number>();
+    for (const id of touchedConversations(batch)) {
+      const c = data.conversations.get(id);
+      if (c) before.set(id, c.unreadCount);
+    }
+    data.totalUnread += unreadDelta(batch, before);
+    const touched = (batch.removeConversations?.length ?? 0) + (batch.upsertConversations?.length ?? 0);
+    const bulk = touched > BULK_REORDER;
     for (const id of batch.removeConversations ?? []) {
+      if (!bulk) reposition(data.order, data.conversations.get(id), undefined);
       data.conversations.delete(id);
       this.#clear(data, id);
     }
     for (const id of batch.clearMessages ?? []) this.#clear(data, id);
-    for (const c of batch.upsertConversations ?? []) data.conversations.set(c.conversationID, clone(c));
+    for (const c of batch.upsertConversations ?? []) {
+      const next = clone(c);
+      if (!bulk) reposition(data.order, data.conversations.get(c.conversationID), next);
+      data.conversations.set(c.conversationID, next);
+    }
+    if (bulk) data.order = reorder(data.order, data.conversations, touchedConversations(batch));
     for (const m of batch.putMessages ?? []) this.#put(data, clone(m));
     for (const { conversationID, seq } of batch.dropMessagesBelow ?? []) {
       const bySeq = data.messages.get(conversationID);

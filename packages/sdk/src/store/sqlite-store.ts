@@ -11,7 +11,8 @@
  * Every row carries a `scope` column ("<sdkAppID>:<userID>"), so several users — or the
  * same user ID in two apps — can share one file without seeing each other's data. Rows are
  * stored as JSON next to the few columns the queries need: the wire shapes grow new
- * optional fields over time and the file should not need a migration for each.
+ * optional fields over time and the file should not need a migration for each. The
+ * layout's version is the file's `user_version`; `migrate` upgrades older files on open.
  *
  * Deleted means gone from the disk: the file runs with `secure_delete` on (freed content
  * is overwritten with zeros), and after a batch that removed conversations or messages
@@ -21,10 +22,14 @@
 import Database from 'better-sqlite3';
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
 import { validateBatch, validateScope, notOpen } from './validate.js';
-import type { LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope } from './types.js';
+import { touchedConversations, unreadDelta } from './order.js';
+import type {
+  ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
+} from './types.js';
 import { MetaKey } from './types.js';
 
-const SCHEMA = `
+/** The layout every version starts from (version 0, before the list index). */
+const BASE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
   scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (scope, key)
@@ -40,6 +45,41 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (scope, msg_id);
 `;
+
+/**
+ * Version 1: the list's ordered index and the stored unread total. The sort key is
+ * kept in columns that sort ascending in list order (`pin_rank` 0 = pinned, `neg_order`
+ * = -orderKey), so one index serves `(pin_rank, neg_order, conversation_id) > (?, ?, ?)`
+ * keyset pages. A file written by an older SDK gets the columns filled from its JSON
+ * rows and its totals counted once, here.
+ */
+const MIGRATE_TO_1 = `
+ALTER TABLE conversations ADD COLUMN pin_rank INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE conversations ADD COLUMN neg_order INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+UPDATE conversations SET
+  pin_rank = CASE WHEN json_extract(data, '$.isPinned') THEN 0 ELSE 1 END,
+  neg_order = -coalesce(json_extract(data, '$.orderKey'), 0),
+  unread = coalesce(json_extract(data, '$.unreadCount'), 0);
+CREATE INDEX conversations_in_order ON conversations (scope, pin_rank, neg_order, conversation_id);
+CREATE TABLE conversation_totals (scope TEXT NOT NULL PRIMARY KEY, unread INTEGER NOT NULL);
+INSERT INTO conversation_totals (scope, unread) SELECT scope, sum(unread) FROM conversations GROUP BY scope;
+`;
+
+const SCHEMA_VERSION = 1;
+
+/** Brings a file of any earlier layout to SCHEMA_VERSION, in one immediate transaction. */
+function migrate(db: Database.Database): void {
+  if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= SCHEMA_VERSION) return;
+    db.exec(BASE_SCHEMA);
+    if (version < 1) db.exec(MIGRATE_TO_1);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
 
 /** Turns a driver error into the catalogue's 6019, keeping the original as `cause`. */
 function storeError(err: unknown): ConfabError {
@@ -62,8 +102,18 @@ function prepare(db: Database.Database) {
     getMeta: db.prepare<[string, string], { value: string }>('SELECT value FROM meta WHERE scope = ? AND key = ?'),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (scope, key, value) VALUES (?, ?, ?)'),
     listConversations: db.prepare<[string], { data: string }>('SELECT data FROM conversations WHERE scope = ?'),
+    firstPage: db.prepare<[string, number], { data: string }>(
+      'SELECT data FROM conversations WHERE scope = ? ORDER BY pin_rank, neg_order, conversation_id LIMIT ?'),
+    pageAfter: db.prepare<[string, number, number, string, number], { data: string }>(
+      `SELECT data FROM conversations WHERE scope = ? AND (pin_rank, neg_order, conversation_id) > (?, ?, ?)
+       ORDER BY pin_rank, neg_order, conversation_id LIMIT ?`),
     getConversation: db.prepare<[string, string], { data: string }>('SELECT data FROM conversations WHERE scope = ? AND conversation_id = ?'),
-    upsertConversation: db.prepare('INSERT OR REPLACE INTO conversations (scope, conversation_id, data) VALUES (?, ?, ?)'),
+    getUnread: db.prepare<[string, string], { unread: number }>('SELECT unread FROM conversations WHERE scope = ? AND conversation_id = ?'),
+    upsertConversation: db.prepare(
+      'INSERT OR REPLACE INTO conversations (scope, conversation_id, data, pin_rank, neg_order, unread) VALUES (?, ?, ?, ?, ?, ?)'),
+    getTotal: db.prepare<[string], { unread: number }>('SELECT unread FROM conversation_totals WHERE scope = ?'),
+    addTotal: db.prepare(`INSERT INTO conversation_totals (scope, unread) VALUES (?, ?)
+      ON CONFLICT (scope) DO UPDATE SET unread = unread + excluded.unread`),
     removeConversation: db.prepare('DELETE FROM conversations WHERE scope = ? AND conversation_id = ?'),
     clearMessages: db.prepare('DELETE FROM messages WHERE scope = ? AND conversation_id = ?'),
     // INSERT OR REPLACE deletes every row that clashes on either the primary key
@@ -96,7 +146,7 @@ export class SqliteStore implements LocalStore {
         const db = new Database(this.path);
         db.pragma('journal_mode = WAL');
         db.pragma('secure_delete = ON');
-        db.exec(SCHEMA);
+        migrate(db);
         this.#db = db;
         this.#stmts = prepare(db);
       }
@@ -139,6 +189,37 @@ export class SqliteStore implements LocalStore {
     });
   }
 
+  listConversationPage(after: ConversationPosition | undefined, count: number): Promise<StoredConversation[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      if (!(count > 0)) return [];
+      const limit = Math.min(Math.floor(count), Number.MAX_SAFE_INTEGER);
+      const rows = after
+        ? s.pageAfter.all(scope, after.isPinned ? 0 : 1, -after.orderKey || 0, after.conversationID, limit)
+        : s.firstPage.all(scope, limit);
+      return rows.map((r) => JSON.parse(r.data) as StoredConversation);
+    });
+  }
+
+  getTotalUnread(): Promise<number> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      return s.getTotal.get(scope)?.unread ?? 0;
+    });
+  }
+
+  getConversations(conversationIDs: string[]): Promise<StoredConversation[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      const out: StoredConversation[] = [];
+      for (const id of new Set(conversationIDs)) {
+        const row = s.getConversation.get(scope, id);
+        if (row) out.push(JSON.parse(row.data) as StoredConversation);
+      }
+      return out;
+    });
+  }
+
   getConversation(conversationID: string): Promise<StoredConversation | undefined> {
     return guard(() => {
       const { s, scope } = this.#open();
@@ -176,12 +257,21 @@ export class SqliteStore implements LocalStore {
       validateBatch(batch);
       // One transaction: better-sqlite3 rolls it back if anything inside throws.
       db.transaction(() => {
+        const before = new Map<string, number>();
+        for (const id of touchedConversations(batch)) {
+          const row = s.getUnread.get(scope, id);
+          if (row) before.set(id, row.unread);
+        }
+        const delta = unreadDelta(batch, before);
+        if (delta !== 0) s.addTotal.run(scope, delta);
         for (const id of batch.removeConversations ?? []) {
           s.removeConversation.run(scope, id);
           s.clearMessages.run(scope, id);
         }
         for (const id of batch.clearMessages ?? []) s.clearMessages.run(scope, id);
-        for (const c of batch.upsertConversations ?? []) s.upsertConversation.run(scope, c.conversationID, JSON.stringify(c));
+        for (const c of batch.upsertConversations ?? []) {
+          s.upsertConversation.run(scope, c.conversationID, JSON.stringify(c), c.isPinned ? 0 : 1, -c.orderKey || 0, c.unreadCount);
+        }
         for (const m of batch.putMessages ?? []) s.putMessage.run(scope, m.conversationID, m.seq, m.msgID, JSON.stringify(m));
         for (const d of batch.dropMessagesBelow ?? []) s.dropBelow.run(scope, d.conversationID, d.seq);
         if (batch.syncVersion !== undefined) s.setMeta.run(scope, MetaKey.SYNC_VERSION, String(batch.syncVersion));

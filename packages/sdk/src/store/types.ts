@@ -67,6 +67,16 @@ export interface MessageQuery {
   limit: number;
 }
 
+/**
+ * A place in the conversation list: the sort key of one row. The list order is pinned
+ * first, then `orderKey` descending, then `conversationID` ascending (store/order.ts).
+ */
+export interface ConversationPosition {
+  isPinned: boolean;
+  orderKey: number;
+  conversationID: string;
+}
+
 /** Well-known meta keys. Values are strings; the store does not interpret them. */
 export const MetaKey = {
   SYNC_VERSION: 'syncVersion',
@@ -77,6 +87,11 @@ export const MetaKey = {
    * a deleted conversation on the device.
    */
   PENDING_DELETIONS: 'pendingDeletions',
+  /**
+   * `pending` while the device's first sync has not paged to the end, then `done`; the
+   * rows of a first sync are taken as history (no messages pulled or announced).
+   */
+  INITIAL_SYNC: 'initialSync',
 } as const;
 
 export interface LocalStore {
@@ -92,9 +107,28 @@ export interface LocalStore {
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
 
-  /** Every stored conversation, in no particular order (the SDK sorts). */
+  /** Every stored conversation, in no particular order. O(n): not for the list screen. */
   listConversations(): Promise<StoredConversation[]>;
+  /**
+   * Up to `count` conversations in list order, starting strictly after `after` (from the
+   * top when undefined). Served from an ordered index in O(count + log n), so paging a
+   * 10k list never re-reads or re-sorts it. `after` need not be a stored row: a row that
+   * moved since its page was served still resumes where that page ended (keyset paging).
+   */
+  listConversationPage(after: ConversationPosition | undefined, count: number): Promise<StoredConversation[]>;
+  /**
+   * The sum of `unreadCount` over the stored conversations, kept by the store itself:
+   * each `apply` moves it by the difference of the rows it changes, in the same
+   * transaction, so reading it never scans the list.
+   */
+  getTotalUnread(): Promise<number>;
   getConversation(conversationID: string): Promise<StoredConversation | undefined>;
+  /**
+   * The stored rows among `conversationIDs` (any order, unknown IDs left out), in one
+   * read: a 1000-row sync page looks up what it replaces without 1000 round trips (on
+   * IndexedDB, 1000 transactions).
+   */
+  getConversations(conversationIDs: string[]): Promise<StoredConversation[]>;
 
   /** Cached messages of one conversation, always in ascending seq order. */
   getMessages(conversationID: string, query: MessageQuery): Promise<StoredMessage[]>;

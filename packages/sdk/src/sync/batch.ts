@@ -12,9 +12,11 @@ export interface BatchInput {
   /** The sync version the batch brings the device to (omit for message-only batches). */
   syncVersion?: number;
   /**
-   * True when this device had never synced (stored version 0). Such a device treats what
-   * is already read as history, not as new messages: a fresh install must not replay a
-   * year of chats through `onRecvNewMessage`.
+   * True during this device's first sync (it started at stored version 0). Such a device
+   * treats everything the server already has as history, not as new messages: a fresh
+   * install must not replay a year of chats through `onRecvNewMessage`, nor pull every
+   * conversation's messages before its list is ready. The rows' unread counts and last
+   * messages show what is new; opening a conversation loads its messages.
    */
   fresh: boolean;
   /**
@@ -38,7 +40,7 @@ export interface BuiltBatch {
 
 /** Where delivery starts for a conversation the device has not seen yet. */
 export function initialDeliveredSeq(row: WireConversation | StoredConversation, fresh: boolean): number {
-  return fresh ? Math.max(row.readSeq, row.visibleFromSeq - 1, 0) : Math.max(row.visibleFromSeq - 1, 0);
+  return fresh ? Math.max(row.lastSeq, row.visibleFromSeq - 1, 0) : Math.max(row.visibleFromSeq - 1, 0);
 }
 
 function sameRow(a: StoredConversation, b: StoredConversation): boolean {
@@ -115,11 +117,4 @@ export function buildBatch(input: BatchInput, existing: ReadonlyMap<string, Stor
   out.messages.sort((a, b) => (a.conversationID === b.conversationID ? a.seq - b.seq : a.conversationID < b.conversationID ? -1 : 1));
   batch.putMessages = out.messages;
   return out;
-}
-
-/** Sum of unread counts over live conversations: the reference's total unread. */
-export function totalUnread(conversations: Iterable<StoredConversation>): number {
-  let total = 0;
-  for (const c of conversations) total += c.unreadCount;
-  return total;
 }

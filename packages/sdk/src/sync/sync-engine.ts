@@ -10,10 +10,19 @@
  *
  * After applying rows, any conversation whose `lastSeq` is above its `deliveredSeq` is
  * caught up with `msg.history { afterSeq }` (at most CATCH_UP_LIMIT per conversation per
- * pass), and the messages not yet in the store are announced. Example: the phone was
- * offline while Bob sent 3 messages; on reconnect `conv.sync` returns the row `c2c_bob`
- * with lastSeq 12 while the phone delivered up to 9, so it pulls afterSeq 9 and announces
- * seq 10, 11, 12 — once, because the next pass sees deliveredSeq 12.
+ * pass, CATCH_UP_CONCURRENCY at a time), and the messages not yet in the store are
+ * announced. Example: the phone was offline while Bob sent 3 messages; on reconnect
+ * `conv.sync` returns the row `c2c_bob` with lastSeq 12 while the phone delivered up to
+ * 9, so it pulls afterSeq 9 and announces seq 10, 11, 12 — once, because the next pass
+ * sees deliveredSeq 12. Only rows a batch brought are candidates (plus, once after
+ * `load`, rows a previous run left behind): a sync never rescans the whole list.
+ *
+ * A device's FIRST sync (stored version 0, every page of it) takes what the server has
+ * as history: nothing is announced and nothing is pulled, so a fresh install of a user
+ * with 10k conversations costs the `conv.sync` pages only — each row carries its last
+ * message and unread count, which is what the list shows. Messages are fetched when a
+ * conversation is opened (the history calls fill the cache) and, after
+ * `onSyncServerFinish`, for the first screen in the background (history-prefetch.ts).
  */
 import {
   ConfabError, ErrorCode, tryParseConversationID,
@@ -22,10 +31,12 @@ import {
 import type { Logger } from '../log.js';
 import type { LocalStore, StoreChangeBatch, StoredConversation } from '../store/types.js';
 import { MetaKey } from '../store/types.js';
-import { buildBatch, totalUnread, type BuiltBatch } from './batch.js';
+import { buildBatch, type BuiltBatch } from './batch.js';
 
 /** Most messages pulled per conversation per catch-up pass; older ones load via history. */
 export const CATCH_UP_LIMIT = 100;
+/** Most `msg.history` catch-up requests in flight at once (the connection allows 32). */
+export const CATCH_UP_CONCURRENCY = 8;
 /** `conv.sync` page size (the server's maximum): a fresh device with 10k conversations needs 10 requests. */
 export const SYNC_PAGE = 1000;
 
@@ -69,6 +80,8 @@ export interface SyncEngineOptions {
   log: Logger;
   /** True for a message this device is sending right now: it must not be announced as received. */
   isOwnOutgoing(m: WireMessage): boolean;
+  /** Runs after each sync that finished (not awaited, outside the write queue): the first-screen prefetch. */
+  afterSync?(): void;
 }
 
 export class SyncEngine {
@@ -76,6 +89,16 @@ export class SyncEngine {
   #total: number | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** Conversations whose lastSeq is above their deliveredSeq: the next catch-up's work. */
+  readonly #lagging = new Set<string>();
+  /**
+   * True until the device's first sync has paged to the end (persisted as the meta value
+   * `initialSync`: a first sync cut off after 3 of 10 pages, by a lost connection or a
+   * restart, must not take the other 7 pages' rows for news and pull all their messages).
+   */
+  #firstSyncPending = false;
+  /** True while the pages of that first sync are being applied: their rows are history (see above). */
+  #pagingFirstSync = false;
   readonly #o: SyncEngineOptions;
 
   constructor(options: SyncEngineOptions) {
@@ -90,7 +113,15 @@ export class SyncEngine {
   async load(): Promise<void> {
     const stored = await this.#o.store.getMeta(MetaKey.SYNC_VERSION);
     this.#version = stored ? Number(stored) || 0 : 0;
-    this.#total = totalUnread(await this.#o.store.listConversations());
+    this.#total = await this.#o.store.getTotalUnread();
+    this.#firstSyncPending = this.#version === 0 || (await this.#o.store.getMeta(MetaKey.INITIAL_SYNC)) === 'pending';
+    // A previous run may have stopped before catching up (offline, crashed): one scan at
+    // login finds those rows. A fresh store has none and skips it.
+    if (this.#version > 0) {
+      for (const c of await this.#o.store.listConversations()) {
+        if (c.lastSeq > (c.deliveredSeq ?? 0)) this.#lagging.add(c.conversationID);
+      }
+    }
   }
 
   /** Stops emitting and writing (logout). Queued work finishes without effects. */
@@ -109,10 +140,11 @@ export class SyncEngine {
     return this.#enqueue(async () => {
       this.#o.events.syncStart();
       try {
-        await this.#syncPages();
-        await this.#catchUp(undefined);
+        await this.#pagesFromStoredVersion();
+        await this.#catchUp();
         this.#ack();
         this.#o.events.syncFinish();
+        if (!this.#stopped) this.#o.afterSync?.();
       } catch (err) {
         if (this.#stopped) return; // logged out mid-sync: nothing failed from the app's view
         const e = err instanceof ConfabError ? err : new ConfabError(ErrorCode.LOCAL_STORE_FAILED, String(err), { cause: err });
@@ -231,7 +263,7 @@ export class SyncEngine {
   }
 
   async #announceTotal(): Promise<void> {
-    const total = totalUnread(await this.#o.store.listConversations());
+    const total = await this.#o.store.getTotalUnread();
     if (total !== this.#total) {
       this.#total = total;
       this.#o.events.totalUnread(total);
@@ -248,8 +280,8 @@ export class SyncEngine {
     if (u.version <= this.#version) return;
     if (u.prevVersion !== this.#version) {
       this.#o.log.debug(`update ${u.prevVersion}→${u.version} does not follow ${this.#version}; syncing`);
-      await this.#syncPages();
-      await this.#catchUp(undefined);
+      await this.#pagesFromStoredVersion();
+      await this.#catchUp();
       return;
     }
     const restored = u.deletion?.undone ? new Set(u.deletion.conversationIDs) : undefined;
@@ -258,8 +290,23 @@ export class SyncEngine {
     // "wiped on 2 of 3 devices" can be answered. Only deletions are acknowledged: an
     // ack per message would be a write per message on the server.
     if (u.deletion) this.#ack();
-    const lagging = [...built.added, ...built.changed].filter((c) => c.lastSeq > (c.deliveredSeq ?? 0));
-    if (lagging.length) await this.#catchUp(lagging.map((c) => c.conversationID));
+    if (built.added.length || built.changed.length) await this.#catchUp([...built.added, ...built.changed].map((c) => c.conversationID));
+  }
+
+  /** `#syncPages`, applying the device's first sync as history until it reached the end (see the file comment). */
+  async #pagesFromStoredVersion(): Promise<void> {
+    const { store } = this.#o;
+    if (this.#firstSyncPending && this.#version === 0) await store.setMeta(MetaKey.INITIAL_SYNC, 'pending');
+    this.#pagingFirstSync = this.#firstSyncPending;
+    try {
+      await this.#syncPages();
+    } finally {
+      this.#pagingFirstSync = false;
+    }
+    if (this.#firstSyncPending && !this.#stopped) {
+      this.#firstSyncPending = false;
+      await store.setMeta(MetaKey.INITIAL_SYNC, 'done');
+    }
   }
 
   /**
@@ -306,14 +353,15 @@ export class SyncEngine {
   async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number; restored?: ReadonlySet<string> }): Promise<BuiltBatch> {
     const { store } = this.#o;
     const existing = new Map<string, StoredConversation>();
-    for (const id of new Set(input.conversations.map((c) => c.conversationID))) {
-      const c = await store.getConversation(id);
-      if (c) existing.set(id, c);
-    }
-    const built = buildBatch({ ...input, fresh: this.#version === 0 }, existing);
+    for (const c of await store.getConversations(input.conversations.map((c) => c.conversationID))) existing.set(c.conversationID, c);
+    const built = buildBatch({ ...input, fresh: this.#pagingFirstSync }, existing);
     const seen = new Set((await store.getMessagesByID(built.messages.map((m) => m.msgID))).map((m) => m.msgID));
     await store.apply(built.batch);
     if (built.batch.syncVersion !== undefined) this.#version = built.batch.syncVersion;
+    for (const id of built.removed) this.#lagging.delete(id);
+    for (const c of [...built.added, ...built.changed]) {
+      if (c.lastSeq > (c.deliveredSeq ?? 0)) this.#lagging.add(c.conversationID);
+    }
     if (this.#stopped) return built;
 
     const fresh = built.messages.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
@@ -325,41 +373,65 @@ export class SyncEngine {
     return built;
   }
 
-  /** Pulls and announces messages above `deliveredSeq`; `ids` undefined = every conversation. */
-  async #catchUp(ids: string[] | undefined): Promise<void> {
-    const { store } = this.#o;
-    const rows = ids
-      ? (await Promise.all(ids.map((id) => store.getConversation(id)))).filter((c): c is StoredConversation => !!c)
-      : await store.listConversations();
-    for (const row of rows) {
-      if (this.#stopped) return;
-      const delivered = row.deliveredSeq ?? 0;
-      if (row.lastSeq <= delivered) continue;
-      const afterSeq = Math.max(delivered, row.visibleFromSeq - 1, row.lastSeq - CATCH_UP_LIMIT, 0);
-      let messages: WireMessage[] = [];
-      try {
-        const res = await this.#o.request('msg.history', {
-          conversationID: row.conversationID, afterSeq, count: Math.min(CATCH_UP_LIMIT, row.lastSeq - afterSeq),
-        });
-        messages = res.messages;
-      } catch (err) {
-        // Not fatal: deliveredSeq stays, the next sync pass tries again.
-        if (this.#stopped) return;
-        this.#o.log.warn(`catch-up of ${row.conversationID} failed: ${(err as Error).message}`);
-        if ((err as ConfabError).code === ErrorCode.NETWORK_DISCONNECTED) throw err;
-        continue;
+  /**
+   * Pulls and announces messages above `deliveredSeq` for the lagging conversations
+   * (only those among `only` when given: an update retries nothing it did not touch),
+   * CATCH_UP_CONCURRENCY requests at a time. A conversation stays lagging when its pull
+   * fails, so the next sync retries it; a lost connection ends the pass with that error.
+   */
+  async #catchUp(only?: string[]): Promise<void> {
+    const ids = only ? only.filter((id) => this.#lagging.has(id)) : [...this.#lagging];
+    let lost: unknown;
+    const work = async (): Promise<void> => {
+      for (let id = ids.shift(); id !== undefined && !this.#stopped && lost === undefined; id = ids.shift()) {
+        try {
+          await this.#catchUpOne(id);
+        } catch (err) {
+          lost = err;
+        }
       }
-      const current = await store.getConversation(row.conversationID);
-      if (!current) continue; // deleted meanwhile
-      const top = messages.reduce((max, m) => Math.max(max, m.seq), afterSeq);
-      const keep = messages.filter((m) => m.seq >= current.visibleFromSeq);
-      const seen = new Set((await store.getMessagesByID(keep.map((m) => m.msgID))).map((m) => m.msgID));
-      // An empty answer means there is nothing more for us (e.g. a group we left): stop asking.
-      const deliveredSeq = messages.length ? Math.max(delivered, top) : Math.max(delivered, current.lastSeq);
-      await store.apply({ putMessages: keep, upsertConversations: [{ ...current, deliveredSeq }] });
-      if (this.#stopped) return;
-      const fresh = keep.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
-      if (fresh.length) this.#o.events.newMessages(fresh);
+    };
+    await Promise.all(Array.from({ length: Math.min(CATCH_UP_CONCURRENCY, ids.length) }, work));
+    if (lost !== undefined) throw lost;
+  }
+
+  async #catchUpOne(conversationID: string): Promise<void> {
+    const { store } = this.#o;
+    const row = await store.getConversation(conversationID);
+    const delivered = row?.deliveredSeq ?? 0;
+    if (!row || row.lastSeq <= delivered) {
+      this.#lagging.delete(conversationID);
+      return;
     }
+    const afterSeq = Math.max(delivered, row.visibleFromSeq - 1, row.lastSeq - CATCH_UP_LIMIT, 0);
+    let messages: WireMessage[] = [];
+    try {
+      const res = await this.#o.request('msg.history', {
+        conversationID, afterSeq, count: Math.min(CATCH_UP_LIMIT, row.lastSeq - afterSeq),
+      });
+      messages = res.messages;
+    } catch (err) {
+      // Not fatal: deliveredSeq stays, the next pass tries again.
+      if (this.#stopped) return;
+      this.#o.log.warn(`catch-up of ${conversationID} failed: ${(err as Error).message}`);
+      if ((err as ConfabError).code === ErrorCode.NETWORK_DISCONNECTED) throw err;
+      return;
+    }
+    if (this.#stopped) return;
+    const current = await store.getConversation(conversationID);
+    if (!current) {
+      this.#lagging.delete(conversationID); // deleted meanwhile
+      return;
+    }
+    const top = messages.reduce((max, m) => Math.max(max, m.seq), afterSeq);
+    const keep = messages.filter((m) => m.seq >= current.visibleFromSeq);
+    const seen = new Set((await store.getMessagesByID(keep.map((m) => m.msgID))).map((m) => m.msgID));
+    // An empty answer means there is nothing more for us (e.g. a group we left): stop asking.
+    const deliveredSeq = messages.length ? Math.max(delivered, top) : Math.max(delivered, current.lastSeq);
+    await store.apply({ putMessages: keep, upsertConversations: [{ ...current, deliveredSeq }] });
+    if (deliveredSeq >= current.lastSeq) this.#lagging.delete(conversationID);
+    if (this.#stopped) return;
+    const fresh = keep.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
+    if (fresh.length) this.#o.events.newMessages(fresh);
   }
 }

@@ -132,6 +132,42 @@ describe('IndexedDbStore specifics', () => {
     await store.close();
   });
 
+  it('a version-1 database upgrades: its rows join the list index and each scope gets its total', async () => {
+    const dbName = freshName('upgrade');
+    // The layout version 1 wrote: conversations as { s, c, v } without sort key or unread.
+    await new Promise<void>((resolve, reject) => {
+      const req = page.indexedDB!.open(dbName, 1);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        db.createObjectStore('meta', { keyPath: ['s', 'k'] });
+        const convs = db.createObjectStore('conversations', { keyPath: ['s', 'c'] });
+        db.createObjectStore('messages', { keyPath: ['s', 'c', 'q'] }).createIndex('byID', ['s', 'id'], { unique: true });
+        const rows = [
+          ['1400000001:alice', conv('c2c_bob', { orderKey: 5, unreadCount: 2 })],
+          ['1400000001:alice', conv('c2c_carol', { orderKey: 9, unreadCount: 1 })],
+          ['1400000001:alice', conv('group_g1', { orderKey: 1, isPinned: true, unreadCount: 4 })],
+          ['1400000001:dave', conv('c2c_erin', { orderKey: 3, unreadCount: 7 })],
+        ] as const;
+        for (const [sc, c] of rows) convs.put({ s: sc, c: c.conversationID, v: c });
+      };
+      req.onsuccess = () => {
+        req.result.close();
+        resolve();
+      };
+      req.onerror = () => reject(req.error);
+    });
+    const store = new IndexedDbStore({ dbName });
+    await store.open(APP);
+    assert.deepEqual((await store.listConversationPage(undefined, 10)).map((c) => c.conversationID), ['group_g1', 'c2c_carol', 'c2c_bob']);
+    assert.deepEqual((await store.listConversationPage({ isPinned: false, orderKey: 9, conversationID: 'c2c_carol' }, 10)).map((c) => c.conversationID), ['c2c_bob']);
+    assert.equal(await store.getTotalUnread(), 7);
+    await store.apply({ removeConversations: ['c2c_carol'] });
+    assert.equal(await store.getTotalUnread(), 6);
+    await store.open({ sdkAppID: 1400000001, userID: 'dave' });
+    assert.equal(await store.getTotalUnread(), 7);
+    await store.close();
+  });
+
   it('close() is idempotent and later calls fail with 6019', async () => {
     const store = new IndexedDbStore({ dbName: freshName('close') });
     await store.open(APP);
