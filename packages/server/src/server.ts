@@ -10,6 +10,7 @@ import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
 import { Domain } from './services/domain.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
+import type { FanoutWorkerOptions } from './services/fanout-worker.js';
 import { Router, sendJson } from './http/router.js';
 import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -57,6 +58,8 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
+  /** Group fan-out worker tuning; `false` leaves it stopped (then call `domain.fanout.runOnce()`). */
+  fanout?: FanoutWorkerOptions | false;
 }
 
 export interface ConfabServer {
@@ -118,8 +121,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
 
 async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus }): Promise<ConfabServer> {
   const { nodeID, logger, storage, bus } = parts;
-  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, nodeID });
+  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, fanout: options.fanout || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
+  if (options.fanout !== false) domain.fanout.start();
   const gateway = new Gateway(domain, bus, logger, options.heartbeatMs);
   const router = new Router();
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
