@@ -58,7 +58,7 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
-  /** Group fan-out worker tuning; `false` leaves it stopped (then call `domain.fanout.runOnce()`). */
+  /** Group fan-out worker tuning; `false` (or `paused`) leaves it stopped (then call `domain.fanout.runOnce()`). */
   fanout?: FanoutWorkerOptions | false;
 }
 
@@ -123,7 +123,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   const { nodeID, logger, storage, bus } = parts;
   const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, fanout: options.fanout || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
-  if (options.fanout !== false) domain.fanout.start();
+  if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
   const gateway = new Gateway(domain, bus, logger, options.heartbeatMs);
   const router = new Router();
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));

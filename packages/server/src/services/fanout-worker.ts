@@ -12,6 +12,8 @@ export interface FanoutWorkerOptions {
   leaseMs?: number;
   /** Who holds the lease: the node's ID (default: random). */
   holder?: string;
+  /** Do not start with the server: the queue is worked only by `runOnce()` calls (tests). */
+  paused?: boolean;
 }
 
 /** The lease that makes one node of a cluster the fan-out worker. */
@@ -91,10 +93,11 @@ export class FanoutWorker {
    * can take, the fan-out lease; resolves with the number of member rows updated.
    */
   runOnce(maxChunks = Number.POSITIVE_INFINITY): Promise<number> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running.then(() => this.runOnce(maxChunks));
-    }
+    this.#closing = false;
+    // A run in progress may have started before what the caller wants worked: wait for
+    // it, then run again. (Not through `#again`: that would wake a run whose end chains
+    // this call again, forever.)
+    if (this.#running) return this.#running.then(() => this.runOnce(maxChunks));
     this.#running = this.#drain(maxChunks).finally(() => {
       this.#running = undefined;
       if (this.#again && !this.#stopped) {
