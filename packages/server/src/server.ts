@@ -11,6 +11,7 @@ import { Gateway } from './gateway/gateway.js';
 import { resolveLimits, type GatewayLimits } from './gateway/limits.js';
 import { Domain } from './services/domain.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
+import type { FanoutWorkerOptions } from './services/fanout-worker.js';
 import { Router, sendJson } from './http/router.js';
 import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -63,6 +64,8 @@ export interface ServerOptions {
    * session and rate caps); each one left out keeps its default. See docs/protocol.md, "Limits".
    */
   limits?: Partial<GatewayLimits>;
+  /** Group fan-out worker tuning; `false` (or `paused`) leaves it stopped (then call `domain.fanout.runOnce()`). */
+  fanout?: FanoutWorkerOptions | false;
 }
 
 export interface ConfabServer {
@@ -126,8 +129,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
 
 async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits }): Promise<ConfabServer> {
   const { nodeID, logger, storage, bus, limits } = parts;
-  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, nodeID });
+  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, fanout: options.fanout || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
+  if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
   const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits);
   const router = new Router();
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));

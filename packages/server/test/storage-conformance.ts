@@ -15,6 +15,7 @@ import {
   DEFAULT_APP_SETTINGS,
   type AppendRequest, type AppRecord, type ConversationRow, type Storage, type UserChange,
 } from '../src/storage/types.js';
+import { fanoutConformance } from './fanout-conformance.js';
 
 export type OpenStorage = () => Promise<{ storage: Storage; cleanup(): Promise<void> }>;
 
@@ -1193,6 +1194,8 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
     });
 
     // ----------------------------------------------------------------- leases
+    describe('fan-out queue', () => fanoutConformance(() => storage));
+
     describe('leases', () => {
       const TTL = 30_000;
 

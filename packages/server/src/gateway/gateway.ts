@@ -271,7 +271,11 @@ export class Gateway {
   #deliver(sessions: Set<Session>, message: BusMessage): void {
     switch (message.kind) {
       case 'update': {
-        const text = JSON.stringify({ push: 'update', body: message.update });
+        // The per-user part is encoded here; the messages arrive encoded once for all
+        // their recipients and are spliced in (`{…,"messages":[]}` → `{…,"messages":<shared>}`).
+        const text = message.messagesJson === undefined
+          ? JSON.stringify({ push: 'update', body: message.update })
+          : `${JSON.stringify({ push: 'update', body: { ...message.update, messages: undefined } }).slice(0, -2)},"messages":${message.messagesJson}}}`;
         const deletion = message.update.deletion;
         // A deletion reaches the user's other devices only when the app turned deletion
         // sync on and the device's SDK declared it can handle it; the others get the

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/types.js';
-import { userTopic } from '../bus/types.js';
+import { userTopic, type BusMessage } from '../bus/types.js';
 import type { AppRecord, Storage, StoredMessage, UserChange } from '../storage/types.js';
-import { toWireUpdate } from './wire.js';
+import { conversationIDFor, toWireMessage, toWireUpdate } from './wire.js';
 import type { UserUpdate } from '@confab/protocol';
 
 /** Who is asking: a logged-in user of an app. */
@@ -27,6 +27,8 @@ export interface ServiceContext {
   publishOrder: Sequencer;
   /** Called after a deletion commits; wakes the purge worker. */
   onDeletion?: () => void;
+  /** Called after group messages were queued for fan-out; wakes the fan-out worker. */
+  onFanout?: () => void;
 }
 
 /** The session to leave out of a user's push because its reply carries the update. */
@@ -36,7 +38,13 @@ export function originOf(caller: Caller): Map<string, string | undefined> {
 
 /**
  * Turns committed user changes into `update` pushes for every session of each user,
- * and returns the updates by user so a reply can carry the caller's own.
+ * and returns the updates of the users in `origins` (the callers) so a reply can carry
+ * the caller's own.
+ *
+ * Each message is encoded to JSON once, however many users it reaches: the push
+ * carries the per-user part (versions, that user's rows) as an object and the messages
+ * as shared encoded text (`messagesJson`), which the gateway splices in. Example: one
+ * fan-out chunk of 200 members and 100 messages encodes 100 messages, not 20,000.
  */
 export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
   messagesFor: (app: number, userID: string) => StoredMessage[] = () => [],
@@ -46,29 +54,56 @@ export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
   // Devices would recover from an overtaken update by resyncing, but should not have to.
   const turn = ctx.publishOrder.reserve();
   const out = new Map<string, UserUpdate>();
-  const ready: [string, UserUpdate, string | undefined][] = [];
+  const ready: [string, BusMessage][] = [];
+  const encoder = new SharedEncoder();
   try {
     for (const change of changes) {
       // Everything here runs after the commit: a failure must not turn a committed change
       // into an error. The update is then not pushed; the user's devices notice the version
       // gap at their next update or reconnect and sync.
       try {
-        const update = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq),
-          messagesFor(change.app, change.userID)), ...extra };
-        out.set(`${change.app}|${change.userID}`, update);
-        ready.push([userTopic(change.app, change.userID), update, origins.get(`${change.app}|${change.userID}`)]);
+        const key = `${change.app}|${change.userID}`;
+        const messages = messagesFor(change.app, change.userID);
+        const update: UserUpdate = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), messages, false), ...extra };
+        if (origins.has(key)) out.set(key, { ...update, messages: messages.map((m) => toWireMessage(change.userID, m)) });
+        const skip = origins.get(key);
+        const message: BusMessage = { kind: 'update', update, messagesJson: encoder.list(change.userID, messages) };
+        if (skip) message.skipSession = skip;
+        ready.push([userTopic(change.app, change.userID), message]);
       } catch (err) {
         ctx.logger.error({ err, userID: change.userID, version: change.version }, 'could not build an update after its commit; devices will sync');
       }
     }
     await turn.wait();
-    for (const [topic, update, skip] of ready) {
-      ctx.bus.publish(topic, skip ? { kind: 'update', update, skipSession: skip } : { kind: 'update', update });
-    }
+    for (const [topic, message] of ready) ctx.bus.publish(topic, message);
   } finally {
     turn.done();
   }
   return out;
+}
+
+/** Encodes each message once per distinct view of it, and each distinct list once. */
+class SharedEncoder {
+  readonly #messages = new Map<string, string>();
+  readonly #lists = new Map<string, string>();
+
+  list(viewer: string, messages: StoredMessage[]): string {
+    if (messages.length === 0) return '[]';
+    // A group message reads the same for every member; a C2C one differs by the viewer's
+    // conversation ID only, which the key includes.
+    const keys = messages.map((m) => `${conversationIDFor(viewer, m.convKey)}\u0000${m.convKey}\u0000${m.seq}`);
+    const listKey = keys.join('\u0001');
+    let text = this.#lists.get(listKey);
+    if (text === undefined) {
+      const parts = messages.map((m, i) => {
+        let json = this.#messages.get(keys[i]!);
+        if (json === undefined) this.#messages.set(keys[i]!, (json = JSON.stringify(toWireMessage(viewer, m))));
+        return json;
+      });
+      this.#lists.set(listKey, (text = `[${parts.join(',')}]`));
+    }
+    return text;
+  }
 }
 
 /** A FIFO of turns: `reserve()` in commit order, `wait()` for the earlier turns to finish. */

@@ -10,6 +10,7 @@ import { FriendService } from './friends.js';
 import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
 import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
+import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -107,6 +108,7 @@ const APP_REREAD_MS = 30_000;
 export interface DomainOptions {
   now?: () => number;
   purge?: PurgeWorkerOptions;
+  fanout?: FanoutWorkerOptions;
   /** This node's ID in a cluster: the purge lease's holder, and the sender of cluster messages. Default: random. */
   nodeID?: string;
 }
@@ -122,6 +124,7 @@ export class Domain {
   readonly messages: MessageService;
   readonly conversations: ConversationService;
   readonly purge: PurgeWorker;
+  readonly fanout: FanoutWorker;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
 
@@ -137,6 +140,8 @@ export class Domain {
         this.apps.refresh(message.sdkAppID).catch((err: unknown) => logger.error({ err, sdkAppID: message.sdkAppID }, 'could not re-read a changed app'));
       } else if (message.kind === 'purge') {
         this.purge.wake();
+      } else if (message.kind === 'fanout') {
+        this.fanout.wake();
       }
     });
     // A bus between nodes can lose a message (NATS is at-most-once, and down while it
@@ -153,7 +158,13 @@ export class Domain {
       this.purge.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'purge', node: nodeID });
     };
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, publishOrder: new Sequencer() };
+    // The lease holder may be another node: it hears of new fan-out jobs on the cluster topic.
+    const onFanout = () => {
+      this.fanout.wake();
+      bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
+    };
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, publishOrder: new Sequencer() };
+    this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);
@@ -166,5 +177,6 @@ export class Domain {
     clearInterval(this.#rereadTimer);
     this.#unsubscribe();
     await this.purge.stop();
+    await this.fanout.stop();
   }
 }

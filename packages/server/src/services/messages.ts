@@ -40,6 +40,7 @@ export class MessageService {
     const app = caller.app.sdkAppID;
     const convKey = convKeyFor(caller.userID, target);
     let recipients: AppendRequest['recipients'];
+    let fanout = false;
     if (target.type === 1) {
       if (target.userID === caller.userID) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'cannot send a message to yourself');
       if (!(await this.#accounts.exists(app, target.userID))) {
@@ -55,11 +56,14 @@ export class MessageService {
       if (!(await this.#ctx.storage.groups.member(app, target.groupID, caller.userID))) {
         throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `you are not a member of group ${target.groupID}`);
       }
-      const members = await this.#ctx.storage.groups.members(app, target.groupID, 0, 1_000_000);
-      recipients = members.map((m) => ({ userID: m.userID, conversationID }));
+      // The commit updates the sender's row and queues the message; the fan-out worker
+      // brings it to the members (those of the group when it commits) afterwards.
+      recipients = [{ userID: caller.userID, conversationID }];
+      fanout = true;
     }
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
+      ...(fanout ? { fanout } : {}),
     });
     if (result.duplicate) {
       // A resend (say, after a reconnect) of a message its sender deleted in the meantime,
@@ -72,39 +76,49 @@ export class MessageService {
     const message = toWireMessage(caller.userID, result.message);
     const reply: { message: WireMessage; update?: UserUpdate } = { message };
     // The reply's update leaves out the sent message itself: it is `message` already
-    // (docs/protocol.md). Other messages of the same batch stay in it.
+    // (docs/protocol.md).
     if (update) reply.update = { ...update, messages: update.messages.filter((m) => m.msgID !== message.msgID) };
     return reply;
   }
 
   async #writeBatch(batch: PendingSend[]): Promise<SendOutcome[]> {
     const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch);
-    // A sender's own session gets its update in the reply; skip its push unless the
-    // user sent from several sessions in this batch (then every session needs the push).
-    const origins = new Map<string, string | undefined>();
+    if (batch.some((req, i) => req.fanout && !results[i]!.duplicate)) this.#ctx.onFanout?.();
+    // A sender's update for the whole batch (one version step) is delivered once: in the
+    // reply to the sender's last request of the batch when all of them came from one
+    // session (its push is skipped), else pushed to every session and in no reply.
+    // Copying it into each reply made 32 pipelined sends cost 32 x 32 messages of replies.
+    const carriers = new Map<string, { session: string | undefined; index: number }>();
     batch.forEach((req, i) => {
       if (results[i]!.duplicate) return;
       const key = `${req.app}|${req.sender}`;
-      origins.set(key, origins.has(key) && origins.get(key) !== req.sessionID ? undefined : req.sessionID);
+      const seen = carriers.get(key);
+      carriers.set(key, { session: seen && seen.session !== req.sessionID ? undefined : req.sessionID, index: i });
     });
+    const origins = new Map([...carriers].map(([key, c]) => [key, c.session]));
     // Each user's update carries the messages addressed to that user, not every message
     // of the batch in the same conversation: a member removed between two sends of one
-    // batch must not receive the second.
+    // batch must not receive the second. A group message reaches its sender here (with
+    // what its row moved past) and the other members through the fan-out worker.
     const byUser = new Map<string, StoredMessage[]>();
     batch.forEach((req, i) => {
-      if (results[i]!.duplicate) return;
+      const result = results[i]!;
+      if (result.duplicate) return;
       for (const r of req.recipients) {
         const key = `${req.app}|${r.userID}`;
         let list = byUser.get(key);
         if (!list) byUser.set(key, (list = []));
-        list.push(results[i]!.message);
+        if (r.userID === req.sender && result.passedOver) list.push(...result.passedOver);
+        list.push(result.message);
       }
     });
     const updates = await publishChanges(this.#ctx, changes, (app, userID) => byUser.get(`${app}|${userID}`) ?? [], {}, origins);
-    return results.map((result, i) => ({
-      result,
-      update: result.duplicate ? undefined : updates.get(`${batch[i]!.app}|${batch[i]!.sender}`),
-    }));
+    return results.map((result, i) => {
+      const key = `${batch[i]!.app}|${batch[i]!.sender}`;
+      const carrier = carriers.get(key);
+      const carries = !result.duplicate && carrier !== undefined && carrier.index === i && carrier.session !== undefined;
+      return { result, update: carries ? updates.get(key) : undefined };
+    });
   }
 
   /**

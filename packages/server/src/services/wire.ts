@@ -66,6 +66,8 @@ export async function toWireUpdate(
   change: UserChange,
   lookup: (convKey: string, seq: number) => Promise<StoredMessage | undefined>,
   messages: StoredMessage[] = [],
+  /** False: leave `messages` empty (the caller sends them pre-encoded). */
+  withMessages = true,
 ): Promise<UserUpdate> {
   const known = new Map(messages.map((m) => [`${m.convKey}/${m.seq}`, m]));
   const conversations: WireConversation[] = [];
@@ -79,7 +81,7 @@ export async function toWireUpdate(
     prevVersion: change.prevVersion,
     version: change.version,
     conversations,
-    messages: messages.map((m) => toWireMessage(change.userID, m)),
+    messages: withMessages ? messages.map((m) => toWireMessage(change.userID, m)) : [],
   };
 }
 

@@ -23,6 +23,7 @@ export interface Storage {
   readonly deletions: DeletionStore;
   readonly devices: DeviceStore;
   readonly leases: LeaseStore;
+  readonly fanout: FanoutStore;
   close(): Promise<void>;
 }
 
@@ -151,6 +152,12 @@ export interface AppendRequest {
   /** Users whose conversation rows this message updates, with the conversation ID each sees. */
   recipients: { userID: string; conversationID: string }[];
   now: number;
+  /**
+   * A group message whose members are reached by the fan-out worker: `recipients` is the
+   * sender alone, and the transaction records the message in the fan-out queue instead
+   * of touching every member's row (see `FanoutStore`).
+   */
+  fanout?: boolean;
 }
 
 export interface StoredMessage {
@@ -194,6 +201,13 @@ export interface AppendResult {
   message: StoredMessage;
   /** True when the clientMsgID was already stored: nothing new was written. */
   duplicate: boolean;
+  /**
+   * For a fan-out message: earlier messages of the group the sender's row moved past
+   * before the fan-out reached the sender (at most the newest 100). Example: Bob's
+   * message 5 is still queued when Alice sends 6; Alice's row goes to 6 at once, so 5
+   * must travel in Alice's update or her devices would never be told of it.
+   */
+  passedOver?: StoredMessage[];
 }
 
 export interface AppendBatchResult {
@@ -206,7 +220,8 @@ export interface MessageStore {
   /**
    * Appends a batch of messages in ONE transaction (group commit): assigns each a seq,
    * updates every recipient's conversation row (last seq, unread, order, tombstone
-   * revival) and steps each touched user's version once.
+   * revival) and steps each touched user's version once. A `fanout` request updates
+   * the sender's row only and queues the message for the other members (`FanoutStore`).
    */
   appendBatch(batch: AppendRequest[]): Promise<AppendBatchResult>;
   /** Messages of a conversation with fromSeq <= seq <= toSeq, ascending, at most `limit`. */
@@ -363,6 +378,47 @@ export interface DeletionStore {
    * that arrives later than that is applied as a new deletion.
    */
   forgetRequests(olderThan: number): Promise<number>;
+}
+
+/** A group conversation with messages not yet applied to every member's row. */
+export interface FanoutJob {
+  app: number;
+  convKey: string;
+  /** Every message below this seq has reached every recipient. */
+  fromSeq: number;
+  /** The group's last message. */
+  toSeq: number;
+}
+
+/**
+ * The durable fan-out queue. Appending a fan-out message records it here in the same
+ * transaction; `step` later applies the pending messages to the members' conversation
+ * rows, a bounded chunk of members per transaction, so the writer is never held in
+ * proportion to a group's size.
+ *
+ * Who receives message `seq`: the members at its commit — current members, and former
+ * members whose `leftSeq` (the group's last seq when they left) is at least `seq`.
+ * A member's row moves from its own `lastSeq` (never re-applying a message), so a step
+ * repeated after a crash, or run twice at once, changes nothing twice.
+ */
+export interface FanoutStore {
+  /** Jobs with pending messages, oldest first. */
+  pending(limit: number): Promise<FanoutJob[]>;
+  /**
+   * Applies at most `maxMessages` pending messages of one group to at most `maxMembers`
+   * members (the next ones in the current pass), in one transaction with one version
+   * step per changed member. `messages` are those the changes carry; `done` when the
+   * job has nothing pending any more.
+   */
+  step(app: number, convKey: string, maxMembers: number, maxMessages: number): Promise<FanoutStepResult>;
+}
+
+export interface FanoutStepResult {
+  changes: UserChange[];
+  /** The messages each changed member's update carries, by user ID (shared objects: encode once). */
+  delivered: Map<string, StoredMessage[]>;
+  /** True when the job has nothing pending any more (it left the queue). */
+  done: boolean;
 }
 
 /**

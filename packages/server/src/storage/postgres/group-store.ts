@@ -14,7 +14,19 @@ const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role
 
 const UPSERT_MEMBER = `INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at)
   SELECT $1::bigint, $2::text, user_id, $3::integer, $4::bigint, NULL FROM unnest($5::text[]) AS t(user_id)
-  ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL`;
+  ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL, left_seq = NULL`;
+
+/**
+ * The group's last seq, for a membership that ends now (the fan-out delivers up to it).
+ * FOR SHARE waits for a message append in progress on the group and keeps new ones out
+ * until this commits: a message committed before the removal reaches the member, one
+ * committed after does not.
+ */
+async function groupLastSeq(client: pg.PoolClient, app: number, groupID: string): Promise<number> {
+  const { rows } = await client.query<{ last_seq: number }>('SELECT last_seq FROM conversations WHERE app_id = $1 AND conv_key = $2 FOR SHARE',
+    [app, `group:${groupID}`]);
+  return rows[0]?.last_seq ?? 0;
+}
 
 /**
  * Groups. Membership changes of one group take its row lock first, so two nodes adding
@@ -85,17 +97,21 @@ export class PgGroupStore implements GroupStore {
   }
 
   async removeMember(app: number, groupID: string, userID: string, now: number): Promise<boolean> {
-    const { rowCount } = await this.#pool.query(`UPDATE group_members SET left_at = $1
-      WHERE app_id = $2 AND group_id = $3 AND user_id = $4 AND left_at IS NULL`, [now, app, groupID, userID]);
-    return (rowCount ?? 0) > 0;
+    return withTransaction(this.#pool, async (client) => {
+      const lastSeq = await groupLastSeq(client, app, groupID);
+      const { rowCount } = await client.query(`UPDATE group_members SET left_at = $1, left_seq = $5
+        WHERE app_id = $2 AND group_id = $3 AND user_id = $4 AND left_at IS NULL`, [now, app, groupID, userID, lastSeq]);
+      return (rowCount ?? 0) > 0;
+    });
   }
 
   async dismiss(app: number, groupID: string, now: number): Promise<string[]> {
     return withTransaction(this.#pool, async (client) => {
       await lockGroup(client, app, groupID);
       await client.query('UPDATE groups SET dismissed_at = $1 WHERE app_id = $2 AND group_id = $3 AND dismissed_at IS NULL', [now, app, groupID]);
-      const { rows } = await client.query<{ user_id: string }>(`UPDATE group_members SET left_at = $1
-        WHERE app_id = $2 AND group_id = $3 AND left_at IS NULL RETURNING user_id`, [now, app, groupID]);
+      const lastSeq = await groupLastSeq(client, app, groupID);
+      const { rows } = await client.query<{ user_id: string }>(`UPDATE group_members SET left_at = $1, left_seq = $4
+        WHERE app_id = $2 AND group_id = $3 AND left_at IS NULL RETURNING user_id`, [now, app, groupID, lastSeq]);
       return rows.map((r) => r.user_id);
     });
   }

@@ -3,6 +3,7 @@ import type { MessageElem } from '@confab/protocol';
 import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, StoredMessage, UserChange } from '../types.js';
 import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
+import { applyToSender, passedOverRange } from '../fanout-rules.js';
 
 interface RawMessage {
   app_id: number;
@@ -56,7 +57,7 @@ export class PgMessageStore implements MessageStore {
     // 3. Seqs in request order; duplicates (stored or earlier in the batch) take none.
     const inBatch = new Map<string, StoredMessage>();
     const results: AppendResult[] = [];
-    const fresh: { req: AppendRequest; message: StoredMessage }[] = [];
+    const fresh: { req: AppendRequest; message: StoredMessage; result: AppendResult }[] = [];
     for (const req of batch) {
       const idKey = clientID(req.app, req.convKey, req.sender, req.clientMsgID);
       const earlier = inBatch.get(idKey) ?? stored.get(idKey);
@@ -69,8 +70,9 @@ export class PgMessageStore implements MessageStore {
       lastSeqs.set(seqKey, seq);
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
       inBatch.set(idKey, message);
-      results.push({ message, duplicate: false });
-      fresh.push({ req, message });
+      const result: AppendResult = { message, duplicate: false };
+      results.push(result);
+      fresh.push({ req, message, result });
     }
     if (fresh.length === 0) return { results, changes: [] };
 
@@ -84,9 +86,21 @@ export class PgMessageStore implements MessageStore {
       await set.load(mine.flatMap(({ req }) => req.recipients.map((r) => ({ userID: r.userID, convKey: req.convKey }))));
     }
 
-    // 5. The same row rules as the SQLite store.
-    for (const { req, message } of fresh) {
+    // 5. Write the messages (a sender's passed-over range below reads them), then the
+    //    same row rules as the SQLite store.
+    await insertMessages(client, fresh.map((f) => ({ app: f.req.app, message: f.message })));
+    for (const { req, message, result } of fresh) {
       const changes = changeSets.get(req.app)!;
+      if (req.fanout) {
+        // The sender's row only; the members are the fan-out worker's (fanout_queue).
+        const conversationID = req.recipients.find((r) => r.userID === req.sender)?.conversationID ?? `group_${req.convKey.slice(6)}`;
+        const row = (await changes.row(req.sender, req.convKey)) ?? newConversationRow(req.sender, req.convKey, conversationID, 1);
+        const gap = passedOverRange(row, message.seq);
+        if (gap) result.passedOver = await rangeOf(client, req.app, req.convKey, gap[0], gap[1]);
+        applyToSender(row, message.seq);
+        changes.put(row);
+        continue;
+      }
       for (const { userID, conversationID } of req.recipients) {
         const row = (await changes.row(userID, req.convKey)) ?? newConversationRow(userID, req.convKey, conversationID, 1);
         // A tombstone comes back to life with the new message; its watermark stays, so
@@ -104,8 +118,7 @@ export class PgMessageStore implements MessageStore {
       }
     }
 
-    // 6. Write messages and seqs, then one version step per touched user.
-    await insertMessages(client, fresh.map((f) => ({ app: f.req.app, message: f.message })));
+    // 6. Seqs and the fan-out queue, then one version step per touched user.
     const touched = new Map<string, { app: number; convKey: string; seq: number }>();
     for (const { req, message } of fresh) touched.set(convID(req.app, req.convKey), { app: req.app, convKey: req.convKey, seq: message.seq });
     const conversations = [...touched.values()];
@@ -113,6 +126,7 @@ export class PgMessageStore implements MessageStore {
       FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS t(app_id, conv_key, last_seq)
       WHERE c.app_id = t.app_id AND c.conv_key = t.conv_key`,
     [conversations.map((c) => c.app), conversations.map((c) => c.convKey), conversations.map((c) => c.seq)]);
+    await enqueueFanout(client, fresh);
     const changes: UserChange[] = [];
     for (const set of changeSets.values()) changes.push(...(await set.commit(() => true)));
     return { results, changes };
@@ -149,6 +163,35 @@ async function lockConversations(client: pg.PoolClient, batch: AppendRequest[]):
     ON CONFLICT (app_id, conv_key) DO UPDATE SET last_seq = conversations.last_seq
     RETURNING app_id, conv_key, last_seq`, [convs.map((c) => c.app), convs.map((c) => c.convKey)]);
   return new Map(rows.map((r) => [convID(r.app_id, r.conv_key), r.last_seq]));
+}
+
+/**
+ * Records fan-out messages in the queue: a new job from the batch's first seq, or an
+ * existing one extended to its last. The conversation lock taken first serialises this
+ * with other appends; the fan-out worker's final DELETE re-checks `to_seq`, so a job
+ * extended here is never dropped.
+ */
+async function enqueueFanout(client: pg.PoolClient, fresh: { req: AppendRequest; message: StoredMessage }[]): Promise<void> {
+  const jobs = new Map<string, { app: number; convKey: string; from: number; to: number; now: number }>();
+  for (const { req, message } of fresh) {
+    if (!req.fanout) continue;
+    const key = convID(req.app, req.convKey);
+    const job = jobs.get(key);
+    if (job) job.to = message.seq;
+    else jobs.set(key, { app: req.app, convKey: req.convKey, from: message.seq, to: message.seq, now: req.now });
+  }
+  if (jobs.size === 0) return;
+  const list = [...jobs.values()].sort((a, b) => a.app - b.app || (a.convKey < b.convKey ? -1 : 1));
+  await client.query(`INSERT INTO fanout_queue (app_id, conv_key, from_seq, to_seq, queued_at)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+    ON CONFLICT (app_id, conv_key) DO UPDATE SET to_seq = excluded.to_seq`,
+  [list.map((j) => j.app), list.map((j) => j.convKey), list.map((j) => j.from), list.map((j) => j.to), list.map((j) => j.now)]);
+}
+
+export async function rangeOf(client: pg.PoolClient | pg.Pool, app: number, convKey: string, fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+  const { rows } = await client.query<RawMessage>(`SELECT ${MESSAGE_COLUMNS} FROM messages
+    WHERE app_id = $1 AND conv_key = $2 AND seq >= $3 AND seq <= $4 ORDER BY seq`, [app, convKey, fromSeq, toSeq]);
+  return rows.map(toStoredMessage);
 }
 
 async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): Promise<Map<string, StoredMessage>> {

@@ -175,6 +175,21 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
     WHERE NOT deleted AND last_seq >= GREATEST(1, visible_from_seq);
   `,
+  // Group fan-out off the writer (see the SQLite step of the same name).
+  `
+  ALTER TABLE group_members ADD COLUMN left_seq bigint;
+  CREATE TABLE fanout_queue (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    from_seq bigint NOT NULL,
+    to_seq bigint NOT NULL,
+    pass_to bigint NOT NULL DEFAULT 0,
+    cursor text COLLATE "C" NOT NULL DEFAULT '',
+    queued_at bigint NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  );
+  CREATE INDEX fanout_queue_by_age ON fanout_queue (queued_at);
+  `,
 ];
 
 /**

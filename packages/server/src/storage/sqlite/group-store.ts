@@ -7,6 +7,9 @@ import { newConversationRow, prepareRowStatements, UserChangeSet, type RowStatem
 const GROUP_COLUMNS = `g.*, (SELECT count(*) FROM group_members m
   WHERE m.app_id = g.app_id AND m.group_id = g.group_id AND m.left_at IS NULL) AS member_count`;
 
+const LAST_SEQ = `COALESCE((SELECT c.last_seq FROM conversations c
+  WHERE c.app_id = group_members.app_id AND c.conv_key = 'group:' || group_members.group_id), 0)`;
+
 export class SqliteGroupStore implements GroupStore {
   readonly #db: Database.Database;
   readonly #rows: RowStatements;
@@ -24,9 +27,11 @@ export class SqliteGroupStore implements GroupStore {
         ORDER BY role DESC, joined_at ASC, user_id ASC LIMIT ? OFFSET ?`),
       allMembers: db.prepare('SELECT user_id FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL'),
       upsertMember: db.prepare(`INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at) VALUES (?, ?, ?, ?, ?, NULL)
-        ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL`),
-      leave: db.prepare('UPDATE group_members SET left_at = ? WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL'),
-      leaveAll: db.prepare('UPDATE group_members SET left_at = ? WHERE app_id = ? AND group_id = ? AND left_at IS NULL'),
+        ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL, left_seq = NULL`),
+      // left_seq: the group's last message when the membership ended. The fan-out still
+      // delivers everything up to it (committed while the user was a member), nothing after.
+      leave: db.prepare(`UPDATE group_members SET left_at = ?, left_seq = ${LAST_SEQ} WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL`),
+      leaveAll: db.prepare(`UPDATE group_members SET left_at = ?, left_seq = ${LAST_SEQ} WHERE app_id = ? AND group_id = ? AND left_at IS NULL`),
       dismiss: db.prepare('UPDATE groups SET dismissed_at = ? WHERE app_id = ? AND group_id = ? AND dismissed_at IS NULL'),
       joined: db.prepare(`SELECT ${GROUP_COLUMNS} FROM groups g JOIN group_members jm ON jm.app_id = g.app_id AND jm.group_id = g.group_id
         WHERE jm.app_id = ? AND jm.user_id = ? AND jm.left_at IS NULL ORDER BY g.created_at, g.group_id`),

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { MessageElem } from '@confab/protocol';
 import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, StoredMessage, UserChange } from '../types.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
+import { applyToSender, passedOverRange } from '../fanout-rules.js';
 
 interface RawMessage {
   conv_key: string;
@@ -29,6 +30,7 @@ export class SqliteMessageStore implements MessageStore {
   readonly #get: Database.Statement;
   readonly #rangeAsc: Database.Statement;
   readonly #rangeDesc: Database.Statement;
+  readonly #enqueue: Database.Statement;
   /**
    * Last seq per conversation, kept in memory because this process is the only writer
    * of the file: it saves a read per message on the hot path. Updated only after a
@@ -49,6 +51,8 @@ export class SqliteMessageStore implements MessageStore {
     this.#get = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
     this.#rangeAsc = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq <= ? ORDER BY seq ASC LIMIT ?');
     this.#rangeDesc = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?');
+    this.#enqueue = db.prepare(`INSERT INTO fanout_queue (app_id, conv_key, from_seq, to_seq, queued_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (app_id, conv_key) DO UPDATE SET to_seq = excluded.to_seq`);
     this.#appendTx = db.transaction((batch: AppendRequest[]) => this.#append(batch));
   }
 
@@ -63,6 +67,8 @@ export class SqliteMessageStore implements MessageStore {
     const changeSets = new Map<number, UserChangeSet>();
     const inBatch = new Map<string, StoredMessage>();
     const results: AppendResult[] = [];
+    /** Fan-out conversations of this batch: the first and last seq queued. */
+    const queued = new Map<string, { app: number; convKey: string; from: number; to: number; now: number }>();
 
     for (const req of batch) {
       const idKey = `${req.app}\u0000${req.convKey}\u0000${req.sender}\u0000${req.clientMsgID}`;
@@ -82,10 +88,24 @@ export class SqliteMessageStore implements MessageStore {
       seqs.set(seqKey, seq);
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
       inBatch.set(idKey, message);
-      results.push({ message, duplicate: false });
+      const result: AppendResult = { message, duplicate: false };
+      results.push(result);
 
       let changes = changeSets.get(req.app);
       if (!changes) changeSets.set(req.app, (changes = new UserChangeSet(req.app, this.#rowStatements)));
+      if (req.fanout) {
+        // The sender's row only; the members are the fan-out worker's (fanout_queue).
+        const job = queued.get(seqKey);
+        if (job) job.to = seq;
+        else queued.set(seqKey, { app: req.app, convKey: req.convKey, from: seq, to: seq, now: req.now });
+        const conversationID = req.recipients.find((r) => r.userID === req.sender)?.conversationID ?? `group_${req.convKey.slice(6)}`;
+        const row = changes.row(req.sender, req.convKey) ?? newConversationRow(req.sender, req.convKey, conversationID, 1);
+        const gap = passedOverRange(row, seq);
+        if (gap) result.passedOver = (this.#rangeAsc.all(req.app, req.convKey, gap[0], gap[1], gap[1] - gap[0] + 1) as RawMessage[]).map(toStoredMessage);
+        applyToSender(row, seq);
+        changes.put(row);
+        continue;
+      }
       for (const { userID, conversationID } of req.recipients) {
         const row = changes.row(userID, req.convKey) ?? newConversationRow(userID, req.convKey, conversationID, 1);
         // A tombstone comes back to life with the new message; its watermark stays, so
@@ -107,6 +127,7 @@ export class SqliteMessageStore implements MessageStore {
       const [app, convKey] = key.split('\u0000') as [string, string];
       this.#setLastSeq.run(Number(app), convKey, seq);
     }
+    for (const job of queued.values()) this.#enqueue.run(job.app, job.convKey, job.from, job.to, job.now);
     const changes: UserChange[] = [];
     for (const set of changeSets.values()) changes.push(...set.commit(() => true));
     return { result: { results, changes }, seqs };

@@ -173,6 +173,24 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
     WHERE deleted = 0 AND last_seq >= max(1, visible_from_seq);
   `,
+  // Group fan-out off the writer: a membership records the group's last seq when it
+  // ended (who was a member at a message's commit), and the queue holds each group's
+  // messages not yet applied to every member's row: from_seq..to_seq, with the pass in
+  // progress (up to pass_to, members after cursor).
+  `
+  ALTER TABLE group_members ADD COLUMN left_seq INTEGER;
+  CREATE TABLE fanout_queue (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq INTEGER NOT NULL,
+    pass_to INTEGER NOT NULL DEFAULT 0,
+    cursor TEXT NOT NULL DEFAULT '',
+    queued_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX fanout_queue_by_age ON fanout_queue (queued_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
