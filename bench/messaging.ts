@@ -113,7 +113,7 @@ const TEXT = 'x'.repeat(64);
 const sendFrame = (id: number, to: string, key: string) =>
   `{"id":${id},"op":"msg.send","body":{"conversationID":"c2c_${to}","clientMsgID":"${key}","elem":{"type":"text","text":"${TEXT}"}}}`;
 
-interface PhaseResult { rate: number; ack: number[]; delivery: number[] }
+interface PhaseResult { rate: number; ack: number[]; delivery: number[]; refused?: number }
 
 /** Watches receivers' pushes for the messages in `sentAt`, recording delivery latency. */
 function watchDeliveries(conns: Conn[], pairs: number, sentAt: Map<string, number>, out: number[]): void {
@@ -168,6 +168,7 @@ async function fixedRate(conns: Conn[], pairs: number, rate: number, seconds: nu
   const start = performance.now();
   let sent = 0;
   let acked = 0;
+  let refused = 0;
   while (performance.now() - start < seconds * 1000) {
     const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
     for (let i = 0; i < due; i++, sent++) {
@@ -176,7 +177,9 @@ async function fixedRate(conns: Conn[], pairs: number, rate: number, seconds: nu
       const t = performance.now();
       sentAt.set(`u${2 * p}/${key}`, t);
       inFlight.push(conns[2 * p]!.callRaw((id) => sendFrame(id, `u${2 * p + 1}`, key)).then((r) => {
-        if (!r.ok) throw new Error(JSON.stringify(r));
+        // An open-loop sender does not wait for answers, so a server that falls behind
+        // refuses the excess (60022, too many in flight): counted, not fatal.
+        if (!r.ok) { refused++; return; }
         ack.push(performance.now() - t);
         acked++;
       }));
@@ -184,7 +187,7 @@ async function fixedRate(conns: Conn[], pairs: number, rate: number, seconds: nu
     await new Promise((r) => setTimeout(r, 2));
   }
   await Promise.all(inFlight);
-  return { rate: acked / ((performance.now() - start) / 1000), ack, delivery };
+  return { rate: acked / ((performance.now() - start) / 1000), ack, delivery, refused };
 }
 
 async function idleMemory(t: Target, idle: number): Promise<string> {
@@ -209,7 +212,7 @@ async function idleMemory(t: Target, idle: number): Promise<string> {
 function line(name: string, r: PhaseResult): string {
   r.ack.sort((a, b) => a - b);
   r.delivery.sort((a, b) => a - b);
-  return `${name.padEnd(26)} ${String(Math.round(r.rate)).padStart(7)} msg/s   ack p50 ${pct(r.ack, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.ack, 0.99).toFixed(1).padStart(6)} ms   delivery p50 ${pct(r.delivery, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.delivery, 0.99).toFixed(1).padStart(6)} ms`;
+  return `${name.padEnd(26)} ${String(Math.round(r.rate)).padStart(7)} msg/s   ack p50 ${pct(r.ack, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.ack, 0.99).toFixed(1).padStart(6)} ms   delivery p50 ${pct(r.delivery, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.delivery, 0.99).toFixed(1).padStart(6)} ms${r.refused ? `   (${r.refused} refused: server behind)` : ''}`;
 }
 
 async function run(kind: 'confab' | 'relay', pairs: number, seconds: number, window: number, rate: number, withMemory: boolean) {

@@ -35,7 +35,7 @@ console.log(`running ${files.length} test files:\n  ${files.map((f) => relative(
 // or a skipped suite, which the closing "# skipped N" does not count) is counted.
 const strict = Boolean(process.env.CI) && process.env.CONFAB_ALLOW_SKIPS !== '1';
 const child = spawn(process.execPath, [
-  '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files,
+  '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files,
 ], { stdio: ['inherit', 'pipe', 'inherit'], cwd: root });
 let skipped = 0;
 let tail = '';

@@ -1,76 +1,15 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { openPostgresStorage } from '../src/storage/postgres/pg-storage.js';
 import type { AppendRequest, Storage, UserChange } from '../src/storage/types.js';
-import { appRecord, c2cKey, c2cMessage, runStorageConformance, type OpenStorage } from './storage-conformance.js';
-import { runPagingConformance } from './storage-conformance-paging.js';
+import { appRecord, c2cKey, c2cMessage, runStorageConformance } from './storage-conformance.js';
+import { adminPool, DATABASE_URL, newSchema, openPostgres, unreachable } from './postgres-test-db.js';
 
-const DATABASE_URL = process.env.CONFAB_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const APP = 1_400_000_001;
 const T0 = 1_700_000_000_000;
-
-function redacted(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable CONFAB_TEST_DATABASE_URL)';
-  }
-}
-
-/** Undefined when PostgreSQL answers; otherwise why the suites are skipped. */
-async function unreachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL not reachable at ${redacted(DATABASE_URL)} (${(err as Error).message}); `
-      + 'start one or set CONFAB_TEST_DATABASE_URL';
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 const skip = await unreachable();
 
-let admin: pg.Pool | undefined;
-const schemas = new Set<string>();
-
-function newSchema(): string {
-  const schema = `confab_t_${randomBytes(6).toString('hex')}`;
-  schemas.add(schema);
-  return schema;
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  admin ??= new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
-  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  schemas.delete(schema);
-}
-
-after(async () => {
-  for (const schema of [...schemas]) await dropSchema(schema);
-  await admin?.end();
-});
-
-const openPostgres: OpenStorage = async () => {
-  const schema = newSchema();
-  const storage = await openPostgresStorage({ connectionString: DATABASE_URL, schema, poolSize: 4 });
-  return {
-    storage,
-    async cleanup() {
-      await storage.close();
-      await dropSchema(schema);
-    },
-  };
-};
 runStorageConformance('postgres', openPostgres, skip ? { skip } : {});
-runPagingConformance('postgres', openPostgres, skip ? { skip } : {});
 
 /** Opens a node: its own Storage and pool on a shared schema. */
 async function node(schema: string, poolSize = 4): Promise<Storage> {
@@ -116,8 +55,7 @@ describe('postgres storage: several nodes on one database', skip ? { skip } : {}
   test('nodes starting together migrate the schema once; schemas are isolated; data survives a restart', async () => {
     const schema = newSchema();
     const [a, b, c] = await nodes(schema, 3);
-    admin ??= new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
-    const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    const { rows } = await adminPool().query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
     const versions = rows.map((r: { version: number }) => r.version);
     assert.ok(versions.length >= 2, 'the schema and the leases table');
     assert.deepEqual(versions, Array.from({ length: versions.length }, (_, i) => i + 1), 'each migration recorded once, in order');
