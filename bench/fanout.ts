@@ -22,7 +22,7 @@ import { ask, connect, pct, type Conn } from './lib/raw-client.js';
 if (process.argv[2] === '--server') {
   const { startServer } = await import('@confab/server');
   const { GroupType } = await import('@confab/protocol');
-  const server = await startServer({ dataDir: process.argv[3]!, port: 0, logLevel: 'warn', purge: false });
+  const server = await startServer({ dataDir: process.argv[3]!, port: 0, logLevel: 'warn', purge: false, limits: { userRequestsPerSecond: 1e9, userRequestBurst: 1e9 } });
   const app = await server.createApp({ name: 'bench' });
   process.on('message', async (msg: { op: string; users?: string[]; groupID?: string; owner?: string }) => {
     if (msg.op === 'sigs') {

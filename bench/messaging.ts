@@ -35,13 +35,15 @@ async function serve(kind: 'confab' | 'relay', dataDir: string): Promise<void> {
     const relay = await startRelay(dataDir);
     process.on('message', (msg: { op: string; users?: string[] }) => {
       if (msg.op === 'sigs') process.send!({ op: 'sigs', sigs: msg.users!.map(() => '') });
+      else if (msg.op === 'cpu') process.send!({ op: 'cpu', ...process.cpuUsage() });
     });
     process.on('SIGTERM', () => process.exit(0));
     process.send!({ op: 'ready', url: relay.url, sdkAppID: 0 });
     return;
   }
   const { startServer } = await import('@confab/server');
-  const server = await startServer({ dataDir, port: 0, logLevel: 'warn', purge: false });
+  // Each generator user stands for many real ones: the per-user rate limit is lifted.
+  const server = await startServer({ dataDir, port: 0, logLevel: 'warn', purge: false, limits: { userRequestsPerSecond: 1e9, userRequestBurst: 1e9 } });
   const app = await server.createApp({ name: 'bench' });
   process.on('message', async (msg: { op: string; users?: string[] }) => {
     if (msg.op === 'sigs') {
@@ -60,6 +62,8 @@ async function serve(kind: 'confab' | 'relay', dataDir: string): Promise<void> {
         writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify((result as { profile: unknown }).profile));
         process.send!({ op: 'profile-stop' });
       });
+    } else if (msg.op === 'cpu') {
+      process.send!({ op: 'cpu', ...process.cpuUsage() });
     } else if (msg.op === 'mem') {
       global.gc?.();
       const m = process.memoryUsage();
@@ -113,7 +117,7 @@ const TEXT = 'x'.repeat(64);
 const sendFrame = (id: number, to: string, key: string) =>
   `{"id":${id},"op":"msg.send","body":{"conversationID":"c2c_${to}","clientMsgID":"${key}","elem":{"type":"text","text":"${TEXT}"}}}`;
 
-interface PhaseResult { rate: number; ack: number[]; delivery: number[]; refused?: number }
+interface PhaseResult { rate: number; ack: number[]; delivery: number[]; refused?: number; acked?: number; cpuUs?: number }
 
 /** Watches receivers' pushes for the messages in `sentAt`, recording delivery latency. */
 function watchDeliveries(conns: Conn[], pairs: number, sentAt: Map<string, number>, out: number[]): void {
@@ -156,7 +160,7 @@ async function saturate(conns: Conn[], pairs: number, window: number, seconds: n
   await new Promise((r) => setTimeout(r, seconds * 1000));
   running = false;
   await Promise.all(loops);
-  return { rate: acked / ((performance.now() - start) / 1000), ack, delivery };
+  return { rate: acked / ((performance.now() - start) / 1000), ack, delivery, acked };
 }
 
 async function fixedRate(conns: Conn[], pairs: number, rate: number, seconds: number): Promise<PhaseResult> {
@@ -212,7 +216,7 @@ async function idleMemory(t: Target, idle: number): Promise<string> {
 function line(name: string, r: PhaseResult): string {
   r.ack.sort((a, b) => a - b);
   r.delivery.sort((a, b) => a - b);
-  return `${name.padEnd(26)} ${String(Math.round(r.rate)).padStart(7)} msg/s   ack p50 ${pct(r.ack, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.ack, 0.99).toFixed(1).padStart(6)} ms   delivery p50 ${pct(r.delivery, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.delivery, 0.99).toFixed(1).padStart(6)} ms${r.refused ? `   (${r.refused} refused: server behind)` : ''}`;
+  return `${name.padEnd(26)} ${String(Math.round(r.rate)).padStart(7)} msg/s   ack p50 ${pct(r.ack, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.ack, 0.99).toFixed(1).padStart(6)} ms   delivery p50 ${pct(r.delivery, 0.5).toFixed(1).padStart(6)} p99 ${pct(r.delivery, 0.99).toFixed(1).padStart(6)} ms${r.cpuUs ? `   server CPU ${r.cpuUs.toFixed(1)} µs/msg` : ''}${r.refused ? `   (${r.refused} refused: server behind)` : ''}`;
 }
 
 async function run(kind: 'confab' | 'relay', pairs: number, seconds: number, window: number, rate: number, withMemory: boolean) {
@@ -221,7 +225,11 @@ async function run(kind: 'confab' | 'relay', pairs: number, seconds: number, win
   const conns = await login(t, Array.from({ length: pairs * 2 }, (_, i) => `u${i}`));
   await saturate(conns, pairs, window, Math.min(2, seconds)); // warm-up: JIT, page cache
   if (kind === 'confab' && process.env.BENCH_PROFILE) await ask(t.child, { op: 'profile-start' }, 'profile-start');
+  const cpu0 = await ask<{ user: number; system: number }>(t.child, { op: 'cpu' }, 'cpu');
   const sat = await saturate(conns, pairs, window, seconds);
+  const cpu1 = await ask<{ user: number; system: number }>(t.child, { op: 'cpu' }, 'cpu');
+  // Server CPU per message: steadier than throughput on a machine that is busy elsewhere.
+  sat.cpuUs = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / sat.acked!;
   if (kind === 'confab' && process.env.BENCH_PROFILE) await ask(t.child, { op: 'profile-stop' }, 'profile-stop');
   const fixed = await fixedRate(conns, pairs, rate, seconds);
   for (const c of conns) c.ws.close();
@@ -242,6 +250,7 @@ async function main(): Promise<void> {
   const confab = await run('confab', pairs, seconds, window, rate, true);
   console.log(line('confab saturation', confab.sat));
   console.log(line(`confab at ${rate}/s`, confab.fixed));
+  console.log(`server CPU per message: ${(confab.sat.cpuUs! / relay.sat.cpuUs!).toFixed(2)}x the baseline's`);
   console.log(`ratio: saturation ${(confab.sat.rate / relay.sat.rate).toFixed(2)}x the baseline's throughput; p99 ack at ${rate}/s ${(pct(confab.fixed.ack, 0.99) / pct(relay.fixed.ack, 0.99)).toFixed(2)}x the baseline's`);
   console.log(confab.memory);
 }

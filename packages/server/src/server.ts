@@ -133,7 +133,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   if (options.purge !== false) domain.purge.start();
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
   const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits);
-  const router = new Router();
+  const router = new Router(() => storage.readBarrier?.());
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
   for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });
   const http: HttpServer = createServer((req, res) => void router.handle(req, res));

@@ -179,6 +179,13 @@ export class Gateway {
   }
 
   async #dispatch(session: Session, op: OpName, body: unknown, id: number): Promise<unknown> {
+    // Reads wait until the latest message commit is on disk (storage `readBarrier`):
+    // a client is never shown state a power cut could take back. A send needs no wait:
+    // its answer already comes after its own commit's sync.
+    if (op !== 'msg.send') {
+      const barrier = this.#domain.storage.readBarrier?.();
+      if (barrier) await barrier;
+    }
     if (op === 'login') return this.#login(session, body as LoginRequest);
     if (!session.caller) throw new ConfabError(ErrorCode.NOT_LOGGED_IN, 'log in first');
     if (op === 'logout') {

@@ -8,6 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
 export class Router {
+  /** Awaited before every handler when it returns a promise (storage's `readBarrier`). */
+  readonly #before: (() => Promise<void> | undefined) | undefined;
+
+  constructor(before?: () => Promise<void> | undefined) {
+    this.#before = before;
+  }
+
   readonly #exact = new Map<string, Map<string, HttpHandler>>();
   readonly #prefixes: { method: string; prefix: string; handler: HttpHandler }[] = [];
 
@@ -33,6 +40,8 @@ export class Router {
       return;
     }
     try {
+      const barrier = this.#before?.();
+      if (barrier) await barrier;
       await handler(req, res, url);
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, { code: 70500, desc: 'internal server error' });

@@ -24,6 +24,13 @@ export interface Storage {
   readonly devices: DeviceStore;
   readonly leases: LeaseStore;
   readonly fanout: FanoutStore;
+  /**
+   * A promise while a commit is on its way to disk and already readable (SQLite's message
+   * group commit, `storage/sqlite/wal-sync.ts`); request handlers wait for it before
+   * reading, so no client is shown what a power cut could still take back. Undefined
+   * when nothing is pending, or on a backend that never shows unsynced commits.
+   */
+  readBarrier?(): Promise<void> | undefined;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { MessageElem } from '@confab/protocol';
 import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, StoredMessage, UserChange } from '../types.js';
+import type { WalSync } from './wal-sync.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
 
@@ -39,8 +40,12 @@ export class SqliteMessageStore implements MessageStore {
   readonly #seqCache = new Map<string, number>();
   readonly #appendTx: (batch: AppendRequest[]) => { result: AppendBatchResult; seqs: Map<string, number> };
 
-  constructor(db: Database.Database) {
+  /** Set when commits must be synced to disk (durability `full` on a file): see wal-sync.ts. */
+  readonly #walSync: WalSync | undefined;
+
+  constructor(db: Database.Database, walSync?: WalSync) {
     this.#db = db;
+    this.#walSync = walSync;
     this.#rowStatements = prepareRowStatements(db);
     this.#byClientID = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ? AND client_msg_id = ?');
     this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -57,9 +62,18 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async appendBatch(batch: AppendRequest[]): Promise<AppendBatchResult> {
-    const { result, seqs } = this.#appendTx(batch);
-    for (const [key, seq] of seqs) this.#seqCache.set(key, seq);
-    return result;
+    // The batch commits without syncing and is synced off the event loop before anyone
+    // is answered; every other write keeps synchronous = FULL (wal-sync.ts says why).
+    if (this.#walSync) this.#db.pragma('synchronous = NORMAL');
+    let committed: { result: AppendBatchResult; seqs: Map<string, number> };
+    try {
+      committed = this.#appendTx(batch);
+    } finally {
+      if (this.#walSync) this.#db.pragma('synchronous = FULL');
+    }
+    for (const [key, seq] of committed.seqs) this.#seqCache.set(key, seq);
+    if (this.#walSync) await this.#walSync.sync();
+    return committed.result;
   }
 
   #append(batch: AppendRequest[]): { result: AppendBatchResult; seqs: Map<string, number> } {

@@ -13,6 +13,7 @@ import { SqliteDeletionStore } from './deletion-store.js';
 import { SqliteDeviceStore } from './device-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteFanoutStore } from './fanout-store.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` for a throwaway database. */
@@ -36,6 +37,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  const walSync = options.durability !== 'normal' && options.filename !== ':memory:' ? new WalSync(`${options.filename}-wal`) : undefined;
 
   return {
     kind: 'sqlite',
@@ -43,13 +45,16 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     accounts: new SqliteAccountStore(db),
     friends: new SqliteFriendStore(db),
     groups: new SqliteGroupStore(db),
-    messages: new SqliteMessageStore(db),
+    messages: new SqliteMessageStore(db, walSync),
     conversations: new SqliteConversationStore(db),
     deletions: new SqliteDeletionStore(db),
     devices: new SqliteDeviceStore(db),
     leases: new SqliteLeaseStore(db),
     fanout: new SqliteFanoutStore(db),
+    readBarrier: () => walSync?.barrier(),
     async close() {
+      await walSync?.barrier();
+      walSync?.close();
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();
