@@ -100,8 +100,7 @@ async function seed(dir: string, sizes: number[], rounds: number): Promise<void>
     if (groupID !== 'warm') seedMs.push(performance.now() - t0);
   }
   await server.close();
-  process.send!({ op: 'seeded', sdkAppID: app, seedMs });
-  process.disconnect();
+  process.send!({ op: 'seeded', sdkAppID: app, seedMs }, () => process.disconnect());
 }
 
 async function serve(dir: string, sdkAppID: number): Promise<void> {

@@ -40,6 +40,8 @@ const GROUP = 'big';
 const OWNER = 'gowner';
 const SEED_BATCH = 500;
 const clientID = (i: number) => `u${i}`;
+/** The load's samples between measured phases (warm-up, logouts): not printed. */
+const HIDDEN = '-';
 
 // ---------------------------------------------------------------- server child modes
 
@@ -82,8 +84,7 @@ async function seed(dir: string, conversations: number, members: number, sdkConv
   for (let i = 1; i < ids.length; i += 500) await storage.groups.addMembers(app, GROUP, ids.slice(i, i + 500), Date.now());
   const groupMs = performance.now() - t1;
   await server.close();
-  process.send!({ op: 'seeded', sdkAppID: app, heavyMs, coldMs, groupMs });
-  process.disconnect();
+  process.send!({ op: 'seeded', sdkAppID: app, heavyMs, coldMs, groupMs }, () => process.disconnect());
 }
 
 async function serve(dir: string, sdkAppID: number): Promise<void> {
@@ -214,7 +215,7 @@ async function restAll(httpUrl: string, sdkAppID: number, adminSig: string): Pro
   throw new Error('get_list never completed');
 }
 
-async function sdkStart(url: string, sdkAppID: number, sig: string, dir: string): Promise<string[]> {
+async function sdkStart(url: string, sdkAppID: number, sig: string, dir: string, load: Load): Promise<string[]> {
   const { WebSocket: NodeWebSocket } = await import('ws');
   const { MemoryStore, V2TIMManager } = await import('@confab/sdk');
   const { SqliteStore } = await import('@confab/sdk/sqlite-store');
@@ -249,18 +250,23 @@ async function sdkStart(url: string, sdkAppID: number, sig: string, dir: string)
   const count = (ops: string[], op: string) => ops.filter((o) => o === op).length;
   const out: string[] = [];
 
+  load.phase('SDK cold start, memory store');
   const cold = await device('fresh', new MemoryStore());
   const c = await cold.synced;
+  load.phase(HIDDEN);
   out.push(`SDK cold start, memory store: login → onSyncServerFinish ${c.ms.toFixed(0)} ms, ${c.ops.length} requests (conv.sync ${count(c.ops, 'conv.sync')}, msg.history ${count(c.ops, 'msg.history')})`);
   await cold.im.logout();
 
+  load.phase('SDK first login, SqliteStore');
   const file = join(dir, 'sdk-warm.db');
   const prime = await device('warm', new SqliteStore(file));
   const p = await prime.synced;
+  load.phase(HIDDEN);
   out.push(`SDK first login, SqliteStore:    login → onSyncServerFinish ${p.ms.toFixed(0)} ms, ${p.ops.length} requests`);
   await sleep(1000); // the background prefetch of the list's top, so the logout does not cut it
   await prime.im.logout();
 
+  load.phase('SDK warm login + paging, SqliteStore');
   const warm = await device('warm', new SqliteStore(file));
   const first = await warm.im.getConversationManager().getConversationList(0, 100);
   const firstMs = performance.now() - warm.t0;
@@ -269,6 +275,7 @@ async function sdkStart(url: string, sdkAppID: number, sig: string, dir: string)
   const listed = await pageAll(warm.im);
   const allMs = performance.now() - t1;
   out.push(`SDK warm login, same SqliteStore: login → first getConversationList page (${first.conversationList.length}) ${firstMs.toFixed(0)} ms; onSyncServerFinish ${w.ms.toFixed(0)} ms with ${w.ops.length} requests; paging all ${listed} by 100 ${allMs.toFixed(0)} ms`);
+  load.phase(HIDDEN);
   await warm.im.logout();
   return out;
 }
@@ -331,7 +338,7 @@ async function main(): Promise<void> {
     const [adminSig, coldSig] = (await ask<{ sigs: string[] }>(child, { op: 'sigs', users: ['administrator', 'cold'] }, 'sigs')).sigs as [string, string];
 
     const load = new Load(conns, 5, 10);
-    load.phase('warm-up');
+    load.phase(HIDDEN); // warm-up
     load.start();
     await sleep(1000);
     const lines: string[] = [];
@@ -347,8 +354,7 @@ async function main(): Promise<void> {
     const rest = await restAll(httpUrl, app, adminSig);
     lines.push(dist(`get_list page (100), ${rest.rows} rows in ${rest.pages.length}`, rest.pages));
 
-    load.phase('SDK cold start');
-    const sdk = await sdkStart(url, app, coldSig, dir);
+    const sdk = await sdkStart(url, app, coldSig, dir, load);
 
     load.phase('group send, one at a time');
     const single = await groupOneByOne(ownerConn!, 10);
@@ -369,7 +375,7 @@ async function main(): Promise<void> {
     const quiet = load.phases.get('quiet')!;
     const q = { ping: pct(sorted(quiet.ping), 0.99), send: pct(sorted(quiet.send), 0.99) };
     for (const [name, s] of load.phases) {
-      if (name === 'warm-up') continue;
+      if (name === HIDDEN) continue;
       const ping = sorted(s.ping), send = sorted(s.send);
       console.log(`${name.padEnd(52)} ${f(pct(ping, 0.5))} ${f(pct(ping, 0.99))}   ${f(pct(send, 0.5))} ${f(pct(send, 0.99))}`
         + `   ${(pct(ping, 0.99) / q.ping).toFixed(2).padStart(15)}x ${(pct(send, 0.99) / q.send).toFixed(2).padStart(5)}x`);
