@@ -30,11 +30,18 @@ export function connect(url: string): Promise<Conn> {
     let id = 0;
     const pending = new Map<number, (f: any) => void>();
     const full = new Set<number>();
+    const request = (build: (id: number) => string, whole: boolean) => new Promise<{ ok: boolean; body: any }>((r) => {
+      if (ws.readyState !== WebSocket.OPEN) return r({ ok: false, body: { closed: true } });
+      const i = ++id;
+      pending.set(i, r);
+      if (whole) full.add(i);
+      ws.send(build(i));
+    });
     const conn: Conn = {
       ws,
-      call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
-      callRaw: (build) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(build(i)); }),
-      callFull: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); full.add(i); ws.send(JSON.stringify({ id: i, op, body })); }),
+      call: (op, body) => request((i) => JSON.stringify({ id: i, op, body }), false),
+      callRaw: (build) => request(build, false),
+      callFull: (op, body) => request((i) => JSON.stringify({ id: i, op, body }), true),
     };
     // The generator shares the machine with the server, so it reads frames as cheaply as
     // it can: replies only for their id and ok flag, pushes only when someone listens.
@@ -51,6 +58,11 @@ export function connect(url: string): Promise<Conn> {
       pending.delete(id);
       if (full.delete(id)) r?.(JSON.parse(text));
       else r?.(m[2] === 'true' ? { ok: true, body: undefined } : JSON.parse(text));
+    });
+    // A server that goes away fails what was waiting instead of leaving the benchmark hanging.
+    ws.on('close', () => {
+      for (const r of pending.values()) r({ ok: false, body: { closed: true } });
+      pending.clear();
     });
     ws.on('open', () => resolve(conn));
     ws.on('error', reject);
