@@ -19,6 +19,8 @@ export interface Conn {
   call(op: string, body: object): Promise<{ ok: boolean; body: any }>;
   /** Sends a request whose JSON text is already built (cheaper than JSON.stringify per message). */
   callRaw(build: (id: number) => string): Promise<{ ok: boolean; body: any }>;
+  /** Like `call`, but hands back the whole reply body even when ok (for paging: `conv.sync`). */
+  callFull(op: string, body: object): Promise<{ ok: boolean; body: any }>;
   onPush?: (text: string) => void;
 }
 
@@ -27,10 +29,19 @@ export function connect(url: string): Promise<Conn> {
     const ws = new WebSocket(url);
     let id = 0;
     const pending = new Map<number, (f: any) => void>();
+    const full = new Set<number>();
+    const request = (build: (id: number) => string, whole: boolean) => new Promise<{ ok: boolean; body: any }>((r) => {
+      if (ws.readyState !== WebSocket.OPEN) return r({ ok: false, body: { closed: true } });
+      const i = ++id;
+      pending.set(i, r);
+      if (whole) full.add(i);
+      ws.send(build(i));
+    });
     const conn: Conn = {
       ws,
-      call: (op, body) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, op, body })); }),
-      callRaw: (build) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(build(i)); }),
+      call: (op, body) => request((i) => JSON.stringify({ id: i, op, body }), false),
+      callRaw: (build) => request(build, false),
+      callFull: (op, body) => request((i) => JSON.stringify({ id: i, op, body }), true),
     };
     // The generator shares the machine with the server, so it reads frames as cheaply as
     // it can: replies only for their id and ok flag, pushes only when someone listens.
@@ -45,7 +56,13 @@ export function connect(url: string): Promise<Conn> {
       const id = Number(m[1]);
       const r = pending.get(id);
       pending.delete(id);
-      r?.(m[2] === 'true' ? { ok: true, body: undefined } : JSON.parse(text));
+      if (full.delete(id)) r?.(JSON.parse(text));
+      else r?.(m[2] === 'true' ? { ok: true, body: undefined } : JSON.parse(text));
+    });
+    // A server that goes away fails what was waiting instead of leaving the benchmark hanging.
+    ws.on('close', () => {
+      for (const r of pending.values()) r({ ok: false, body: { closed: true } });
+      pending.clear();
     });
     ws.on('open', () => resolve(conn));
     ws.on('error', reject);
