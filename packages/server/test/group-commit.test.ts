@@ -37,3 +37,47 @@ test('isDataError knows SQLite constraint errors and PostgreSQL classes 22 and 2
   assert.equal(isDataError(failing('57P01')), false);
   assert.equal(isDataError(new Error('x')), false);
 });
+
+test('a writer that reports its commit early lets the next batch commit while it waits for durability; results keep commit order', async () => {
+  const events: string[] = [];
+  const durable: (() => void)[] = [];
+  const committer = new GroupCommitter<number, number>(async (batch, committed) => {
+    events.push(`commit ${batch.join(',')}`);
+    committed();
+    await new Promise<void>((resolve) => durable.push(resolve));
+    events.push(`durable ${batch.join(',')}`);
+    return batch;
+  });
+  const first = committer.submit(1);
+  while (durable.length < 1) await new Promise((r) => setImmediate(r));
+  // Batch [1] is committed and waiting for its sync; [2, 3] commits meanwhile.
+  const second = committer.submit(2);
+  const third = committer.submit(3);
+  while (durable.length < 2) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(events, ['commit 1', 'commit 2,3']);
+  const order: number[] = [];
+  void first.then((n) => order.push(n));
+  void second.then((n) => order.push(n));
+  durable[0]!();
+  durable[1]!();
+  assert.deepEqual(await Promise.all([first, second, third]), [1, 2, 3]);
+  assert.deepEqual(order, [1, 2]);
+});
+
+test('a writer that never reports an early commit is run one batch at a time', async () => {
+  let running = 0;
+  let most = 0;
+  const committer = new GroupCommitter<number, number>(async (batch) => {
+    running += 1;
+    most = Math.max(most, running);
+    await new Promise((r) => setTimeout(r, 5));
+    running -= 1;
+    return batch;
+  });
+  const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    await new Promise((r) => setTimeout(r, i % 4));
+    return committer.submit(i);
+  }));
+  assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(most, 1);
+});

@@ -4,8 +4,16 @@
  * (and one disk sync); when idle a lone message is written on the next turn of the
  * event loop, so latency stays low.
  */
+/**
+ * Writes one batch. A writer whose commit becomes durable later (SQLite's WAL synced off
+ * the event loop) calls `committed` as soon as its transaction committed: the next batch
+ * may then commit while this one's sync is still on its way, and both ride one sync.
+ * Results still resolve in commit order, because syncs complete in order.
+ */
+export type BatchWriter<Req, Res> = (batch: Req[], committed: () => void) => Promise<Res[]>;
+
 export class GroupCommitter<Req, Res> {
-  readonly #write: (batch: Req[]) => Promise<Res[]>;
+  readonly #write: BatchWriter<Req, Res>;
   readonly #maxBatch: number;
   #queue: { req: Req; resolve: (res: Res) => void; reject: (err: unknown) => void }[] = [];
   #scheduled = false;
@@ -17,7 +25,7 @@ export class GroupCommitter<Req, Res> {
    * `isRequestError` tells an error caused by the content of one request (retry the
    * others alone) from a failure of the storage (fail the whole batch).
    */
-  constructor(write: (batch: Req[]) => Promise<Res[]>, maxBatch = 1000, isRequestError: (err: unknown) => boolean = isDataError) {
+  constructor(write: BatchWriter<Req, Res>, maxBatch = 1000, isRequestError: (err: unknown) => boolean = isDataError) {
     this.#write = write;
     this.#maxBatch = maxBatch;
     this.#isRequestError = isRequestError;
@@ -48,8 +56,15 @@ export class GroupCommitter<Req, Res> {
     if (this.#writing || this.#queue.length === 0) return;
     this.#writing = true;
     const batch = this.#queue.splice(0, this.#maxBatch);
+    let released = false;
+    const committed = (): void => {
+      if (released) return;
+      released = true;
+      this.#writing = false;
+      if (this.#queue.length) this.#schedule();
+    };
     try {
-      const results = await this.#write(batch.map((item) => item.req));
+      const results = await this.#write(batch.map((item) => item.req), committed);
       batch.forEach((item, i) => item.resolve(results[i]!));
     } catch (err) {
       // The batch's transaction rolled back, so nothing of it was applied. When one bad
@@ -61,15 +76,15 @@ export class GroupCommitter<Req, Res> {
       } else {
         for (const item of batch) {
           try {
-            item.resolve((await this.#write([item.req]))[0]!);
+            // Retries stay one at a time: nothing else commits until they are done.
+            item.resolve((await this.#write([item.req], () => undefined))[0]!);
           } catch (alone) {
             item.reject(alone);
           }
         }
       }
     } finally {
-      this.#writing = false;
-      if (this.#queue.length) this.#schedule();
+      committed();
     }
   }
 }

@@ -22,7 +22,7 @@ export class MessageService {
   constructor(ctx: ServiceContext, accounts: AccountService) {
     this.#ctx = ctx;
     this.#accounts = accounts;
-    this.#committer = new GroupCommitter((batch) => this.#writeBatch(batch));
+    this.#committer = new GroupCommitter((batch, committed) => this.#writeBatch(batch, committed));
   }
 
   /** Messages waiting for their group commit. */
@@ -81,8 +81,8 @@ export class MessageService {
     return reply;
   }
 
-  async #writeBatch(batch: PendingSend[]): Promise<SendOutcome[]> {
-    const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch);
+  async #writeBatch(batch: PendingSend[], committed: () => void): Promise<SendOutcome[]> {
+    const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch, committed);
     if (batch.some((req, i) => req.fanout && !results[i]!.duplicate)) this.#ctx.onFanout?.();
     // A sender's update for the whole batch (one version step) is delivered once: in the
     // reply to the sender's last request of the batch when all of them came from one

@@ -229,8 +229,11 @@ export interface MessageStore {
    * updates every recipient's conversation row (last seq, unread, order, tombstone
    * revival) and steps each touched user's version once. A `fanout` request updates
    * the sender's row only and queues the message for the other members (`FanoutStore`).
+   * A backend that makes commits durable after they commit (SQLite's WAL synced off the
+   * event loop) calls `onCommitted` in between, so the group committer can start the next
+   * batch; the promise still resolves only once the batch is durable.
    */
-  appendBatch(batch: AppendRequest[]): Promise<AppendBatchResult>;
+  appendBatch(batch: AppendRequest[], onCommitted?: () => void): Promise<AppendBatchResult>;
   /** Messages of a conversation with fromSeq <= seq <= toSeq, ascending, at most `limit`. */
   range(app: number, convKey: string, fromSeq: number, toSeq: number, limit: number, order: 'asc' | 'desc'): Promise<StoredMessage[]>;
   get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined>;

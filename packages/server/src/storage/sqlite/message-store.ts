@@ -61,7 +61,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#appendTx = db.transaction((batch: AppendRequest[]) => this.#append(batch));
   }
 
-  async appendBatch(batch: AppendRequest[]): Promise<AppendBatchResult> {
+  async appendBatch(batch: AppendRequest[], onCommitted?: () => void): Promise<AppendBatchResult> {
     // The batch commits without syncing and is synced off the event loop before anyone
     // is answered; every other write keeps synchronous = FULL (wal-sync.ts says why).
     if (this.#walSync) this.#db.pragma('synchronous = NORMAL');
@@ -72,7 +72,12 @@ export class SqliteMessageStore implements MessageStore {
       if (this.#walSync) this.#db.pragma('synchronous = FULL');
     }
     for (const [key, seq] of committed.seqs) this.#seqCache.set(key, seq);
-    if (this.#walSync) await this.#walSync.sync();
+    if (this.#walSync) {
+      // Committed, not yet durable: the next batch may commit meanwhile and share the sync.
+      const durable = this.#walSync.sync();
+      onCommitted?.();
+      await durable;
+    }
     return committed.result;
   }
 
