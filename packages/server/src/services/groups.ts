@@ -117,10 +117,9 @@ export class GroupService {
       else if (await this.#ctx.storage.groups.member(app, groupID, id)) results.set(id, { id, resultCode: ErrorCode.GROUP_ALREADY_MEMBER, resultInfo: 'already a member' });
       else candidates.push(id);
     }
+    // The group-size check is the storage's alone: it counts only those it adds, not
+    // invitees it refuses for being in too many groups already.
     const caps = membershipCaps(settingsOf(this.#ctx, caller));
-    if (group.memberCount + candidates.length > caps.maxMembers) {
-      throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} would exceed ${caps.maxMembers} members`);
-    }
     const change = await this.#ctx.storage.groups.addMembers(app, groupID, candidates, this.#ctx.now(), caps)
       .catch((err: unknown) => { throw capError(err, false); });
     for (const id of change.refused ?? []) {
