@@ -59,6 +59,10 @@ export const ErrorCode = {
   GROUP_FULL: 10014,
   /** The group ID is already in use. */
   GROUP_ID_IN_USE: 10021,
+  /** The user is a member of as many groups as the app allows. */
+  GROUP_JOIN_LIMIT: 10037,
+  /** A new group would hold more members than the app allows. */
+  GROUP_MEMBER_LIMIT: 10038,
 
   /** The receiver of a one-to-one message does not exist. */
   UNKNOWN_RECEIVER: 20003,
@@ -67,6 +71,10 @@ export const ErrorCode = {
   FRIEND_INVALID_PARAMETERS: 30001,
   /** The account does not exist. */
   FRIEND_ACCOUNT_NOT_FOUND: 30003,
+  /** The caller has as many friends as the app allows. */
+  FRIEND_LIMIT: 30010,
+  /** The other user has as many friends as the app allows. */
+  PEER_FRIEND_LIMIT: 30014,
   /** The two users are not friends. */
   NOT_FRIENDS: 31704,
 

@@ -76,7 +76,16 @@ export interface Ops {
   'group.leave': { req: { groupID: string }; res: Empty };
   'group.kick': { req: { groupID: string; userIDs: string[] }; res: { results: OperationResult[] } };
   'group.dismiss': { req: { groupID: string }; res: Empty };
-  'group.members': { req: { groupID: string; offset?: number; count?: number }; res: { members: GroupMember[]; nextOffset: number; isFinished: boolean } };
+  /**
+   * Members in join order, a page at a time: `nextSeq` 0 (or absent) starts, and each
+   * answer's `nextSeq` continues; 0 with `isFinished` at the end. A member present from
+   * the first page to the last is listed exactly once whoever joins or leaves meanwhile.
+   * `offset`/`nextOffset` are the same cursor under its former name, for older clients.
+   */
+  'group.members': {
+    req: { groupID: string; nextSeq?: number; offset?: number; count?: number };
+    res: { members: GroupMember[]; nextSeq: number; nextOffset: number; isFinished: boolean };
+  };
   'group.joinedList': { req: Empty; res: { groups: GroupInfo[] } };
   'group.info': { req: { groupIDs: string[] }; res: { groups: GroupInfo[] } };
 

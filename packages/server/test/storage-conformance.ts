@@ -59,7 +59,7 @@ export function groupMessage(groupID: string, sender: string, members: string[],
   };
 }
 
-function groupDraft(groupID: string, owner: string, now = T0) {
+export function groupDraft(groupID: string, owner: string, now = T0) {
   return {
     groupID, groupType: GroupType.WORK, groupName: `name of ${groupID}`, faceUrl: 'https://example.com/g.png',
     introduction: 'intro', notification: 'notice', owner, createdAt: now,
@@ -71,7 +71,7 @@ export function c2cTarget(userID: string, peer: string): { convKey: string; conv
   return { convKey: c2cKey(userID, peer), conversationID: `c2c_${peer}` };
 }
 
-function groupTarget(groupID: string): { convKey: string; conversationID: string } {
+export function groupTarget(groupID: string): { convKey: string; conversationID: string } {
   return { convKey: groupKey(groupID), conversationID: `group_${groupID}` };
 }
 
@@ -202,30 +202,30 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         const added = await storage.friends.add(APP, 'alice', 'bob', 'Bobby', T0 + 1);
         assert.deepEqual(added, { userID: 'alice', friendID: 'bob', remark: 'Bobby', addedAt: T0 + 1 });
 
-        assert.deepEqual(await storage.friends.list(APP, 'alice'), [added]);
-        const reverse = await storage.friends.list(APP, 'bob');
+        assert.deepEqual(await storage.friends.page(APP, 'alice', 100), [added]);
+        const reverse = await storage.friends.page(APP, 'bob', 100);
         assert.equal(reverse.length, 1);
         assert.equal(reverse[0]?.userID, 'bob');
         assert.equal(reverse[0]?.friendID, 'alice');
         assert.equal(reverse[0]?.remark, '', 'the other side has no remark of its own');
-        assert.deepEqual(await storage.friends.list(APP, 'carol'), []);
+        assert.deepEqual(await storage.friends.page(APP, 'carol', 100), []);
 
         const renamed = await storage.friends.add(APP, 'alice', 'bob', 'Robert', T0 + 99);
         assert.deepEqual(renamed, { userID: 'alice', friendID: 'bob', remark: 'Robert', addedAt: T0 + 1 },
           're-adding keeps the original add time and updates the remark');
-        assert.equal((await storage.friends.list(APP, 'bob'))[0]?.remark, '', 'the reverse remark is untouched');
+        assert.equal((await storage.friends.page(APP, 'bob', 100))[0]?.remark, '', 'the reverse remark is untouched');
 
         // The other side setting its own remark leaves the first side's remark alone.
         await storage.friends.add(APP, 'bob', 'alice', 'Ally', T0 + 100);
-        assert.equal((await storage.friends.list(APP, 'bob'))[0]?.remark, 'Ally');
-        assert.equal((await storage.friends.list(APP, 'alice'))[0]?.remark, 'Robert');
+        assert.equal((await storage.friends.page(APP, 'bob', 100))[0]?.remark, 'Ally');
+        assert.equal((await storage.friends.page(APP, 'alice', 100))[0]?.remark, 'Robert');
 
         await storage.friends.add(APP, 'alice', 'carol', '', T0 + 2);
-        assert.deepEqual(sorted((await storage.friends.list(APP, 'alice')).map((f) => f.friendID)), ['bob', 'carol']);
+        assert.deepEqual(sorted((await storage.friends.page(APP, 'alice', 100)).map((f) => f.friendID)), ['bob', 'carol']);
 
         assert.equal(await storage.friends.remove(APP, 'bob', 'alice'), true);
-        assert.deepEqual((await storage.friends.list(APP, 'alice')).map((f) => f.friendID), ['carol'], 'removed both ways');
-        assert.deepEqual(await storage.friends.list(APP, 'bob'), []);
+        assert.deepEqual((await storage.friends.page(APP, 'alice', 100)).map((f) => f.friendID), ['carol'], 'removed both ways');
+        assert.deepEqual(await storage.friends.page(APP, 'bob', 100), []);
         assert.equal(await storage.friends.remove(APP, 'alice', 'bob'), false, 'removing again reports nothing removed');
         assert.equal(await storage.friends.remove(APP, 'bob', 'alice'), false);
       });
@@ -267,8 +267,8 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
 
         const group = await storage.groups.get(APP, 'g1');
         assert.deepEqual(group, { ...groupDraft('g1', 'owner'), dismissedAt: null, memberCount: 3 });
-        assert.deepEqual(await storage.groups.member(APP, 'g1', 'owner'), { userID: 'owner', role: GroupMemberRole.OWNER, joinedAt: T0 + 1 });
-        assert.deepEqual(await storage.groups.member(APP, 'g1', 'm1'), { userID: 'm1', role: GroupMemberRole.MEMBER, joinedAt: T0 + 1 });
+        assert.deepEqual(await storage.groups.member(APP, 'g1', 'owner'), { userID: 'owner', role: GroupMemberRole.OWNER, joinedAt: T0 + 1, seq: 1 });
+        assert.deepEqual(await storage.groups.member(APP, 'g1', 'm1'), { userID: 'm1', role: GroupMemberRole.MEMBER, joinedAt: T0 + 1, seq: 2 });
         assert.equal(await storage.groups.member(APP, 'g1', 'stranger'), undefined);
 
         const members = await storage.groups.members(APP, 'g1', 0, 100);
@@ -349,7 +349,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal(await storage.groups.member(APP, 'g1', 'm1'), undefined);
         assert.deepEqual(sorted((await storage.groups.members(APP, 'g1', 0, 100)).map((m) => m.userID)), ['m2', 'owner']);
         assert.equal((await storage.groups.get(APP, 'g1'))?.memberCount, 2);
-        assert.deepEqual(await storage.groups.joinedGroups(APP, 'm1'), []);
+        assert.deepEqual(await storage.groups.joinedGroups(APP, 'm1', 100), []);
         assert.deepEqual(await row('m1', groupKey('g1')), before, 'the row stays as it was');
         assert.equal(await storage.accounts.syncVersion(APP, 'm1'), version);
         assert.equal((await storage.messages.range(APP, groupKey('g1'), 1, 10, 10, 'asc')).length, 1);
@@ -370,7 +370,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.deepEqual(await storage.groups.members(APP, 'g1', 0, 100), []);
         for (const id of ['owner', 'm1', 'm2']) {
           assert.equal(await storage.groups.member(APP, 'g1', id), undefined);
-          assert.deepEqual(await storage.groups.joinedGroups(APP, id), []);
+          assert.deepEqual(await storage.groups.joinedGroups(APP, id, 100), []);
         }
         const rowsAfter = await Promise.all(['owner', 'm1', 'm2', 'gone'].map((u) => row(u, groupKey('g1'))));
         assert.deepEqual(rowsAfter, rowsBefore, 'conversation rows stay');
@@ -382,18 +382,18 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         await storage.groups.create(APP, groupDraft('g2', 'b', T0 + 1), ['a', 'c'], T0 + 1);
         await storage.groups.create(APP, groupDraft('g3', 'c', T0 + 2), [], T0 + 2);
 
-        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'a')).map((g) => g.groupID)), ['g1', 'g2']);
-        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'b')).map((g) => g.groupID)), ['g1', 'g2']);
-        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'c')).map((g) => g.groupID)), ['g2', 'g3']);
-        const g2 = (await storage.groups.joinedGroups(APP, 'a')).find((g) => g.groupID === 'g2');
+        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'a', 100)).map((g) => g.groupID)), ['g1', 'g2']);
+        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'b', 100)).map((g) => g.groupID)), ['g1', 'g2']);
+        assert.deepEqual(sorted((await storage.groups.joinedGroups(APP, 'c', 100)).map((g) => g.groupID)), ['g2', 'g3']);
+        const g2 = (await storage.groups.joinedGroups(APP, 'a', 100)).find((g) => g.groupID === 'g2');
         assert.equal(g2?.memberCount, 3);
         assert.equal(g2?.owner, 'b');
 
         await storage.groups.removeMember(APP, 'g2', 'a', T0 + 3);
-        assert.deepEqual((await storage.groups.joinedGroups(APP, 'a')).map((g) => g.groupID), ['g1']);
+        assert.deepEqual((await storage.groups.joinedGroups(APP, 'a', 100)).map((g) => g.groupID), ['g1']);
         await storage.groups.dismiss(APP, 'g1', T0 + 4);
-        assert.deepEqual(await storage.groups.joinedGroups(APP, 'a'), []);
-        assert.deepEqual((await storage.groups.joinedGroups(APP, 'b')).map((g) => g.groupID), ['g2']);
+        assert.deepEqual(await storage.groups.joinedGroups(APP, 'a', 100), []);
+        assert.deepEqual((await storage.groups.joinedGroups(APP, 'b', 100)).map((g) => g.groupID), ['g2']);
       });
     });
 

@@ -89,7 +89,7 @@ describe('sqlite storage', () => {
     assert.equal((await second.accounts.get(APP, ['alice']))[0]?.nickName, 'Alice');
     assert.equal(await second.accounts.syncVersion(APP, 'alice'), versions.alice);
     assert.equal(await second.accounts.syncVersion(APP, 'bob'), versions.bob);
-    assert.deepEqual((await second.friends.list(APP, 'alice')).map((f) => [f.friendID, f.remark]), [['bob', 'Bobby']]);
+    assert.deepEqual((await second.friends.page(APP, 'alice', 100)).map((f) => [f.friendID, f.remark]), [['bob', 'Bobby']]);
     assert.equal((await second.groups.get(APP, 'g1'))?.memberCount, 2);
     assert.equal(await second.groups.member(APP, 'g1', 'carol'), undefined);
     assert.deepEqual((await second.messages.range(APP, c2cKey('alice', 'bob'), 1, 10, 10, 'asc')).map((m) => [m.seq, m.elem]), [
@@ -153,6 +153,6 @@ describe('sqlite storage', () => {
     assert.equal(await storage.groups.member(APP, 'g1', 'alice'), undefined);
     assert.equal(await storage.conversations.get(APP, 'alice', groupKey('g1')), undefined);
     assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 0);
-    assert.deepEqual(await storage.groups.joinedGroups(APP, 'alice'), []);
+    assert.deepEqual(await storage.groups.joinedGroups(APP, 'alice', 100), []);
   });
 });

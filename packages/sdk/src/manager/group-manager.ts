@@ -90,7 +90,11 @@ export class V2TIMGroupManager {
     });
   }
 
-  /** Pages of members; `nextSeq` 0 starts, and a returned `nextSeq` of 0 means the end. `filter` is not applied yet. */
+  /**
+   * Pages of members in join order; `nextSeq` 0 starts, and a returned `nextSeq` of 0
+   * means the end. A member present throughout is listed once even when others join or
+   * leave between pages. `filter` is not applied yet.
+   */
   getGroupMemberList<C extends V2TIMValueCallback<V2TIMGroupMemberInfoResult> | undefined>(
     groupID: string, filter: number, nextSeq: number, cb?: C,
   ): CallbackResult<V2TIMGroupMemberInfoResult, C> {
@@ -98,12 +102,12 @@ export class V2TIMGroupManager {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       assertGroupID(groupID);
-      const res = await s.connection.request('group.members', { groupID, offset: nextSeq || 0, count: MEMBER_PAGE });
+      const res = await s.connection.request('group.members', { groupID, nextSeq: nextSeq || 0, count: MEMBER_PAGE });
       for (const m of res.members) {
         const known = s.names.profiles.get(m.userID);
         s.names.profiles.set(m.userID, { userID: m.userID, nickName: m.nickName, faceUrl: m.faceUrl, selfSignature: known?.selfSignature ?? '' });
       }
-      return { nextSeq: res.isFinished ? 0 : res.nextOffset, memberInfoList: res.members.map(toV2Member) };
+      return { nextSeq: res.isFinished ? 0 : res.nextSeq, memberInfoList: res.members.map(toV2Member) };
     });
   }
 

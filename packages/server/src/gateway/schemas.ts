@@ -40,7 +40,7 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'group.leave': z.object({ groupID: id }),
   'group.kick': z.object({ groupID: id, userIDs: ids }),
   'group.dismiss': z.object({ groupID: id }),
-  'group.members': z.object({ groupID: id, offset: seq.optional(), count: z.number().int().min(1).max(500).optional() }),
+  'group.members': z.object({ groupID: id, nextSeq: seq.optional(), offset: seq.optional(), count: z.number().int().min(1).max(500).optional() }),
   'group.joinedList': z.object({}),
   'group.info': z.object({ groupIDs: ids }),
   'msg.send': z.object({ conversationID: id, clientMsgID: z.string().min(1).max(64), elem }),

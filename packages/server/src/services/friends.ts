@@ -1,7 +1,8 @@
 import { assertUserID, ConfabError, ErrorCode, MAX_BATCH, type FriendInfo, type OperationResult } from '@confab/protocol';
 import { userTopic } from '../bus/types.js';
-import type { FriendRecord } from '../storage/types.js';
+import { LimitReachedError, type FriendRecord } from '../storage/types.js';
 import { toProfile, type AccountService } from './accounts.js';
+import { readAll, settingsOf } from './bounded.js';
 import type { Caller, ServiceContext } from './context.js';
 
 /**
@@ -23,7 +24,13 @@ export class FriendService {
     if (userID === caller.userID) throw new ConfabError(ErrorCode.FRIEND_INVALID_PARAMETERS, 'cannot add yourself as a friend');
     if (Buffer.byteLength(remark) > 96) throw new ConfabError(ErrorCode.FRIEND_INVALID_PARAMETERS, 'remark is longer than 96 bytes');
     if (!(await this.#accounts.exists(app, userID))) throw new ConfabError(ErrorCode.FRIEND_ACCOUNT_NOT_FOUND, `user ${userID} does not exist`);
-    const record = await this.#ctx.storage.friends.add(app, caller.userID, userID, remark, this.#ctx.now());
+    const maxFriends = settingsOf(this.#ctx, caller).maxFriends;
+    const record = await this.#ctx.storage.friends.add(app, caller.userID, userID, remark, this.#ctx.now(), maxFriends).catch((err: unknown) => {
+      if (!(err instanceof LimitReachedError)) throw err;
+      throw err.limit === 'peerFriends'
+        ? new ConfabError(ErrorCode.PEER_FRIEND_LIMIT, `user ${userID} has as many friends as allowed (${maxFriends})`)
+        : new ConfabError(ErrorCode.FRIEND_LIMIT, `you have as many friends as allowed (${maxFriends})`);
+    });
     this.#notify(app, [caller.userID, userID], (who) => ({ event: 'added', userIDs: [who === caller.userID ? userID : caller.userID] }));
     return (await this.#toInfo(app, [record]))[0]!;
   }
@@ -42,9 +49,11 @@ export class FriendService {
     return results;
   }
 
+  /** Every friend (at most the app's maxFriends) in friend ID order, read in batches. */
   async list(caller: Caller): Promise<FriendInfo[]> {
     const app = caller.app.sdkAppID;
-    return this.#toInfo(app, await this.#ctx.storage.friends.list(app, caller.userID));
+    const records = await readAll((after, limit) => this.#ctx.storage.friends.page(app, caller.userID, limit, after), (r) => r.friendID);
+    return this.#toInfo(app, records);
   }
 
   async #toInfo(app: number, records: FriendRecord[]): Promise<FriendInfo[]> {

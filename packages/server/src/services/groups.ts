@@ -4,12 +4,21 @@ import {
   type GroupInfo, type GroupMember, type OperationResult, type Pushes, type UserUpdate,
 } from '@confab/protocol';
 import { userTopic } from '../bus/types.js';
-import type { GroupRecord } from '../storage/types.js';
+import { LimitReachedError, type GroupRecord } from '../storage/types.js';
 import type { AccountService } from './accounts.js';
+import { forEachMemberBatch, membershipCaps, readAll, settingsOf } from './bounded.js';
 import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
 
 const GROUP_TYPES = new Set<string>(Object.values(GroupType));
-const MAX_MEMBERS = 6000;
+
+/** The reference's codes for a cap the storage found reached; anything else passes through. */
+function capError(err: unknown, creating: boolean): unknown {
+  if (!(err instanceof LimitReachedError)) return err;
+  if (err.limit === 'joinedGroups') return new ConfabError(ErrorCode.GROUP_JOIN_LIMIT, `user ${err.userID} is a member of as many groups as allowed`);
+  return creating
+    ? new ConfabError(ErrorCode.GROUP_MEMBER_LIMIT, 'the group would hold more members than allowed')
+    : new ConfabError(ErrorCode.GROUP_FULL, 'the group is full');
+}
 
 export function toGroupInfo(g: GroupRecord): GroupInfo {
   return {
@@ -51,7 +60,8 @@ export class GroupService {
       groupID = `${GENERATED_GROUP_ID_PREFIX}${randomBytes(9).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
     }
     const members = [...new Set(req.memberUserIDs ?? [])].filter((id) => id !== caller.userID);
-    if (members.length + 1 > MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `a group holds at most ${MAX_MEMBERS} members`);
+    const caps = membershipCaps(settingsOf(this.#ctx, caller));
+    if (members.length + 1 > caps.maxMembers) throw new ConfabError(ErrorCode.GROUP_MEMBER_LIMIT, `a group holds at most ${caps.maxMembers} members`);
     for (const id of members) {
       if (!(await this.#accounts.exists(app, id))) throw new ConfabError(ErrorCode.ACCOUNT_NOT_FOUND, `user ${id} does not exist`);
     }
@@ -59,7 +69,7 @@ export class GroupService {
     const change = await this.#ctx.storage.groups.create(app, {
       groupID, groupType: req.groupType as GroupType, groupName: req.groupName, faceUrl: req.faceUrl ?? '',
       introduction: req.introduction ?? '', notification: req.notification ?? '', owner: caller.userID, createdAt: now,
-    }, members, now);
+    }, members, now, caps).catch((err: unknown) => { throw capError(err, true); });
     const updates = await publishChanges(this.#ctx, change.updates, undefined, {}, originOf(caller));
     this.#event(app, members, { groupID, event: 'joined', userIDs: members });
     const group = await this.#require(app, groupID);
@@ -76,12 +86,16 @@ export class GroupService {
     if (await this.#ctx.storage.groups.member(app, groupID, caller.userID)) {
       throw new ConfabError(ErrorCode.GROUP_ALREADY_MEMBER, `you are already a member of ${groupID}`);
     }
-    if (group.memberCount >= MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} is full`);
-    const others = await this.#memberIDs(app, groupID);
-    const change = await this.#ctx.storage.groups.addMembers(app, groupID, [caller.userID], this.#ctx.now());
+    const caps = membershipCaps(settingsOf(this.#ctx, caller));
+    if (group.memberCount >= caps.maxMembers) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} is full`);
+    const change = await this.#ctx.storage.groups.addMembers(app, groupID, [caller.userID], this.#ctx.now(), caps)
+      .catch((err: unknown) => { throw capError(err, false); });
+    if (change.refused?.includes(caller.userID)) {
+      throw new ConfabError(ErrorCode.GROUP_JOIN_LIMIT, 'you are a member of as many groups as allowed');
+    }
     const updates = await publishChanges(this.#ctx, change.updates, undefined, {}, originOf(caller));
     this.#event(app, [caller.userID], { groupID, event: 'joined', userIDs: [caller.userID] });
-    this.#event(app, others, { groupID, event: 'memberJoined', userIDs: [caller.userID] });
+    await this.#eventToMembers(app, groupID, { groupID, event: 'memberJoined', userIDs: [caller.userID] }, change.added);
     const out: { group: GroupInfo; update?: UserUpdate } = { group: toGroupInfo(await this.#require(app, groupID)) };
     const update = updates.get(`${app}|${caller.userID}`);
     if (update) out.update = update;
@@ -103,13 +117,18 @@ export class GroupService {
       else if (await this.#ctx.storage.groups.member(app, groupID, id)) results.set(id, { id, resultCode: ErrorCode.GROUP_ALREADY_MEMBER, resultInfo: 'already a member' });
       else candidates.push(id);
     }
-    if (group.memberCount + candidates.length > MAX_MEMBERS) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} would exceed ${MAX_MEMBERS} members`);
-    const others = await this.#memberIDs(app, groupID);
-    const change = await this.#ctx.storage.groups.addMembers(app, groupID, candidates, this.#ctx.now());
+    // The group-size check is the storage's alone: it counts only those it adds, not
+    // invitees it refuses for being in too many groups already.
+    const caps = membershipCaps(settingsOf(this.#ctx, caller));
+    const change = await this.#ctx.storage.groups.addMembers(app, groupID, candidates, this.#ctx.now(), caps)
+      .catch((err: unknown) => { throw capError(err, false); });
+    for (const id of change.refused ?? []) {
+      results.set(id, { id, resultCode: ErrorCode.GROUP_JOIN_LIMIT, resultInfo: 'the user is a member of as many groups as allowed' });
+    }
     await publishChanges(this.#ctx, change.updates);
     if (change.added.length) {
       this.#event(app, change.added, { groupID, event: 'joined', userIDs: change.added });
-      this.#event(app, others, { groupID, event: 'memberJoined', userIDs: change.added });
+      await this.#eventToMembers(app, groupID, { groupID, event: 'memberJoined', userIDs: change.added }, change.added);
     }
     return userIDs.filter((id, i) => userIDs.indexOf(id) === i).map((id) => results.get(id) ?? { id, resultCode: 0, resultInfo: '' });
   }
@@ -121,7 +140,7 @@ export class GroupService {
     if (group.owner === caller.userID) throw new ConfabError(ErrorCode.GROUP_OWNER_CANNOT_QUIT, 'the owner cannot leave the group; dismiss it instead');
     await this.#ctx.storage.groups.removeMember(app, groupID, caller.userID, this.#ctx.now());
     this.#event(app, [caller.userID], { groupID, event: 'left', userIDs: [caller.userID] });
-    this.#event(app, await this.#memberIDs(app, groupID), { groupID, event: 'memberLeft', userIDs: [caller.userID] });
+    await this.#eventToMembers(app, groupID, { groupID, event: 'memberLeft', userIDs: [caller.userID] });
   }
 
   async kick(caller: Caller, groupID: string, userIDs: string[]): Promise<OperationResult[]> {
@@ -144,7 +163,7 @@ export class GroupService {
     }
     if (kicked.length) {
       this.#event(app, kicked, { groupID, event: 'kicked', userIDs: kicked });
-      this.#event(app, await this.#memberIDs(app, groupID), { groupID, event: 'memberLeft', userIDs: kicked });
+      await this.#eventToMembers(app, groupID, { groupID, event: 'memberLeft', userIDs: kicked });
     }
     return results;
   }
@@ -157,24 +176,33 @@ export class GroupService {
     this.#event(app, members, { groupID, event: 'dismissed', userIDs: [] });
   }
 
-  async members(caller: Caller, groupID: string, offset = 0, count = 100): Promise<{ members: GroupMember[]; nextOffset: number; isFinished: boolean }> {
+  /**
+   * A page of members after the cursor `nextSeq` (a member's seq; 0 starts), read by
+   * index whatever the group's size. The answer's `nextSeq` is the last member's seq,
+   * or 0 at the end as in the reference.
+   */
+  async members(caller: Caller, groupID: string, nextSeq = 0, count = 100): Promise<{ members: GroupMember[]; nextSeq: number; nextOffset: number; isFinished: boolean }> {
     const app = caller.app.sdkAppID;
     await this.#require(app, groupID);
     await this.#requireMember(app, groupID, caller.userID);
     const limit = Math.min(Math.max(count, 1), 500);
-    const records = await this.#ctx.storage.groups.members(app, groupID, offset, limit + 1);
+    const records = await this.#ctx.storage.groups.memberPage(app, groupID, nextSeq, limit + 1);
     const page = records.slice(0, limit);
+    const isFinished = records.length <= limit;
     const accounts = new Map((await this.#ctx.storage.accounts.get(app, page.map((m) => m.userID))).map((a) => [a.userID, a]));
+    const next = isFinished ? 0 : page[page.length - 1]!.seq;
     return {
       members: page.map((m) => ({ userID: m.userID, role: m.role, joinTime: m.joinedAt,
         nickName: accounts.get(m.userID)?.nickName ?? '', faceUrl: accounts.get(m.userID)?.faceUrl ?? '' })),
-      nextOffset: offset + page.length,
-      isFinished: records.length <= limit,
+      nextSeq: next, nextOffset: next, isFinished,
     };
   }
 
+  /** Every group the caller is in (at most the app's maxJoinedGroups), read in batches. */
   async joined(caller: Caller): Promise<GroupInfo[]> {
-    return (await this.#ctx.storage.groups.joinedGroups(caller.app.sdkAppID, caller.userID)).map(toGroupInfo);
+    const app = caller.app.sdkAppID;
+    const groups = await readAll((after, limit) => this.#ctx.storage.groups.joinedGroups(app, caller.userID, limit, after), (g) => g.groupID);
+    return groups.map(toGroupInfo);
   }
 
   async info(caller: Caller, groupIDs: string[]): Promise<GroupInfo[]> {
@@ -195,8 +223,12 @@ export class GroupService {
     return member;
   }
 
-  async #memberIDs(app: number, groupID: string): Promise<string[]> {
-    return (await this.#ctx.storage.groups.members(app, groupID, 0, 1_000_000)).map((m) => m.userID);
+  /** Tells the group's current members, but `except`, of a change: a batch of members at a time. */
+  async #eventToMembers(app: number, groupID: string, body: Pushes['group.event'], except: string[] = []): Promise<void> {
+    const skip = new Set(except);
+    await forEachMemberBatch(this.#ctx.storage, app, groupID, (batch) => {
+      this.#event(app, batch.map((m) => m.userID).filter((id) => !skip.has(id)), body);
+    });
   }
 
   #checkBatch(userIDs: string[]): void {

@@ -48,13 +48,38 @@ export interface AppSettings {
    * irrecoverable like any other.
    */
   deletionUndoSeconds: number;
+  /** Friends one user may have (the reference's 30010 for the caller, 30014 for the peer). */
+  maxFriends: number;
+  /** Groups one user may be a member of at once (10037). */
+  maxJoinedGroups: number;
+  /** Members one group may hold, owner included (10014 when full; 10038 when a creation asks for more). */
+  maxGroupMembers: number;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
   maxMessageBytes: 12 * 1024,
   syncConversationDeletion: false,
   deletionUndoSeconds: 0,
+  maxFriends: 3000,
+  maxJoinedGroups: 1000,
+  maxGroupMembers: 6000,
 };
+
+/**
+ * A cap was reached inside a storage transaction, so nothing was written. The cap is
+ * checked where the rows are written, under the locks that serialise the writers, so two
+ * requests racing for the last free place cannot both get it.
+ */
+export class LimitReachedError extends Error {
+  constructor(
+    readonly limit: 'friends' | 'peerFriends' | 'groupMembers' | 'joinedGroups',
+    /** The user at the cap (friends, peerFriends, joinedGroups). */
+    readonly userID?: string,
+  ) {
+    super(`${limit} limit reached${userID ? ` for ${userID}` : ''}`);
+    this.name = 'LimitReachedError';
+  }
+}
 
 export interface AppRecord {
   sdkAppID: number;
@@ -98,11 +123,17 @@ export interface FriendRecord {
 }
 
 export interface FriendStore {
-  /** Adds the friendship both ways; adding an existing friend updates the remark only. */
-  add(app: number, userID: string, friendID: string, remark: string, now: number): Promise<FriendRecord>;
+  /** Removes the friendship both ways; returns whether it existed. Conversations are untouched. */
+  /**
+   * Adds the friendship both ways; adding an existing friend updates the remark only.
+   * With `maxFriends`, a new friendship that would give either side more than that many
+   * friends throws `LimitReachedError` ('friends' for userID, 'peerFriends' for friendID).
+   */
+  add(app: number, userID: string, friendID: string, remark: string, now: number, maxFriends?: number): Promise<FriendRecord>;
   /** Removes the friendship both ways; returns whether it existed. Conversations are untouched. */
   remove(app: number, userID: string, friendID: string): Promise<boolean>;
-  list(app: number, userID: string): Promise<FriendRecord[]>;
+  /** At most `limit` of the user's friends in friend ID order, after `afterFriendID`: read by the primary key. */
+  page(app: number, userID: string, limit: number, afterFriendID?: string): Promise<FriendRecord[]>;
 }
 
 export interface GroupRecord {
@@ -122,30 +153,56 @@ export interface GroupMemberRecord {
   userID: string;
   role: GroupMemberRole;
   joinedAt: number;
+  /**
+   * The member's place in the group's join order, kept when they leave and rejoin: the
+   * member list pages by it, so a member present from the first page to the last is
+   * listed exactly once whoever joins or leaves in between.
+   */
+  seq: number;
+}
+
+/** Caps checked when members are added (see `LimitReachedError`). */
+export interface MembershipCaps {
+  maxMembers: number;
+  maxJoinedGroups: number;
 }
 
 /** Result of a membership change: the group conversation rows it created or revived. */
 export interface MembershipChange {
   added: string[];
+  /** Users not added because they are members of `maxJoinedGroups` groups already. */
+  refused?: string[];
   /** Per-user state changes caused by the membership change (new conversation rows). */
   updates: UserChange[];
 }
 
 export interface GroupStore {
-  /** Creates a group with its owner and members; each member gets a conversation row. */
-  create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number): Promise<MembershipChange>;
+  /**
+   * Creates a group with its owner and members; each member gets a conversation row.
+   * With `caps`, throws `LimitReachedError` ('groupMembers', or 'joinedGroups' naming a
+   * user already in `maxJoinedGroups` groups) and creates nothing.
+   */
+  create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number, caps?: MembershipCaps): Promise<MembershipChange>;
   get(app: number, groupID: string): Promise<GroupRecord | undefined>;
   getMany(app: number, groupIDs: string[]): Promise<GroupRecord[]>;
-  /** Current members only. */
+  /** Current members only, by role then join time; OFFSET-paged (message fan-out). */
   members(app: number, groupID: string, offset: number, limit: number): Promise<GroupMemberRecord[]>;
+  /** At most `limit` current members with `seq` > `afterSeq`, in seq order, read by index: O(limit). */
+  memberPage(app: number, groupID: string, afterSeq: number, limit: number): Promise<GroupMemberRecord[]>;
   member(app: number, groupID: string, userID: string): Promise<GroupMemberRecord | undefined>;
-  /** Adds users who are not current members; returns who was added. */
-  addMembers(app: number, groupID: string, userIDs: string[], now: number): Promise<MembershipChange>;
+  /**
+   * Adds users who are not current members; returns who was added. With `caps`, users
+   * already in `maxJoinedGroups` groups are skipped (`refused`), and if the rest would
+   * take the group past `maxMembers` it throws `LimitReachedError('groupMembers')` and
+   * adds no one.
+   */
+  addMembers(app: number, groupID: string, userIDs: string[], now: number, caps?: MembershipCaps): Promise<MembershipChange>;
   /** Ends a membership. The user's conversation row and history stay. */
   removeMember(app: number, groupID: string, userID: string, now: number): Promise<boolean>;
   /** Marks the group dismissed and ends every membership. */
   dismiss(app: number, groupID: string, now: number): Promise<string[]>;
-  joinedGroups(app: number, userID: string): Promise<GroupRecord[]>;
+  /** At most `limit` groups the user is a member of, in group ID order after `afterGroupID`: O(limit). */
+  joinedGroups(app: number, userID: string, limit: number, afterGroupID?: string): Promise<GroupRecord[]>;
 }
 
 /** One message to append, already validated and authorised by the domain layer. */

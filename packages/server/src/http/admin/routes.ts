@@ -20,6 +20,11 @@ const settingsPatch = z.object({
   syncConversationDeletion: z.boolean().optional(),
   deletionUndoSeconds: z.number().int().min(0).max(600).optional(),
   maxMessageBytes: z.number().int().min(256).max(1024 * 1024).optional(),
+  // Lists bounded by these caps are read in batches (services/bounded.ts), so a larger
+  // cap costs more batches, not one longer read.
+  maxFriends: z.number().int().min(1).max(100_000).optional(),
+  maxJoinedGroups: z.number().int().min(1).max(100_000).optional(),
+  maxGroupMembers: z.number().int().min(1).max(100_000).optional(),
 }).strict();
 const createApp = z.object({ name: z.string().min(1).max(64) }).strict();
 

@@ -157,7 +157,9 @@ export class PgDeletionStore implements DeletionStore {
     if (held && held.not_before > now) return { erased: 0, done: true };
 
     const floor = (await client.query<{ floor: number | null }>(
-      'SELECT min(visible_from_seq) AS floor FROM user_conversations WHERE app_id = $1 AND conv_key = $2', [app, convKey])).rows[0]!.floor;
+      // One seek on user_conversations_by_watermark, not a read of every participant's row.
+      `SELECT visible_from_seq AS floor FROM user_conversations WHERE app_id = $1 AND conv_key = $2
+        ORDER BY visible_from_seq LIMIT 1`, [app, convKey])).rows[0]?.floor ?? null;
     const conversation = (await client.query<{ last_seq: number; purged_below_seq: number }>(
       'SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = $1 AND conv_key = $2 FOR NO KEY UPDATE',
       [app, convKey])).rows[0];

@@ -1,20 +1,17 @@
 import type pg from 'pg';
 import { GroupMemberRole, groupConversationID } from '@confab/protocol';
 import { toGroup, type RawGroup } from '../raw-records.js';
-import type { GroupMemberRecord, GroupRecord, GroupStore, MembershipChange, UserChange } from '../types.js';
+import {
+  LimitReachedError, type GroupMemberRecord, type GroupRecord, type GroupStore, type MembershipCaps, type MembershipChange, type UserChange,
+} from '../types.js';
 import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 
 const GROUP_COLUMNS = `g.group_id, g.group_type, g.group_name, g.face_url, g.introduction, g.notification, g.owner,
-  g.created_at, g.dismissed_at, (SELECT count(*) FROM group_members m
-  WHERE m.app_id = g.app_id AND m.group_id = g.group_id AND m.left_at IS NULL) AS member_count`;
+  g.created_at, g.dismissed_at, g.member_count`;
 
-type RawMember = { user_id: string; role: number; joined_at: number };
-const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at });
-
-const UPSERT_MEMBER = `INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at)
-  SELECT $1::bigint, $2::text, user_id, $3::integer, $4::bigint, NULL FROM unnest($5::text[]) AS t(user_id)
-  ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL, left_seq = NULL`;
+type RawMember = { user_id: string; role: number; joined_at: number; seq: number };
+const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at, seq: r.seq });
 
 /**
  * The group's last seq, for a membership that ends now (the fan-out delivers up to it).
@@ -29,6 +26,29 @@ async function groupLastSeq(client: pg.PoolClient, app: number, groupID: string)
 }
 
 /**
+ * Adds members (the caller holds the group's row lock), each new one with the next seq
+ * of the group; a rejoining member keeps the seq of their first join (see
+ * GroupMemberRecord.seq). Keeps the group's member count and last seq in step.
+ */
+async function upsertMembers(client: pg.PoolClient, app: number, groupID: string, role: GroupMemberRole, now: number, userIDs: string[]): Promise<void> {
+  await client.query(`INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at, seq)
+    SELECT $1::bigint, $2::text, user_id, $3::integer, $4::bigint, NULL,
+      (SELECT last_member_seq FROM groups WHERE app_id = $1 AND group_id = $2) + ord
+    FROM unnest($5::text[]) WITH ORDINALITY AS t(user_id, ord)
+    ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL, left_seq = NULL`,
+  [app, groupID, role, now, userIDs]);
+  await client.query(`UPDATE groups SET member_count = member_count + $3, last_member_seq = last_member_seq + $3
+    WHERE app_id = $1 AND group_id = $2`, [app, groupID, userIDs.length]);
+}
+
+/** Those of `userIDs` who are members of `max` groups or more (read under their account locks). */
+async function atJoinLimit(client: pg.PoolClient, app: number, userIDs: string[], max: number): Promise<Set<string>> {
+  const { rows } = await client.query<{ user_id: string }>(`SELECT user_id FROM group_members
+    WHERE app_id = $1 AND user_id = ANY($2::text[]) AND left_at IS NULL GROUP BY user_id HAVING count(*) >= $3`, [app, userIDs, max]);
+  return new Set(rows.map((r) => r.user_id));
+}
+
+/**
  * Groups. Membership changes of one group take its row lock first, so two nodes adding
  * the same user at once cannot both open a conversation for it.
  */
@@ -39,15 +59,23 @@ export class PgGroupStore implements GroupStore {
     this.#pool = pool;
   }
 
-  async create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number): Promise<MembershipChange> {
+  async create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number, caps?: MembershipCaps): Promise<MembershipChange> {
     return withTransaction(this.#pool, async (client) => {
+      const others = [...new Set(memberIDs)].filter((id) => id !== group.owner);
+      if (caps && others.length + 1 > caps.maxMembers) throw new LimitReachedError('groupMembers');
       await client.query(`INSERT INTO groups (app_id, group_id, group_type, group_name, face_url, introduction, notification, owner, created_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [app, group.groupID, group.groupType, group.groupName, group.faceUrl,
         group.introduction, group.notification, group.owner, group.createdAt]);
-      await client.query(UPSERT_MEMBER, [app, group.groupID, GroupMemberRole.OWNER, now, [group.owner]]);
-      const others = [...new Set(memberIDs)].filter((id) => id !== group.owner);
-      if (others.length) await client.query(UPSERT_MEMBER, [app, group.groupID, GroupMemberRole.MEMBER, now, others]);
-      return { added: others, updates: await openConversations(client, app, group.groupID, [group.owner, ...others]) };
+      return openConversations(client, app, group.groupID, [group.owner, ...others], async () => {
+        if (caps) {
+          const full = await atJoinLimit(client, app, [group.owner, ...others], caps.maxJoinedGroups);
+          const first = [group.owner, ...others].find((id) => full.has(id));
+          if (first !== undefined) throw new LimitReachedError('joinedGroups', first);
+        }
+        await upsertMembers(client, app, group.groupID, GroupMemberRole.OWNER, now, [group.owner]);
+        if (others.length) await upsertMembers(client, app, group.groupID, GroupMemberRole.MEMBER, now, others);
+        return { added: others, users: [group.owner, ...others] };
+      });
     });
   }
 
@@ -65,50 +93,70 @@ export class PgGroupStore implements GroupStore {
     return groupIDs.flatMap((id) => byID.get(id) ?? []);
   }
 
+  async memberPage(app: number, groupID: string, afterSeq: number, limit: number): Promise<GroupMemberRecord[]> {
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq FROM group_members
+      WHERE app_id = $1 AND group_id = $2 AND left_at IS NULL AND seq > $3 ORDER BY seq LIMIT $4`, [app, groupID, afterSeq, limit]);
+    return rows.map(toMember);
+  }
+
   async members(app: number, groupID: string, offset: number, limit: number): Promise<GroupMemberRecord[]> {
-    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at FROM group_members
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq FROM group_members
       WHERE app_id = $1 AND group_id = $2 AND left_at IS NULL
       ORDER BY role DESC, joined_at ASC, user_id ASC LIMIT $3 OFFSET $4`, [app, groupID, limit, offset]);
     return rows.map(toMember);
   }
 
   async member(app: number, groupID: string, userID: string): Promise<GroupMemberRecord | undefined> {
-    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at FROM group_members
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq FROM group_members
       WHERE app_id = $1 AND group_id = $2 AND user_id = $3 AND left_at IS NULL`, [app, groupID, userID]);
     return rows[0] ? toMember(rows[0]) : undefined;
   }
 
-  async addMembers(app: number, groupID: string, userIDs: string[], now: number): Promise<MembershipChange> {
+  async addMembers(app: number, groupID: string, userIDs: string[], now: number, caps?: MembershipCaps): Promise<MembershipChange> {
     return withTransaction(this.#pool, async (client) => {
-      await lockGroup(client, app, groupID);
+      const memberCount = await lockGroup(client, app, groupID);
       const wanted = [...new Set(userIDs)];
       const { rows } = await client.query<{ user_id: string }>(`SELECT user_id FROM group_members
         WHERE app_id = $1 AND group_id = $2 AND user_id = ANY($3::text[]) AND left_at IS NULL`, [app, groupID, wanted]);
       const current = new Set(rows.map((r) => r.user_id));
-      const added = wanted.filter((id) => !current.has(id));
-      if (added.length === 0) return { added, updates: [] };
-      await client.query(UPSERT_MEMBER, [app, groupID, GroupMemberRole.MEMBER, now, added]);
-      // A former member starts again from the rejoin; undoing a deletion made in the
-      // earlier membership would reach into what was said while they were away.
-      await client.query(`UPDATE deletions SET undo_snapshot = NULL WHERE app_id = $1 AND user_id = ANY($2::text[])
-        AND conv_key = $3 AND undo_snapshot IS NOT NULL`, [app, added, `group:${groupID}`]);
-      return { added, updates: await openConversations(client, app, groupID, added) };
+      const candidates = wanted.filter((id) => !current.has(id));
+      if (candidates.length === 0) return { added: candidates, updates: [] };
+      let refused: string[] = [];
+      const change = await openConversations(client, app, groupID, candidates, async () => {
+        // Counted under the candidates' account locks: a user joining two groups at once
+        // is counted by one transaction after the other has committed.
+        const full = caps ? await atJoinLimit(client, app, candidates, caps.maxJoinedGroups) : new Set<string>();
+        refused = candidates.filter((id) => full.has(id));
+        const added = candidates.filter((id) => !full.has(id));
+        if (caps && added.length > 0 && memberCount + added.length > caps.maxMembers) throw new LimitReachedError('groupMembers');
+        if (added.length === 0) return { added, users: [] };
+        await upsertMembers(client, app, groupID, GroupMemberRole.MEMBER, now, added);
+        // A former member starts again from the rejoin; undoing a deletion made in the
+        // earlier membership would reach into what was said while they were away.
+        await client.query(`UPDATE deletions SET undo_snapshot = NULL WHERE app_id = $1 AND user_id = ANY($2::text[])
+          AND conv_key = $3 AND undo_snapshot IS NOT NULL`, [app, added, `group:${groupID}`]);
+        return { added, users: added };
+      });
+      return refused.length ? { ...change, refused } : change;
     });
   }
 
   async removeMember(app: number, groupID: string, userID: string, now: number): Promise<boolean> {
     return withTransaction(this.#pool, async (client) => {
+      await lockGroup(client, app, groupID);
       const lastSeq = await groupLastSeq(client, app, groupID);
       const { rowCount } = await client.query(`UPDATE group_members SET left_at = $1, left_seq = $5
         WHERE app_id = $2 AND group_id = $3 AND user_id = $4 AND left_at IS NULL`, [now, app, groupID, userID, lastSeq]);
-      return (rowCount ?? 0) > 0;
+      if ((rowCount ?? 0) === 0) return false;
+      await client.query('UPDATE groups SET member_count = member_count - 1 WHERE app_id = $1 AND group_id = $2', [app, groupID]);
+      return true;
     });
   }
 
   async dismiss(app: number, groupID: string, now: number): Promise<string[]> {
     return withTransaction(this.#pool, async (client) => {
       await lockGroup(client, app, groupID);
-      await client.query('UPDATE groups SET dismissed_at = $1 WHERE app_id = $2 AND group_id = $3 AND dismissed_at IS NULL', [now, app, groupID]);
+      await client.query('UPDATE groups SET dismissed_at = $1, member_count = 0 WHERE app_id = $2 AND group_id = $3 AND dismissed_at IS NULL', [now, app, groupID]);
       const lastSeq = await groupLastSeq(client, app, groupID);
       const { rows } = await client.query<{ user_id: string }>(`UPDATE group_members SET left_at = $1, left_seq = $4
         WHERE app_id = $2 AND group_id = $3 AND left_at IS NULL RETURNING user_id`, [now, app, groupID, lastSeq]);
@@ -116,31 +164,40 @@ export class PgGroupStore implements GroupStore {
     });
   }
 
-  async joinedGroups(app: number, userID: string): Promise<GroupRecord[]> {
-    const { rows } = await this.#pool.query<RawGroup>(`SELECT ${GROUP_COLUMNS} FROM groups g
-      JOIN group_members jm ON jm.app_id = g.app_id AND jm.group_id = g.group_id
-      WHERE jm.app_id = $1 AND jm.user_id = $2 AND jm.left_at IS NULL ORDER BY g.created_at, g.group_id`, [app, userID]);
+  async joinedGroups(app: number, userID: string, limit: number, afterGroupID = ''): Promise<GroupRecord[]> {
+    const { rows } = await this.#pool.query<RawGroup>(`SELECT ${GROUP_COLUMNS} FROM group_members jm
+      JOIN groups g ON g.app_id = jm.app_id AND g.group_id = jm.group_id
+      WHERE jm.app_id = $1 AND jm.user_id = $2 AND jm.left_at IS NULL AND jm.group_id > $3
+      ORDER BY jm.group_id LIMIT $4`, [app, userID, afterGroupID, limit]);
     return rows.map(toGroup);
   }
 }
 
-async function lockGroup(client: pg.PoolClient, app: number, groupID: string): Promise<void> {
-  await client.query('SELECT 1 FROM groups WHERE app_id = $1 AND group_id = $2 FOR NO KEY UPDATE', [app, groupID]);
+/** Locks the group row; returns its member count (0 for a missing group). */
+async function lockGroup(client: pg.PoolClient, app: number, groupID: string): Promise<number> {
+  const { rows } = await client.query<{ member_count: number }>(
+    'SELECT member_count FROM groups WHERE app_id = $1 AND group_id = $2 FOR NO KEY UPDATE', [app, groupID]);
+  return rows[0]?.member_count ?? 0;
 }
 
 /**
  * Gives each new member a live conversation row that starts after the group's current
  * last message: new members read from their join onwards. The conversation row is
  * locked (created if missing) so no message slips between reading its last seq and
- * committing the rows.
+ * committing the rows. `write` runs once the accounts of `candidates` are locked (the
+ * lock order every writer keeps: group, conversation, accounts): it checks the caps,
+ * writes the memberships and names the users who get a row.
  */
-async function openConversations(client: pg.PoolClient, app: number, groupID: string, userIDs: string[]): Promise<UserChange[]> {
+async function openConversations(client: pg.PoolClient, app: number, groupID: string, candidates: string[],
+  write: () => Promise<{ added: string[]; users: string[] }>): Promise<MembershipChange> {
   const convKey = `group:${groupID}`;
   const { rows } = await client.query<{ last_seq: number }>(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES ($1, $2, 0)
     ON CONFLICT (app_id, conv_key) DO UPDATE SET last_seq = conversations.last_seq RETURNING last_seq`, [app, convKey]);
   const lastSeq = rows[0]!.last_seq;
   const changes = new UserChangeSet(client, app);
-  await changes.lock(userIDs);
-  for (const userID of userIDs) changes.put(newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1));
-  return changes.commit(() => true);
+  await changes.lock(candidates);
+  const { added, users } = await write();
+  for (const userID of users) changes.put(newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1));
+  const updates: UserChange[] = users.length ? await changes.commit(() => true) : [];
+  return { added, updates };
 }

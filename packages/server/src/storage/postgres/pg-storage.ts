@@ -2,7 +2,7 @@ import pg from 'pg';
 import type {
   AccountRecord, AccountStore, AppRecord, AppSettings, AppStore, FriendRecord, FriendStore, Storage,
 } from '../types.js';
-import { DEFAULT_APP_SETTINGS } from '../types.js';
+import { DEFAULT_APP_SETTINGS, LimitReachedError } from '../types.js';
 import { migrate } from './schema.js';
 import { withTransaction } from './tx.js';
 import { PgMessageStore } from './message-store.js';
@@ -179,8 +179,22 @@ class PgFriendStore implements FriendStore {
   constructor(pool: pg.Pool) {
     this.#pool = pool;
   }
-  async add(app: number, userID: string, friendID: string, remark: string, now: number) {
+  async add(app: number, userID: string, friendID: string, remark: string, now: number, maxFriends?: number) {
     return withTransaction(this.#pool, async (client) => {
+      if (maxFriends !== undefined) {
+        // Both account rows, in user order as every writer takes them: two adds racing
+        // for a user's last free place are counted one after the other.
+        await client.query('SELECT 1 FROM accounts WHERE app_id = $1 AND user_id = ANY($2::text[]) ORDER BY user_id FOR UPDATE',
+          [app, [userID, friendID]]);
+        const existing = await client.query('SELECT 1 FROM friends WHERE app_id = $1 AND user_id = $2 AND friend_id = $3', [app, userID, friendID]);
+        if (existing.rowCount === 0) {
+          const { rows: counts } = await client.query<{ user_id: string; n: number }>(`SELECT user_id, count(*)::bigint AS n FROM friends
+            WHERE app_id = $1 AND user_id = ANY($2::text[]) GROUP BY user_id`, [app, [userID, friendID]]);
+          const count = (id: string) => counts.find((c) => c.user_id === id)?.n ?? 0;
+          if (count(userID) >= maxFriends) throw new LimitReachedError('friends', userID);
+          if (count(friendID) >= maxFriends) throw new LimitReachedError('peerFriends', friendID);
+        }
+      }
       const { rows } = await client.query<RawFriend>(`INSERT INTO friends (app_id, user_id, friend_id, remark, added_at) VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (app_id, user_id, friend_id) DO UPDATE SET remark = excluded.remark
         RETURNING user_id, friend_id, remark, added_at`, [app, userID, friendID, remark, now]);
@@ -194,9 +208,9 @@ class PgFriendStore implements FriendStore {
       WHERE app_id = $1 AND ((user_id = $2 AND friend_id = $3) OR (user_id = $3 AND friend_id = $2))`, [app, userID, friendID]);
     return (rowCount ?? 0) > 0;
   }
-  async list(app: number, userID: string) {
+  async page(app: number, userID: string, limit: number, afterFriendID = '') {
     const { rows } = await this.#pool.query<RawFriend>(`SELECT user_id, friend_id, remark, added_at FROM friends
-      WHERE app_id = $1 AND user_id = $2 ORDER BY added_at, friend_id`, [app, userID]);
+      WHERE app_id = $1 AND user_id = $2 AND friend_id > $3 ORDER BY friend_id LIMIT $4`, [app, userID, afterFriendID, limit]);
     return rows.map(toFriend);
   }
 }

@@ -190,6 +190,27 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX fanout_queue_by_age ON fanout_queue (queued_at);
   `,
+  // Bounded group reads: a member's place in the join order (kept across leave and rejoin)
+  // pages the member list by index; the member count is kept on the group row instead of
+  // counted per read; and the purge finds a conversation's lowest watermark with one
+  // index seek instead of reading every participant's row.
+  `
+  ALTER TABLE groups ADD COLUMN member_count bigint NOT NULL DEFAULT 0;
+  ALTER TABLE groups ADD COLUMN last_member_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE group_members ADD COLUMN seq bigint NOT NULL DEFAULT 0;
+  UPDATE group_members SET seq = r.n
+    FROM (SELECT app_id, group_id, user_id, row_number() OVER (PARTITION BY app_id, group_id ORDER BY role DESC, joined_at, user_id) AS n
+          FROM group_members) AS r
+    WHERE group_members.app_id = r.app_id AND group_members.group_id = r.group_id AND group_members.user_id = r.user_id;
+  UPDATE groups SET
+    member_count = (SELECT count(*) FROM group_members m WHERE m.app_id = groups.app_id AND m.group_id = groups.group_id AND m.left_at IS NULL),
+    last_member_seq = (SELECT coalesce(max(seq), 0) FROM group_members m WHERE m.app_id = groups.app_id AND m.group_id = groups.group_id);
+  CREATE INDEX group_members_by_seq ON group_members (app_id, group_id, seq) WHERE left_at IS NULL;
+  CREATE INDEX group_members_by_user_group ON group_members (app_id, user_id, group_id) WHERE left_at IS NULL;
+  DROP INDEX group_members_by_user;
+  CREATE INDEX user_conversations_by_watermark ON user_conversations (app_id, conv_key, visible_from_seq);
+  DROP INDEX user_conversations_by_conv;
+  `,
 ];
 
 /**

@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
 import { GroupMemberRole, groupConversationID } from '@confab/protocol';
 import { toGroup, type RawGroup } from '../raw-records.js';
-import type { GroupMemberRecord, GroupRecord, GroupStore, MembershipChange } from '../types.js';
+import { LimitReachedError, type GroupMemberRecord, type GroupRecord, type GroupStore, type MembershipCaps, type MembershipChange } from '../types.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet, type RowStatements } from './rows.js';
 
-const GROUP_COLUMNS = `g.*, (SELECT count(*) FROM group_members m
-  WHERE m.app_id = g.app_id AND m.group_id = g.group_id AND m.left_at IS NULL) AS member_count`;
+type RawMember = { user_id: string; role: number; joined_at: number; seq: number };
+const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at, seq: r.seq });
 
 const LAST_SEQ = `COALESCE((SELECT c.last_seq FROM conversations c
   WHERE c.app_id = group_members.app_id AND c.conv_key = 'group:' || group_members.group_id), 0)`;
@@ -21,34 +21,58 @@ export class SqliteGroupStore implements GroupStore {
     this.#s = {
       insertGroup: db.prepare(`INSERT INTO groups (app_id, group_id, group_type, group_name, face_url, introduction, notification, owner, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      get: db.prepare(`SELECT ${GROUP_COLUMNS} FROM groups g WHERE g.app_id = ? AND g.group_id = ?`),
-      member: db.prepare('SELECT user_id, role, joined_at FROM group_members WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL'),
-      members: db.prepare(`SELECT user_id, role, joined_at FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
+      get: db.prepare(`SELECT g.* FROM groups g WHERE g.app_id = ? AND g.group_id = ?`),
+      member: db.prepare('SELECT user_id, role, joined_at, seq FROM group_members WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL'),
+      members: db.prepare(`SELECT user_id, role, joined_at, seq FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
         ORDER BY role DESC, joined_at ASC, user_id ASC LIMIT ? OFFSET ?`),
+      memberPage: db.prepare(`SELECT user_id, role, joined_at, seq FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
+        AND seq > ? ORDER BY seq LIMIT ?`),
       allMembers: db.prepare('SELECT user_id FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL'),
-      upsertMember: db.prepare(`INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at) VALUES (?, ?, ?, ?, ?, NULL)
+      // A rejoining member keeps the seq of their first join (see GroupMemberRecord.seq).
+      upsertMember: db.prepare(`INSERT INTO group_members (app_id, group_id, user_id, role, joined_at, left_at, seq) VALUES (?, ?, ?, ?, ?, NULL,
+        (SELECT last_member_seq + 1 FROM groups WHERE app_id = ? AND group_id = ?))
         ON CONFLICT (app_id, group_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at, left_at = NULL, left_seq = NULL`),
+      countJoin: db.prepare('UPDATE groups SET member_count = member_count + 1, last_member_seq = last_member_seq + 1 WHERE app_id = ? AND group_id = ?'),
+      countLeave: db.prepare('UPDATE groups SET member_count = member_count - 1 WHERE app_id = ? AND group_id = ?'),
+      // INDEXED BY: without ANALYZE statistics SQLite would scan the app's whole
+      // membership by primary key for these two; the index makes them O(the user's groups).
+      joinedCount: db.prepare(`SELECT count(*) AS n FROM group_members INDEXED BY group_members_by_user
+        WHERE app_id = ? AND user_id = ? AND left_at IS NULL`),
       // left_seq: the group's last message when the membership ended. The fan-out still
       // delivers everything up to it (committed while the user was a member), nothing after.
       leave: db.prepare(`UPDATE group_members SET left_at = ?, left_seq = ${LAST_SEQ} WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL`),
       leaveAll: db.prepare(`UPDATE group_members SET left_at = ?, left_seq = ${LAST_SEQ} WHERE app_id = ? AND group_id = ? AND left_at IS NULL`),
-      dismiss: db.prepare('UPDATE groups SET dismissed_at = ? WHERE app_id = ? AND group_id = ? AND dismissed_at IS NULL'),
-      joined: db.prepare(`SELECT ${GROUP_COLUMNS} FROM groups g JOIN group_members jm ON jm.app_id = g.app_id AND jm.group_id = g.group_id
-        WHERE jm.app_id = ? AND jm.user_id = ? AND jm.left_at IS NULL ORDER BY g.created_at, g.group_id`),
+      dismiss: db.prepare('UPDATE groups SET dismissed_at = ?, member_count = 0 WHERE app_id = ? AND group_id = ? AND dismissed_at IS NULL'),
+      joined: db.prepare(`SELECT g.* FROM group_members jm INDEXED BY group_members_by_user JOIN groups g ON g.app_id = jm.app_id AND g.group_id = jm.group_id
+        WHERE jm.app_id = ? AND jm.user_id = ? AND jm.left_at IS NULL AND jm.group_id > ? ORDER BY jm.group_id LIMIT ?`),
       lastSeq: db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
       voidUndo: db.prepare('UPDATE deletions SET undo_snapshot = NULL WHERE app_id = ? AND user_id = ? AND conv_key = ? AND undo_snapshot IS NOT NULL'),
     };
   }
 
-  async create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number): Promise<MembershipChange> {
+  async create(app: number, group: Omit<GroupRecord, 'memberCount' | 'dismissedAt'>, memberIDs: string[], now: number, caps?: MembershipCaps): Promise<MembershipChange> {
     return this.#db.transaction(() => {
+      const others = [...new Set(memberIDs)].filter((id) => id !== group.owner);
+      if (caps) {
+        if (others.length + 1 > caps.maxMembers) throw new LimitReachedError('groupMembers');
+        const full = [group.owner, ...others].find((id) => this.#joinedCount(app, id) >= caps.maxJoinedGroups);
+        if (full !== undefined) throw new LimitReachedError('joinedGroups', full);
+      }
       this.#s.insertGroup.run(app, group.groupID, group.groupType, group.groupName, group.faceUrl, group.introduction,
         group.notification, group.owner, group.createdAt);
-      this.#s.upsertMember.run(app, group.groupID, group.owner, GroupMemberRole.OWNER, now);
-      const others = [...new Set(memberIDs)].filter((id) => id !== group.owner);
-      for (const userID of others) this.#s.upsertMember.run(app, group.groupID, userID, GroupMemberRole.MEMBER, now);
+      this.#join(app, group.groupID, group.owner, GroupMemberRole.OWNER, now);
+      for (const userID of others) this.#join(app, group.groupID, userID, GroupMemberRole.MEMBER, now);
       return { added: others, updates: this.#openConversations(app, group.groupID, [group.owner, ...others]) };
     })();
+  }
+
+  #join(app: number, groupID: string, userID: string, role: GroupMemberRole, now: number): void {
+    this.#s.upsertMember.run(app, groupID, userID, role, now, app, groupID);
+    this.#s.countJoin.run(app, groupID);
+  }
+
+  #joinedCount(app: number, userID: string): number {
+    return (this.#s.joinedCount.get(app, userID) as { n: number }).n;
   }
 
   /**
@@ -80,30 +104,43 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   async members(app: number, groupID: string, offset: number, limit: number): Promise<GroupMemberRecord[]> {
-    return (this.#s.members.all(app, groupID, limit, offset) as { user_id: string; role: number; joined_at: number }[])
-      .map((r) => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at }));
+    return (this.#s.members.all(app, groupID, limit, offset) as RawMember[]).map(toMember);
+  }
+
+  async memberPage(app: number, groupID: string, afterSeq: number, limit: number): Promise<GroupMemberRecord[]> {
+    return (this.#s.memberPage.all(app, groupID, afterSeq, limit) as RawMember[]).map(toMember);
   }
 
   async member(app: number, groupID: string, userID: string): Promise<GroupMemberRecord | undefined> {
-    const r = this.#s.member.get(app, groupID, userID) as { user_id: string; role: number; joined_at: number } | undefined;
-    return r ? { userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at } : undefined;
+    const r = this.#s.member.get(app, groupID, userID) as RawMember | undefined;
+    return r ? toMember(r) : undefined;
   }
 
-  async addMembers(app: number, groupID: string, userIDs: string[], now: number): Promise<MembershipChange> {
+  async addMembers(app: number, groupID: string, userIDs: string[], now: number, caps?: MembershipCaps): Promise<MembershipChange> {
     return this.#db.transaction(() => {
-      const added = [...new Set(userIDs)].filter((id) => !this.#s.member.get(app, groupID, id));
+      const wanted = [...new Set(userIDs)].filter((id) => !this.#s.member.get(app, groupID, id));
+      const refused = caps ? wanted.filter((id) => this.#joinedCount(app, id) >= caps.maxJoinedGroups) : [];
+      const added = wanted.filter((id) => !refused.includes(id));
+      if (caps && added.length > 0) {
+        const count = (this.#s.get.get(app, groupID) as RawGroup | undefined)?.member_count ?? 0;
+        if (count + added.length > caps.maxMembers) throw new LimitReachedError('groupMembers');
+      }
       for (const userID of added) {
-        this.#s.upsertMember.run(app, groupID, userID, GroupMemberRole.MEMBER, now);
+        this.#join(app, groupID, userID, GroupMemberRole.MEMBER, now);
         // A former member starts again from the rejoin; undoing a deletion made in the
         // earlier membership would reach into what was said while they were away.
         this.#s.voidUndo.run(app, userID, `group:${groupID}`);
       }
-      return { added, updates: added.length ? this.#openConversations(app, groupID, added) : [] };
+      return { added, ...(refused.length ? { refused } : {}), updates: added.length ? this.#openConversations(app, groupID, added) : [] };
     })();
   }
 
   async removeMember(app: number, groupID: string, userID: string, now: number): Promise<boolean> {
-    return this.#s.leave.run(now, app, groupID, userID).changes > 0;
+    return this.#db.transaction(() => {
+      if (this.#s.leave.run(now, app, groupID, userID).changes === 0) return false;
+      this.#s.countLeave.run(app, groupID);
+      return true;
+    })();
   }
 
   async dismiss(app: number, groupID: string, now: number): Promise<string[]> {
@@ -115,7 +152,7 @@ export class SqliteGroupStore implements GroupStore {
     })();
   }
 
-  async joinedGroups(app: number, userID: string): Promise<GroupRecord[]> {
-    return (this.#s.joined.all(app, userID) as RawGroup[]).map(toGroup);
+  async joinedGroups(app: number, userID: string, limit: number, afterGroupID = ''): Promise<GroupRecord[]> {
+    return (this.#s.joined.all(app, userID, afterGroupID, limit) as RawGroup[]).map(toGroup);
   }
 }

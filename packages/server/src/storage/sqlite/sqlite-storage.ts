@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type {
   AccountRecord, AccountStore, AppRecord, AppSettings, AppStore, FriendRecord, FriendStore, Storage,
 } from '../types.js';
-import { DEFAULT_APP_SETTINGS } from '../types.js';
+import { DEFAULT_APP_SETTINGS, LimitReachedError } from '../types.js';
 import { migrate } from './schema.js';
 import { SqliteMessageStore } from './message-store.js';
 import { SqliteConversationStore } from './conversation-store.js';
@@ -153,11 +153,16 @@ class SqliteFriendStore implements FriendStore {
       insertReverse: db.prepare('INSERT INTO friends (app_id, user_id, friend_id, remark, added_at) VALUES (?, ?, ?, \'\', ?) ON CONFLICT DO NOTHING'),
       get: db.prepare('SELECT * FROM friends WHERE app_id = ? AND user_id = ? AND friend_id = ?'),
       remove: db.prepare('DELETE FROM friends WHERE app_id = ? AND ((user_id = ? AND friend_id = ?) OR (user_id = ? AND friend_id = ?))'),
-      list: db.prepare('SELECT * FROM friends WHERE app_id = ? AND user_id = ? ORDER BY added_at, friend_id'),
+      page: db.prepare('SELECT * FROM friends WHERE app_id = ? AND user_id = ? AND friend_id > ? ORDER BY friend_id LIMIT ?'),
+      count: db.prepare('SELECT count(*) AS n FROM friends WHERE app_id = ? AND user_id = ?'),
     };
   }
-  async add(app: number, userID: string, friendID: string, remark: string, now: number) {
+  async add(app: number, userID: string, friendID: string, remark: string, now: number, maxFriends?: number) {
     return this.#db.transaction(() => {
+      if (maxFriends !== undefined && !this.#s.get.get(app, userID, friendID)) {
+        if ((this.#s.count.get(app, userID) as { n: number }).n >= maxFriends) throw new LimitReachedError('friends', userID);
+        if ((this.#s.count.get(app, friendID) as { n: number }).n >= maxFriends) throw new LimitReachedError('peerFriends', friendID);
+      }
       this.#s.upsert.run(app, userID, friendID, remark, now);
       this.#s.insertReverse.run(app, friendID, userID, now);
       return toFriend(this.#s.get.get(app, userID, friendID) as RawFriend);
@@ -166,8 +171,8 @@ class SqliteFriendStore implements FriendStore {
   async remove(app: number, userID: string, friendID: string) {
     return this.#s.remove.run(app, userID, friendID, friendID, userID).changes > 0;
   }
-  async list(app: number, userID: string) {
-    return (this.#s.list.all(app, userID) as RawFriend[]).map(toFriend);
+  async page(app: number, userID: string, limit: number, afterFriendID = '') {
+    return (this.#s.page.all(app, userID, afterFriendID, limit) as RawFriend[]).map(toFriend);
   }
 }
 
