@@ -10,6 +10,7 @@ import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
 import { resolveLimits, type GatewayLimits } from './gateway/limits.js';
 import { Domain } from './services/domain.js';
+import { persistedNodeID } from './node-identity.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import { Router, sendJson } from './http/router.js';
 import { httpAreas } from './http/areas.js';
@@ -42,7 +43,11 @@ export interface ServerOptions {
   natsUrl?: string;
   /** First subject token(s) of Confab's NATS subjects (default `confab`), to share a NATS server between deployments. */
   natsPrefix?: string;
-  /** This node's ID, in every log line and as the holder of background-job leases. Default: random. */
+  /**
+   * This node's ID, in every log line and as the holder of background-job leases.
+   * Default: on the embedded SQLite database, an ID kept in the data folder (so a
+   * restarted node gets its purge lease back at once); otherwise random.
+   */
   nodeID?: string;
   /** `full` (default) syncs every commit to disk; see `SqliteStorageOptions`. */
   durability?: 'full' | 'normal';
@@ -94,7 +99,9 @@ export interface ConfabServer {
  * any number of such nodes form one cluster (see docs/operations.md).
  */
 export async function startServer(options: ServerOptions = {}): Promise<ConfabServer> {
-  const nodeID = options.nodeID ?? randomUUID();
+  // One node on its own SQLite file keeps its ID across restarts (see node-identity.ts).
+  const ownsDataDir = !options.storage && !options.databaseUrl;
+  const nodeID = options.nodeID ?? (ownsDataDir ? persistedNodeID(options.dataDir ?? '.confab-data') : randomUUID());
   // Checked before anything is opened: a mistyped limit fails the start, not a later login.
   const limits = resolveLimits(options.limits);
   const logger = pino({ level: options.logLevel ?? 'info', base: { node: nodeID } });

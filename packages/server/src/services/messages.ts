@@ -4,6 +4,7 @@ import { publishChanges, type Caller, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
+import { refusePurgedResend } from './purged-resends.js';
 
 interface PendingSend extends AppendRequest {
   sessionID?: string;
@@ -58,6 +59,7 @@ export class MessageService {
       const members = await this.#ctx.storage.groups.members(app, target.groupID, 0, 1_000_000);
       recipients = members.map((m) => ({ userID: m.userID, conversationID }));
     }
+    await refusePurgedResend(this.#ctx, app, convKey, caller.userID, clientMsgID);
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
     });

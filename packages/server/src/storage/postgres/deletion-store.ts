@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import { StaleLeaseError, type DeletionMode, type DeletionRecord, type DeletionStore, type LeaseFence, type UserChange } from '../types.js';
+import { purgedSendKey } from '../purged-sends.js';
 import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 import { UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
@@ -140,11 +141,19 @@ export class PgDeletionStore implements DeletionStore {
     });
   }
 
-  async purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
-    return withTransaction(this.#pool, (client) => this.#purge(client, app, convKey, maxRows, now));
+  async purgeStep(app: number, convKey: string, maxRows: number, now: number, fence?: LeaseFence): Promise<{ erased: number; done: boolean }> {
+    return withTransaction(this.#pool, (client) => this.#purge(client, app, convKey, maxRows, now, fence));
   }
 
-  async #purge(client: pg.PoolClient, app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
+  async #purge(client: pg.PoolClient, app: number, convKey: string, maxRows: number, now: number,
+    fence: LeaseFence | undefined): Promise<{ erased: number; done: boolean }> {
+    if (fence) {
+      // FOR SHARE: a node taking the lease over waits for this step to commit, so the
+      // token cannot change between this check and the step's writes.
+      const current = (await client.query<{ token: number }>('SELECT token FROM leases WHERE name = $1 FOR SHARE',
+        [fence.lease])).rows[0]?.token ?? null;
+      if (current !== fence.token) throw new StaleLeaseError(fence, current);
+    }
     await lockPurge(client, app, [convKey], 'exclusive');
     const markPurged = (below: number) => client.query(`UPDATE deletions SET purged_at = $1
       WHERE app_id = $2 AND conv_key = $3 AND purged_at IS NULL AND watermark_seq IS NOT NULL AND watermark_seq <= $4`,
@@ -173,8 +182,16 @@ export class PgDeletionStore implements DeletionStore {
     const upTo = Math.min(target, from + maxRows);
     let erased = 0;
     if (upTo > from) {
-      erased = (await client.query('DELETE FROM messages WHERE app_id = $1 AND conv_key = $2 AND seq >= $3 AND seq < $4',
-        [app, convKey, from, upTo])).rowCount ?? 0;
+      const { rows: gone } = await client.query<{ sender: string; client_msg_id: string }>(`DELETE FROM messages
+        WHERE app_id = $1 AND conv_key = $2 AND seq >= $3 AND seq < $4 RETURNING sender, client_msg_id`, [app, convKey, from, upTo]);
+      // In the same transaction: from the moment a message is gone, its resend is refused.
+      if (gone.length > 0) {
+        await client.query(`INSERT INTO purged_sends (app_id, conv_key, sender, send_key, purged_at)
+          SELECT $1::bigint, $2::text, t.sender, t.send_key, $3::bigint FROM unnest($4::text[], $5::text[]) AS t(sender, send_key)
+          ON CONFLICT (app_id, conv_key, sender, send_key) DO UPDATE SET purged_at = excluded.purged_at`,
+        [app, convKey, now, gone.map((m) => m.sender), gone.map((m) => purgedSendKey(app, convKey, m.sender, m.client_msg_id))]);
+      }
+      erased = gone.length;
       await client.query('UPDATE conversations SET purged_below_seq = $1 WHERE app_id = $2 AND conv_key = $3', [upTo, app, convKey]);
     }
     const purgedBelow = Math.max(from, upTo);
@@ -186,6 +203,16 @@ export class PgDeletionStore implements DeletionStore {
 
   async forgetRequests(olderThan: number): Promise<number> {
     return (await this.#pool.query('DELETE FROM deletion_requests WHERE created_at < $1', [olderThan])).rowCount ?? 0;
+  }
+
+  async wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('SELECT 1 FROM purged_sends WHERE app_id = $1 AND conv_key = $2 AND sender = $3 AND send_key = $4',
+      [app, convKey, sender, purgedSendKey(app, convKey, sender, clientMsgID)]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async forgetPurged(olderThan: number): Promise<number> {
+    return (await this.#pool.query('DELETE FROM purged_sends WHERE purged_at < $1', [olderThan])).rowCount ?? 0;
   }
 
   async compact(): Promise<void> {

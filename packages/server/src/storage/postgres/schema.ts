@@ -175,6 +175,20 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
     WHERE NOT deleted AND last_seq >= GREATEST(1, visible_from_seq);
   `,
+  // Fencing tokens for leases, and what the purge erased, so a late resend of an erased
+  // message is refused (../purged-sends.ts).
+  `
+  ALTER TABLE leases ADD COLUMN token bigint NOT NULL DEFAULT 0;
+  CREATE TABLE purged_sends (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    sender text COLLATE "C" NOT NULL,
+    send_key text COLLATE "C" NOT NULL,
+    purged_at bigint NOT NULL,
+    PRIMARY KEY (app_id, conv_key, sender, send_key)
+  );
+  CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
+  `,
 ];
 
 /**

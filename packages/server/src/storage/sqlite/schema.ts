@@ -173,6 +173,20 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
     WHERE deleted = 0 AND last_seq >= max(1, visible_from_seq);
   `,
+  // Fencing tokens for leases, and what the purge erased, so a late resend of an erased
+  // message is refused (../purged-sends.ts).
+  `
+  ALTER TABLE leases ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE purged_sends (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    send_key TEXT NOT NULL,
+    purged_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key, sender, send_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
