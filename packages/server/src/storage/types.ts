@@ -347,6 +347,13 @@ export interface DeletionStore {
   undo(app: number, userID: string, convKey: string, now: number): Promise<{ change: UserChange | null }>;
   /** Audit entries, newest first. */
   list(app: number, filter: { userID?: string; limit: number; beforeID?: number }): Promise<DeletionRecord[]>;
+  /**
+   * For each of these conversations the user deleted, the device of the user's latest
+   * deletion of it that was not undone (conversations never deleted are left out). Read
+   * by index, one entry per conversation: `conv.sync` shows a tombstone to the device
+   * that made it even where other devices are not told of deletions.
+   */
+  lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>>;
   /** Conversations queued for purging whose undo windows have all closed by `now`, oldest first. */
   purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]>;
   /**

@@ -128,6 +128,16 @@ export class PgDeletionStore implements DeletionStore {
     }));
   }
 
+  async lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>> {
+    if (convKeys.length === 0) return new Map();
+    // One index probe per conversation (deletions_by_conversation), newest first.
+    const { rows } = await this.#pool.query<{ conv_key: string; device_id: string }>(`SELECT k.conv_key, d.device_id
+      FROM unnest($3::text[]) AS k(conv_key)
+      CROSS JOIN LATERAL (SELECT device_id FROM deletions WHERE app_id = $1 AND user_id = $2 AND conv_key = k.conv_key
+        AND undone_at IS NULL ORDER BY id DESC LIMIT 1) AS d`, [app, userID, [...new Set(convKeys)]]);
+    return new Map(rows.map((r) => [r.conv_key, r.device_id]));
+  }
+
   async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
     return withTransaction(this.#pool, async (client) => {
       // Snapshots of deletions whose undo window closed are dropped first: from then on

@@ -46,6 +46,8 @@ export class SqliteDeletionStore implements DeletionStore {
       wasPurged: db.prepare('SELECT 1 FROM purged_sends WHERE app_id = ? AND conv_key = ? AND sender = ? AND send_key = ?'),
       forgetPurged: db.prepare('DELETE FROM purged_sends WHERE purged_at < ?'),
       leaseToken: db.prepare('SELECT token FROM leases WHERE name = ?'),
+      lastDeleter: db.prepare(`SELECT device_id FROM deletions WHERE app_id = ? AND user_id = ? AND conv_key = ? AND undone_at IS NULL
+        ORDER BY id DESC LIMIT 1`),
       setPurged: db.prepare('UPDATE conversations SET purged_below_seq = ? WHERE app_id = ? AND conv_key = ?'),
       markPurged: db.prepare(`UPDATE deletions SET purged_at = ? WHERE app_id = ? AND conv_key = ? AND purged_at IS NULL
         AND watermark_seq IS NOT NULL AND watermark_seq <= ?`),
@@ -114,6 +116,15 @@ export class SqliteDeletionStore implements DeletionStore {
       watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at, version: r.version,
       undoUntil: r.undo_until, undoneAt: r.undone_at,
     }));
+  }
+
+  async lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const convKey of new Set(convKeys)) {
+      const row = this.#s.lastDeleter.get(app, userID, convKey) as { device_id: string } | undefined;
+      if (row) out.set(convKey, row.device_id);
+    }
+    return out;
   }
 
   async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
