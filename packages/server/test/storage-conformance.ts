@@ -1220,6 +1220,27 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal(await storage.deletions.forgetPurged(T0 + 101), 0);
       });
 
+      test('lastDeleters names the device of the latest deletion of each conversation that was not undone', async () => {
+        await users('alice', 'bob', 'carol', 'dave');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'x'), c2cMessage('carol', 'alice', 'c1', 'y')]);
+        const ab = c2cTarget('alice', 'bob');
+        const ac = c2cTarget('alice', 'carol');
+        await storage.deletions.remove(APP, 'alice', [ab, ac], { mode: 'delete', deviceID: 'phone', now: T0 + 1 });
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b2', 'x', T0 + 2)]);
+        await storage.deletions.remove(APP, 'alice', [ab], { mode: 'clearHistory', deviceID: 'tablet', now: T0 + 3 });
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'bobs', now: T0 + 4 });
+        const got = await storage.deletions.lastDeleters(APP, 'alice', [ab.convKey, ac.convKey, c2cKey('alice', 'dave'), ab.convKey]);
+        assert.deepEqual([...got.entries()].sort(), [[ab.convKey, 'tablet'], [ac.convKey, 'phone']], 'latest wins; never deleted is absent');
+        assert.deepEqual(await storage.deletions.lastDeleters(APP, 'alice', []), new Map());
+        assert.deepEqual(await storage.deletions.lastDeleters(OTHER_APP, 'alice', [ab.convKey]), new Map(), 'per app');
+
+        await storage.messages.appendBatch([c2cMessage('carol', 'alice', 'c2', 'z', T0 + 5)]);
+        await storage.deletions.remove(APP, 'alice', [ac], { mode: 'delete', deviceID: 'laptop', now: T0 + 6, undoUntil: T0 + 60_000 });
+        assert.equal((await storage.deletions.lastDeleters(APP, 'alice', [ac.convKey])).get(ac.convKey), 'laptop');
+        assert.ok((await storage.deletions.undo(APP, 'alice', ac.convKey, T0 + 7)).change);
+        assert.equal((await storage.deletions.lastDeleters(APP, 'alice', [ac.convKey])).get(ac.convKey), 'phone', 'an undone deletion does not count');
+      });
+
       test('a purge step under a lease token that is no longer current is refused and erases nothing', async () => {
         await users('alice', 'bob');
         const key = c2cKey('alice', 'bob');
