@@ -8,6 +8,7 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { connectNatsBus } from './bus/nats-bus.js';
 import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
+import { Presence } from './gateway/presence.js';
 import { resolveLimits, type GatewayLimits } from './gateway/limits.js';
 import { Domain } from './services/domain.js';
 import { persistedNodeID } from './node-identity.js';
@@ -61,6 +62,12 @@ export interface ServerOptions {
    * default. A socket that has not answered the previous ping is closed.
    */
   heartbeatMs?: number;
+  /**
+   * How long a node's rows in the cluster-wide presence table (the admin's "online
+   * sessions") count without renewal (default 90 s); each node renews its rows every
+   * third of it, so a node that dies drops out of the view within this time.
+   */
+  presenceTtlMs?: number;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
   /**
@@ -135,7 +142,8 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   const { nodeID, logger, storage, bus, limits } = parts;
   const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
-  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits);
+  const presence = new Presence(storage.presence, nodeID, logger, options.presenceTtlMs);
+  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits, presence);
   const router = new Router();
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
   for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });
@@ -149,6 +157,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   } catch (err) {
     await domain.close();
     await gateway.close();
+    await presence.close();
     throw err;
   }
   const address = http.address() as AddressInfo;
@@ -179,6 +188,8 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
       // The purge lease is released first, so another node can take the work over at once.
       await domain.close();
       await gateway.close();
+      // Its sessions are closed: its rows leave the presence table now, not at expiry.
+      await presence.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await bus.close();

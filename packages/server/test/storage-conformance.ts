@@ -1263,6 +1263,38 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
       });
     });
 
+    // ----------------------------------------------------------------- presence
+    describe('presence', () => {
+      const session = (node: string, sessionID: string, deviceID: string, since = T0) =>
+        ({ node, sessionID, deviceID, capabilities: ['conv.deletion-sync'], protocolVersion: 2, since });
+
+      test('lists a user\'s live sessions of every node, oldest first; expired rows do not count', async () => {
+        await storage.presence.add(APP, 'alice', session('node-a', 's2', 'tablet', T0 + 2), T0 + 100);
+        await storage.presence.add(APP, 'alice', session('node-b', 's1', 'phone', T0 + 1), T0 + 50);
+        await storage.presence.add(APP, 'bob', session('node-a', 's3', 'pc'), T0 + 100);
+        await storage.presence.add(OTHER_APP, 'alice', session('node-a', 's4', 'pc'), T0 + 100);
+        assert.deepEqual(await storage.presence.online(APP, 'alice', T0 + 10),
+          [session('node-b', 's1', 'phone', T0 + 1), session('node-a', 's2', 'tablet', T0 + 2)]);
+        assert.deepEqual((await storage.presence.online(APP, 'alice', T0 + 50)).map((p) => p.sessionID), ['s2'], 'expired at its expiry time');
+        assert.equal(await storage.presence.refresh('node-b', T0 + 200), 1, 'one statement renews every row of the node');
+        assert.deepEqual((await storage.presence.online(APP, 'alice', T0 + 150)).map((p) => p.sessionID), ['s1']);
+        await storage.presence.remove(APP, 'alice', 's1');
+        assert.deepEqual(await storage.presence.online(APP, 'alice', T0 + 10), [session('node-a', 's2', 'tablet', T0 + 2)]);
+        await storage.presence.remove(APP, 'alice', 's1');
+      });
+
+      test('removeNode drops one node\'s rows; sweep deletes expired rows', async () => {
+        await storage.presence.add(APP, 'alice', session('node-a', 's1', 'phone'), T0 + 100);
+        await storage.presence.add(APP, 'alice', session('node-b', 's2', 'tablet'), T0 + 100);
+        await storage.presence.add(APP, 'bob', session('node-b', 's3', 'pc'), T0 + 10);
+        await storage.presence.removeNode('node-a');
+        assert.deepEqual((await storage.presence.online(APP, 'alice', T0)).map((p) => p.sessionID), ['s2']);
+        assert.equal(await storage.presence.sweep(T0 + 50), 1);
+        assert.equal(await storage.presence.refresh('node-b', T0 + 1000), 1, 'the swept row is gone');
+        assert.equal(await storage.presence.sweep(T0 + 50), 0);
+      });
+    });
+
     // ----------------------------------------------------------------- leases
     describe('leases', () => {
       const TTL = 30_000;

@@ -23,6 +23,7 @@ export interface Storage {
   readonly deletions: DeletionStore;
   readonly devices: DeviceStore;
   readonly leases: LeaseStore;
+  readonly presence: PresenceStore;
   close(): Promise<void>;
 }
 
@@ -431,4 +432,35 @@ export interface LeaseStore {
   release(name: string, holder: string): Promise<void>;
   /** Who holds lease `name` at `now`, if anyone. */
   holder(name: string, now: number): Promise<{ holder: string; expiresAt: number } | undefined>;
+}
+
+/** One online session of a user, as the node serving it last reported it. */
+export interface PresenceRecord {
+  /** The node the session is connected to. */
+  node: string;
+  sessionID: string;
+  deviceID: string;
+  capabilities: string[];
+  protocolVersion: number;
+  /** When the session logged in. */
+  since: number;
+}
+
+/**
+ * Who is online across a cluster, for the admin's user view: each node writes a row when
+ * a session logs in and deletes it when the session ends, and renews the expiry of all
+ * its rows in one statement every so often. A node that dies stops renewing, and its
+ * rows stop counting once they expire (reads ignore expired rows; `sweep` deletes them).
+ */
+export interface PresenceStore {
+  add(app: number, userID: string, record: PresenceRecord, expiresAt: number): Promise<void>;
+  remove(app: number, userID: string, sessionID: string): Promise<void>;
+  /** Moves the expiry of every row of `node` to `expiresAt` (one statement); returns how many. */
+  refresh(node: string, expiresAt: number): Promise<number>;
+  /** Deletes every row of `node` (its clean shutdown). */
+  removeNode(node: string): Promise<void>;
+  /** The user's sessions whose rows have not expired at `now`, oldest login first. */
+  online(app: number, userID: string, now: number): Promise<PresenceRecord[]>;
+  /** Deletes rows that expired before `olderThan`; returns how many. */
+  sweep(olderThan: number): Promise<number>;
 }

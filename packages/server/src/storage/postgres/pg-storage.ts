@@ -11,6 +11,7 @@ import { PgGroupStore } from './group-store.js';
 import { PgDeletionStore } from './deletion-store.js';
 import { PgDeviceStore } from './device-store.js';
 import { PgLeaseStore } from './lease-store.js';
+import { PgPresenceStore } from './presence-store.js';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -75,6 +76,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     deletions: new PgDeletionStore(pool),
     devices: new PgDeviceStore(pool),
     leases: new PgLeaseStore(pool),
+    presence: new PgPresenceStore(pool),
     async close() {
       if (closed) return;
       closed = true;

@@ -189,6 +189,22 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
   `,
+  `
+  CREATE TABLE presence (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    session_id text COLLATE "C" NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    device_id text NOT NULL,
+    capabilities text NOT NULL,
+    protocol_version integer NOT NULL,
+    since bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, session_id)
+  );
+  CREATE INDEX presence_by_node ON presence (node);
+  CREATE INDEX presence_by_expiry ON presence (expires_at);
+  `,
 ];
 
 /**

@@ -187,6 +187,22 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
   `,
+  `
+  CREATE TABLE presence (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    protocol_version INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, session_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX presence_by_node ON presence (node);
+  CREATE INDEX presence_by_expiry ON presence (expires_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

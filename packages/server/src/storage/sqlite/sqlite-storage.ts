@@ -12,6 +12,7 @@ import { SqliteGroupStore } from './group-store.js';
 import { SqliteDeletionStore } from './deletion-store.js';
 import { SqliteDeviceStore } from './device-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
+import { SqlitePresenceStore } from './presence-store.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` for a throwaway database. */
@@ -47,6 +48,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     deletions: new SqliteDeletionStore(db),
     devices: new SqliteDeviceStore(db),
     leases: new SqliteLeaseStore(db),
+    presence: new SqlitePresenceStore(db),
     async close() {
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)');
