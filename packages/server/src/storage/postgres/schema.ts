@@ -175,8 +175,8 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_live_nonempty ON user_conversations (app_id, user_id, is_pinned, order_key, order_tie)
     WHERE NOT deleted AND last_seq >= GREATEST(1, visible_from_seq);
   `,
-  // Fencing tokens for leases, and what the purge erased, so a late resend of an erased
-  // message is refused (../purged-sends.ts).
+  // Fencing tokens for leases; what the purge erased, so a late resend of an erased
+  // message is refused (../purged-sends.ts); who is online on which node (PresenceStore).
   `
   ALTER TABLE leases ADD COLUMN token bigint NOT NULL DEFAULT 0;
   CREATE TABLE purged_sends (
@@ -188,8 +188,6 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, conv_key, sender, send_key)
   );
   CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
-  `,
-  `
   CREATE TABLE presence (
     app_id bigint NOT NULL,
     user_id text COLLATE "C" NOT NULL,
