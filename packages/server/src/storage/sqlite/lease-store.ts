@@ -5,7 +5,10 @@ import type { LeaseStore } from '../types.js';
  * Leases on the embedded database. One process owns the SQLite file, so a lease here
  * only ever has one candidate in practice; it is still a real lease (the same rules as
  * the PostgreSQL one, checked by the same conformance tests), which keeps the purge
- * worker's code one path for both backends.
+ * worker's code one path for both backends. The file is not opened exclusively (WAL
+ * readers such as `confab app list` may share it), so a restarted process does not take
+ * the lease by force: it keeps its node ID in the data folder (../../node-identity.ts)
+ * and so renews the lease its previous run left, at once.
  */
 export class SqliteLeaseStore implements LeaseStore {
   readonly #s;
