@@ -572,12 +572,13 @@ function renderUser(data) {
     : h('div', { className: 'table-wrap' }, h('table', { className: 'data', 'data-testid': 'user-devices' },
       h('caption', { className: 'visually-hidden' }, 'Online devices'),
       h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, 'Device'), h('th', { scope: 'col', className: 'num' }, 'Protocol'),
+        h('th', { scope: 'col' }, 'Device'), h('th', { scope: 'col' }, 'Node'), h('th', { scope: 'col', className: 'num' }, 'Protocol'),
         h('th', { scope: 'col' }, 'Capabilities'), h('th', { scope: 'col' }, 'Receives deletion sync'))),
       h('tbody', {}, user.onlineSessions.map((s) => {
         const capable = s.capabilities.includes(DELETION_SYNC_CAPABILITY);
         return h('tr', { 'data-testid': 'device-row', 'data-device-id': s.deviceID },
           h('td', {}, h('code', {}, s.deviceID || '(none)')),
+          h('td', { 'data-testid': 'device-node' }, h('code', {}, s.node)),
           h('td', { className: 'num' }, `v${s.protocolVersion}`),
           h('td', {}, s.capabilities.length
             ? h('ul', { className: 'chips', 'aria-label': 'Capabilities' }, s.capabilities.map((c) => h('li', { className: 'chip' }, c)))

@@ -9,6 +9,7 @@ import { openPostgresStorage } from './storage/postgres/pg-storage.js';
 import { AppService } from './services/domain.js';
 import { DEFAULT_USER_SIG_EXPIRE_SECONDS, genUserSig } from './auth/usersig.js';
 import { limitsFromEnv } from './gateway/limits.js';
+import { purgeOptionsFromEnv } from './services/purge-env.js';
 
 const HELP = `confab — self-hosted instant messaging server
 
@@ -33,7 +34,10 @@ Environment:
   CONFAB_DATABASE_SCHEMA   PostgreSQL schema for Confab's tables (default public)
   CONFAB_NATS_URL          NATS server URL(s), comma-separated (as --nats-url)
   CONFAB_NATS_PREFIX       first token(s) of Confab's NATS subjects (default confab)
-  CONFAB_NODE_ID           this node's ID in logs and leases (default random; as --node-id)
+  CONFAB_NODE_ID           this node's ID in logs and leases (as --node-id; default: kept in the
+                           data folder on SQLite, random with a database URL)
+  CONFAB_PURGE_LEASE_SECONDS  how long the purge lease lasts without renewal (default 10)
+  CONFAB_RESEND_GUARD_HOURS   how long a resend of a purged message is still refused (default 24)
   CONFAB_MAX_…             the gateway's abuse limits (output budget, login deadline, caps on
                            connections, sessions, devices and request rates): each variable,
                            its default and what a client sees are in docs/protocol.md, "Limits"
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
   if (command === 'start') {
     // Read first: a mistyped limit stops the start before anything is created.
     const limits = limitsFromEnv(process.env);
+    const purge = purgeOptionsFromEnv(process.env);
     // One node creates the first app on its own database. Nodes of a cluster could race
     // to do it, so there the operator creates apps once with `confab app create`.
     const first = databaseUrl ? undefined : await withApps(async (apps) => {
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
     const server = await startServer({
       adminToken,
       limits,
+      purge,
       dataDir,
       port: Number(values.port ?? process.env.CONFAB_PORT ?? 8080),
       host: values.host ?? process.env.CONFAB_HOST ?? '127.0.0.1',

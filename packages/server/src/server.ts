@@ -8,8 +8,10 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { connectNatsBus } from './bus/nats-bus.js';
 import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
+import { Presence } from './gateway/presence.js';
 import { resolveLimits, type GatewayLimits } from './gateway/limits.js';
 import { Domain } from './services/domain.js';
+import { persistedNodeID } from './node-identity.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import type { FanoutWorkerOptions } from './services/fanout-worker.js';
 import { Router, sendJson } from './http/router.js';
@@ -43,7 +45,11 @@ export interface ServerOptions {
   natsUrl?: string;
   /** First subject token(s) of Confab's NATS subjects (default `confab`), to share a NATS server between deployments. */
   natsPrefix?: string;
-  /** This node's ID, in every log line and as the holder of background-job leases. Default: random. */
+  /**
+   * This node's ID, in every log line and as the holder of background-job leases.
+   * Default: on the embedded SQLite database, an ID kept in the data folder (so a
+   * restarted node gets its purge lease back at once); otherwise random.
+   */
   nodeID?: string;
   /** `full` (default) syncs every commit to disk; see `SqliteStorageOptions`. */
   durability?: 'full' | 'normal';
@@ -57,6 +63,12 @@ export interface ServerOptions {
    * default. A socket that has not answered the previous ping is closed.
    */
   heartbeatMs?: number;
+  /**
+   * How long a node's rows in the cluster-wide presence table (the admin's "online
+   * sessions") count without renewal (default 90 s); each node renews its rows every
+   * third of it, so a node that dies drops out of the view within this time.
+   */
+  presenceTtlMs?: number;
   /** Purge worker tuning; `false` turns it off (then call `purgeNow()`). */
   purge?: PurgeWorkerOptions | false;
   /**
@@ -97,7 +109,9 @@ export interface ConfabServer {
  * any number of such nodes form one cluster (see docs/operations.md).
  */
 export async function startServer(options: ServerOptions = {}): Promise<ConfabServer> {
-  const nodeID = options.nodeID ?? randomUUID();
+  // One node on its own SQLite file keeps its ID across restarts (see node-identity.ts).
+  const ownsDataDir = !options.storage && !options.databaseUrl;
+  const nodeID = options.nodeID ?? (ownsDataDir ? persistedNodeID(options.dataDir ?? '.confab-data') : randomUUID());
   // Checked before anything is opened: a mistyped limit fails the start, not a later login.
   const limits = resolveLimits(options.limits);
   const logger = pino({ level: options.logLevel ?? 'info', base: { node: nodeID } });
@@ -132,7 +146,8 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, fanout: options.fanout || {}, nodeID });
   if (options.purge !== false) domain.purge.start();
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
-  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits);
+  const presence = new Presence(storage.presence, nodeID, logger, options.presenceTtlMs);
+  const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits, presence);
   const router = new Router(() => storage.readBarrier?.());
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
   for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });
@@ -146,6 +161,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   } catch (err) {
     await domain.close();
     await gateway.close();
+    await presence.close();
     throw err;
   }
   const address = http.address() as AddressInfo;
@@ -176,6 +192,8 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
       // The purge lease is released first, so another node can take the work over at once.
       await domain.close();
       await gateway.close();
+      // Its sessions are closed: its rows leave the presence table now, not at expiry.
+      await presence.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await bus.close();

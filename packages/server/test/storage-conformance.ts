@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupMemberRole, GroupType } from '@confab/protocol';
 import {
-  DEFAULT_APP_SETTINGS,
+  DEFAULT_APP_SETTINGS, StaleLeaseError,
   type AppendRequest, type AppRecord, type ConversationRow, type Storage, type UserChange,
 } from '../src/storage/types.js';
 import { fanoutConformance } from './fanout-conformance.js';
@@ -1191,6 +1191,109 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal(audit.length, 3);
         assert.ok(audit.every((e) => e.purgedAt === T0 + 6 && e.watermarkSeq === 5));
       });
+
+      test('the purge remembers what it erased by key (not content), per conversation and sender, until forgotten', async () => {
+        await users('alice', 'bob', 'carol');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a1', 'one'), c2cMessage('bob', 'alice', 'b1', 'two'),
+          c2cMessage('alice', 'carol', 'a1', 'three')]);
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'alice', 'a1'), false, 'stored, not erased');
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 1 });
+        assert.equal((await drain(1000, T0 + 2)).erased, 0);
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'alice', 'a1'), false, 'hidden from one side is not erased');
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'd', now: T0 + 3 });
+        assert.equal((await drain(1000, T0 + 100)).erased, 2);
+
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'alice', 'a1'), true);
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'bob', 'b1'), true);
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'bob', 'a1'), false, 'per sender');
+        assert.equal(await storage.deletions.wasPurged(APP, c2cKey('alice', 'carol'), 'alice', 'a1'), false, 'per conversation');
+        assert.equal(await storage.deletions.wasPurged(OTHER_APP, key, 'alice', 'a1'), false, 'per app');
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'alice', 'a2'), false);
+
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b2', 'later', T0 + 200)]);
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 201 });
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'd', now: T0 + 202 });
+        assert.equal((await drain(1000, T0 + 300)).erased, 1);
+        assert.equal(await storage.deletions.forgetPurged(T0 + 101), 2, 'the records older than the cut-off go');
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'alice', 'a1'), false);
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'bob', 'b2'), true, 'the newer one stays');
+        assert.equal(await storage.deletions.forgetPurged(T0 + 101), 0);
+      });
+
+      test('lastDeleters names the device of the latest deletion of each conversation that was not undone', async () => {
+        await users('alice', 'bob', 'carol', 'dave');
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b1', 'x'), c2cMessage('carol', 'alice', 'c1', 'y')]);
+        const ab = c2cTarget('alice', 'bob');
+        const ac = c2cTarget('alice', 'carol');
+        await storage.deletions.remove(APP, 'alice', [ab, ac], { mode: 'delete', deviceID: 'phone', now: T0 + 1 });
+        await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b2', 'x', T0 + 2)]);
+        await storage.deletions.remove(APP, 'alice', [ab], { mode: 'clearHistory', deviceID: 'tablet', now: T0 + 3 });
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'bobs', now: T0 + 4 });
+        const got = await storage.deletions.lastDeleters(APP, 'alice', [ab.convKey, ac.convKey, c2cKey('alice', 'dave'), ab.convKey]);
+        assert.deepEqual([...got.entries()].sort(), [[ab.convKey, 'tablet'], [ac.convKey, 'phone']], 'latest wins; never deleted is absent');
+        assert.deepEqual(await storage.deletions.lastDeleters(APP, 'alice', []), new Map());
+        assert.deepEqual(await storage.deletions.lastDeleters(OTHER_APP, 'alice', [ab.convKey]), new Map(), 'per app');
+
+        await storage.messages.appendBatch([c2cMessage('carol', 'alice', 'c2', 'z', T0 + 5)]);
+        await storage.deletions.remove(APP, 'alice', [ac], { mode: 'delete', deviceID: 'laptop', now: T0 + 6, undoUntil: T0 + 60_000 });
+        assert.equal((await storage.deletions.lastDeleters(APP, 'alice', [ac.convKey])).get(ac.convKey), 'laptop');
+        assert.ok((await storage.deletions.undo(APP, 'alice', ac.convKey, T0 + 7)).change);
+        assert.equal((await storage.deletions.lastDeleters(APP, 'alice', [ac.convKey])).get(ac.convKey), 'phone', 'an undone deletion does not count');
+      });
+
+      test('a purge step under a lease token that is no longer current is refused and erases nothing', async () => {
+        await users('alice', 'bob');
+        const key = c2cKey('alice', 'bob');
+        await storage.messages.appendBatch([1, 2, 3].map((i) => c2cMessage('bob', 'alice', `b${i}`, `m${i}`)));
+        await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 1 });
+        await storage.deletions.remove(APP, 'bob', [c2cTarget('bob', 'alice')], { mode: 'delete', deviceID: 'd', now: T0 + 2 });
+        const old = await storage.leases.tryAcquire('purge', 'node-a', 1000, T0);
+        assert.ok(old !== null);
+        const current = await storage.leases.tryAcquire('purge', 'node-b', 1000, T0 + 1000);
+        assert.ok(current !== null && current > old, 'node-b took the expired lease with a larger token');
+
+        await assert.rejects(storage.deletions.purgeStep(APP, key, 1000, T0 + 1001, { lease: 'purge', token: old }),
+          (err: unknown) => err instanceof StaleLeaseError && err.current === current, 'the paused old holder cannot purge');
+        assert.deepEqual(await seqs(key), [1, 2, 3], 'nothing erased');
+        assert.equal(await storage.deletions.wasPurged(APP, key, 'bob', 'b1'), false, 'nothing recorded');
+        await assert.rejects(storage.deletions.purgeStep(APP, key, 1000, T0 + 1001, { lease: 'never-taken', token: 1 }), StaleLeaseError);
+
+        assert.deepEqual(await storage.deletions.purgeStep(APP, key, 1000, T0 + 1002, { lease: 'purge', token: current }), { erased: 3, done: true });
+        assert.deepEqual(await seqs(key), []);
+      });
+    });
+
+    // ----------------------------------------------------------------- presence
+    describe('presence', () => {
+      const session = (node: string, sessionID: string, deviceID: string, since = T0) =>
+        ({ node, sessionID, deviceID, capabilities: ['conv.deletion-sync'], protocolVersion: 2, since });
+
+      test('lists a user\'s live sessions of every node, oldest first; expired rows do not count', async () => {
+        await storage.presence.add(APP, 'alice', session('node-a', 's2', 'tablet', T0 + 2), T0 + 100);
+        await storage.presence.add(APP, 'alice', session('node-b', 's1', 'phone', T0 + 1), T0 + 50);
+        await storage.presence.add(APP, 'bob', session('node-a', 's3', 'pc'), T0 + 100);
+        await storage.presence.add(OTHER_APP, 'alice', session('node-a', 's4', 'pc'), T0 + 100);
+        assert.deepEqual(await storage.presence.online(APP, 'alice', T0 + 10),
+          [session('node-b', 's1', 'phone', T0 + 1), session('node-a', 's2', 'tablet', T0 + 2)]);
+        assert.deepEqual((await storage.presence.online(APP, 'alice', T0 + 50)).map((p) => p.sessionID), ['s2'], 'expired at its expiry time');
+        assert.equal(await storage.presence.refresh('node-b', T0 + 200), 1, 'one statement renews every row of the node');
+        assert.deepEqual((await storage.presence.online(APP, 'alice', T0 + 150)).map((p) => p.sessionID), ['s1']);
+        await storage.presence.remove(APP, 'alice', 's1');
+        assert.deepEqual(await storage.presence.online(APP, 'alice', T0 + 10), [session('node-a', 's2', 'tablet', T0 + 2)]);
+        await storage.presence.remove(APP, 'alice', 's1');
+      });
+
+      test('removeNode drops one node\'s rows; sweep deletes expired rows', async () => {
+        await storage.presence.add(APP, 'alice', session('node-a', 's1', 'phone'), T0 + 100);
+        await storage.presence.add(APP, 'alice', session('node-b', 's2', 'tablet'), T0 + 100);
+        await storage.presence.add(APP, 'bob', session('node-b', 's3', 'pc'), T0 + 10);
+        await storage.presence.removeNode('node-a');
+        assert.deepEqual((await storage.presence.online(APP, 'alice', T0)).map((p) => p.sessionID), ['s2']);
+        assert.equal(await storage.presence.sweep(T0 + 50), 1);
+        assert.equal(await storage.presence.refresh('node-b', T0 + 1000), 1, 'the swept row is gone');
+        assert.equal(await storage.presence.sweep(T0 + 50), 0);
+      });
     });
 
     // ----------------------------------------------------------------- leases
@@ -1203,43 +1306,57 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         const attempts = await Promise.all([
           storage.leases.tryAcquire('purge', 'node-a', TTL, T0), storage.leases.tryAcquire('purge', 'node-b', TTL, T0),
         ]);
-        assert.equal(attempts.filter(Boolean).length, 1, 'exactly one of two racing holders gets it');
-        const [winner, loser] = attempts[0] ? ['node-a', 'node-b'] : ['node-b', 'node-a'];
+        assert.equal(attempts.filter((t) => t !== null).length, 1, 'exactly one of two racing holders gets it');
+        const [winner, loser] = attempts[0] !== null ? ['node-a', 'node-b'] : ['node-b', 'node-a'];
         assert.deepEqual(await storage.leases.holder('purge', T0), { holder: winner, expiresAt: T0 + TTL });
 
-        assert.equal(await storage.leases.tryAcquire('purge', winner, TTL, T0 + 10_000), true, 'the holder renews');
+        assert.notEqual(await storage.leases.tryAcquire('purge', winner, TTL, T0 + 10_000), null, 'the holder renews');
         assert.deepEqual(await storage.leases.holder('purge', T0 + 10_000), { holder: winner, expiresAt: T0 + 10_000 + TTL });
-        assert.equal(await storage.leases.tryAcquire('purge', loser, TTL, T0 + TTL + 1), false, 'the renewal pushed the expiry out');
-        assert.equal(await storage.leases.tryAcquire('purge', loser, TTL, T0 + 10_000 + TTL - 1), false, 'not yet expired');
+        assert.equal(await storage.leases.tryAcquire('purge', loser, TTL, T0 + TTL + 1), null, 'the renewal pushed the expiry out');
+        assert.equal(await storage.leases.tryAcquire('purge', loser, TTL, T0 + 10_000 + TTL - 1), null, 'not yet expired');
         assert.deepEqual(await storage.leases.holder('purge', T0 + 10_000 + TTL - 1), { holder: winner, expiresAt: T0 + 10_000 + TTL });
       });
 
       test('expiry lets the other holder in, and then the old holder is out', async () => {
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), true);
+        assert.notEqual(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), null);
         assert.equal(await storage.leases.holder('purge', T0 + TTL), undefined, 'expired at its expiry time: nobody holds it');
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + TTL), true, 'taken over once expired');
+        assert.notEqual(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + TTL), null, 'taken over once expired');
         assert.deepEqual(await storage.leases.holder('purge', T0 + TTL), { holder: 'node-b', expiresAt: T0 + 2 * TTL });
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + TTL + 1), false, 'the old holder lost it');
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + TTL + 1), null, 'the old holder lost it');
       });
 
       test('release lets another holder in at once; releasing what one does not hold changes nothing', async () => {
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), true);
+        assert.notEqual(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), null);
         await storage.leases.release('purge', 'node-b');
         assert.equal((await storage.leases.holder('purge', T0 + 1))?.holder, 'node-a', 'a non-holder cannot release it');
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 1), false);
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 1), null);
         await storage.leases.release('purge', 'node-a');
         assert.equal(await storage.leases.holder('purge', T0 + 2), undefined);
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 2), true, 'free after release');
+        assert.notEqual(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 2), null, 'free after release');
         await storage.leases.release('purge', 'node-b');
         await storage.leases.release('purge', 'node-b');
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + 3), true, 'released twice is still just free');
+        assert.notEqual(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + 3), null, 'released twice is still just free');
+      });
+
+      test('fencing tokens: every acquisition gets a larger one, a renewal keeps it, a release does not reset it', async () => {
+        const t1 = await storage.leases.tryAcquire('purge', 'node-a', TTL, T0);
+        assert.ok(t1 !== null);
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0 + 1000), t1, 'renewed: same token');
+        const t2 = await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 1000 + TTL);
+        assert.equal(t2, t1 + 1, 'taken over after expiry: the next token');
+        await storage.leases.release('purge', 'node-b');
+        const t3 = await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 1001 + TTL);
+        assert.equal(t3, t2 + 1, 'taken again after its own release, even by the same holder: the next token');
+        const t4 = await storage.leases.tryAcquire('purge', 'node-b', TTL, T0 + 1001 + 2 * TTL);
+        assert.equal(t4, t3 + 1, 'renewed too late (expired meanwhile): the next token');
+        assert.equal(await storage.leases.tryAcquire('other', 'node-a', TTL, T0), 1, 'tokens count per lease');
       });
 
       test('leases are independent by name', async () => {
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), true);
-        assert.equal(await storage.leases.tryAcquire('reports', 'node-b', TTL, T0), true);
-        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0), false);
-        assert.equal(await storage.leases.tryAcquire('reports', 'node-a', TTL, T0), false);
+        assert.notEqual(await storage.leases.tryAcquire('purge', 'node-a', TTL, T0), null);
+        assert.notEqual(await storage.leases.tryAcquire('reports', 'node-b', TTL, T0), null);
+        assert.equal(await storage.leases.tryAcquire('purge', 'node-b', TTL, T0), null);
+        assert.equal(await storage.leases.tryAcquire('reports', 'node-a', TTL, T0), null);
         await storage.leases.release('purge', 'node-a');
         assert.equal((await storage.leases.holder('reports', T0))?.holder, 'node-b');
       });

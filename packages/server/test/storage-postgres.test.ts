@@ -213,15 +213,21 @@ describe('postgres storage: several nodes on one database', skip ? { skip } : {}
     const TTL = 1000;
     let now = T0;
     let holder: number | undefined;
+    let lastToken: number | undefined;
     for (let round = 0; round < 30; round++) {
       // Every third round the holder stalls: it does not renew, and the lease runs out.
       const stalled = holder !== undefined && round % 3 === 2;
       now += stalled ? TTL : TTL / 2;
       const racing = [0, 1, 2].filter((i) => !(stalled && i === holder));
       const won = await Promise.all(racing.map((i) => racers[i]!.leases.tryAcquire('purge', `node-${i}`, TTL, now)));
-      const winners = racing.filter((_, k) => won[k]);
+      const winners = racing.filter((_, k) => won[k] !== null);
       assert.equal(winners.length, 1, `round ${round}: exactly one holder (${winners.join(', ')})`);
       if (holder !== undefined && !stalled) assert.equal(winners[0], holder, `round ${round}: an unexpired lease stays with its holder`);
+      const token = won.find((t) => t !== null)!;
+      if (lastToken !== undefined) {
+        assert.equal(token, winners[0] === holder ? lastToken : lastToken + 1, `round ${round}: a takeover steps the token, a renewal keeps it`);
+      }
+      lastToken = token;
       holder = winners[0];
       assert.equal((await racers[0]!.leases.holder('purge', now))?.holder, `node-${holder}`);
     }

@@ -149,7 +149,8 @@ export class SdkCore {
       this.session = session;
       this.status = V2TIMLoginStatus.LOGINED;
       // Both queued now, in this order: a deletion interrupted by a crash completes before
-      // the sync (which may hide its tombstone from this device) runs.
+      // the sync runs. A row the recovery keeps because it changed after the deletion was
+      // sent is settled by that sync, which always shows this device its own tombstone.
       void recoverPendingDeletions(session, this.log);
       void engine.sync();
     } catch (err) {

@@ -19,6 +19,7 @@ import { Admission } from './admission.js';
 import { containsNul } from './frame-checks.js';
 import { CloseCode, resolveLimits, type GatewayLimits } from './limits.js';
 import { TokenBuckets } from './token-buckets.js';
+import type { Presence } from './presence.js';
 
 const HEARTBEAT_MS = 25_000;
 const LOGGED_OUT = Symbol('logged out');
@@ -47,8 +48,12 @@ export class Gateway {
   /** Failed logins per remote address. */
   readonly #loginFailures: TokenBuckets;
 
-  constructor(domain: Domain, bus: Bus, logger: Logger, heartbeatMs = HEARTBEAT_MS, limits: GatewayLimits = resolveLimits()) {
+  /** The cluster-wide presence table, told of every login and every session's end. */
+  readonly #presence: Presence | undefined;
+
+  constructor(domain: Domain, bus: Bus, logger: Logger, heartbeatMs = HEARTBEAT_MS, limits: GatewayLimits = resolveLimits(), presence?: Presence) {
     this.#domain = domain;
+    this.#presence = presence;
     this.#bus = bus;
     this.#logger = logger;
     this.#limits = limits;
@@ -77,12 +82,6 @@ export class Gateway {
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, address));
     });
-  }
-
-  /** Sessions of one user on this node, by device, for the admin view. */
-  sessionsOf(sdkAppID: number, userID: string): { deviceID: string; capabilities: string[]; protocolVersion: number }[] {
-    const entry = this.#byUser.get(userTopic(sdkAppID, userID));
-    return [...(entry?.sessions ?? [])].map((s) => ({ deviceID: s.caller?.deviceID ?? '', capabilities: [...(s.caller?.capabilities ?? [])], protocolVersion: s.protocolVersion }));
   }
 
   get sessionCount(): number {
@@ -250,11 +249,14 @@ export class Gateway {
       this.#byUser.set(topic, entry);
     }
     entry.sessions.add(session);
+    const recorded = this.#presence?.online({ app: app.sdkAppID, userID: req.userID, sessionID: session.id, deviceID: req.deviceID,
+      capabilities: req.capabilities ?? [], protocolVersion: req.protocolVersion, since: Date.now() });
     if (entry.sessions.size > this.#limits.maxSessionsPerUser) this.#signOutOldest(entry.sessions, session);
     // The version is read only once the subscription receives what other nodes publish:
     // a change committed before the read is in the device's sync from that version, and
     // one committed after it is pushed. (On one node the subscription is effective at once.)
     await entry.ready;
+    await recorded;
     const version = await this.#domain.storage.accounts.syncVersion(app.sdkAppID, req.userID);
     return { userID: req.userID, serverTime: Date.now(), protocolVersion: Math.min(req.protocolVersion, PROTOCOL_VERSION), version, profile: toProfile(account) };
   }
@@ -358,7 +360,7 @@ export class Gateway {
     const topic = userTopic(caller.app.sdkAppID, caller.userID);
     const entry = this.#byUser.get(topic);
     if (!entry) return;
-    entry.sessions.delete(session);
+    if (entry.sessions.delete(session)) this.#presence?.offline(caller.app.sdkAppID, caller.userID, session.id);
     if (entry.sessions.size === 0) {
       entry.unsubscribe();
       this.#byUser.delete(topic);

@@ -2,7 +2,7 @@ import {
   Capability, ConfabError, MAX_MARK_TYPE, ErrorCode, MAX_BATCH, parseConversationID, tryParseConversationID,
   type DeletionStatus, type OperationResult, type OpResult, type UserUpdate, type WireConversation,
 } from '@confab/protocol';
-import type { AppRecord, ConversationPatch, DeletionMode, DeletionRecord, DeviceRecord } from '../storage/types.js';
+import type { AppRecord, ConversationPatch, ConversationRow, DeletionMode, DeletionRecord, DeviceRecord } from '../storage/types.js';
 import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
 import type { AccountService } from './accounts.js';
 import { convKeyFor, toWireConversation } from './wire.js';
@@ -76,9 +76,14 @@ export class ConversationService {
     let taken = 0;
     let bytes = 0;
     const candidates = rows.slice(0, limit);
-    const lastOf = await lastMessagesOf(this.#ctx.storage, app, candidates.filter((r) => !(r.deleted && hideTombstones)));
+    // Never hidden from the device that made the deletion: one that crashed before its
+    // local wipe, with a message that landed just before the deletion already applied,
+    // learns here what the deletion covered (its recovery alone keeps such a row).
+    const ownTombstones = hideTombstones ? await this.#ownTombstones(caller, candidates.filter((r) => r.deleted)) : new Set<string>();
+    const hidden = (r: ConversationRow) => r.deleted && hideTombstones && !ownTombstones.has(r.convKey);
+    const lastOf = await lastMessagesOf(this.#ctx.storage, app, candidates.filter((r) => !hidden(r)));
     for (const row of candidates) {
-      if (!(row.deleted && hideTombstones)) {
+      if (!hidden(row)) {
         const wire = toWireConversation(row, lastOf(row));
         // A page of 1000 rows whose last messages are 12 KiB each would be a 12 MiB frame:
         // stop at a byte budget instead (always at least one row, so a page advances).
@@ -97,6 +102,13 @@ export class ConversationService {
     const last = rows[taken - 1]!;
     if (next.version > last.version) return { conversations, version: last.version, isFinished: false };
     return { conversations, version: last.version - 1, isFinished: false, cursor: encodeSyncCursor({ version: last.version, convKey: last.convKey }) };
+  }
+
+  /** The convKeys of these tombstones whose latest deletion the caller's device made. */
+  async #ownTombstones(caller: Caller, tombstones: ConversationRow[]): Promise<Set<string>> {
+    if (tombstones.length === 0) return new Set();
+    const deleters = await this.#ctx.storage.deletions.lastDeleters(caller.app.sdkAppID, caller.userID, tombstones.map((r) => r.convKey));
+    return new Set(tombstones.filter((r) => deleters.get(r.convKey) === caller.deviceID).map((r) => r.convKey));
   }
 
   /**

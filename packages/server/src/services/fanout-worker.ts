@@ -109,7 +109,9 @@ export class FanoutWorker {
   }
 
   async #lease(): Promise<boolean> {
-    const held = await this.#ctx.storage.leases.tryAcquire(FANOUT_LEASE, this.holder, this.#leaseMs, Date.now());
+    // The fencing token is not needed here: a fan-out step repeated by a paused old holder
+    // changes nothing twice (FanoutStore), so holding the lease is only about not working twice.
+    const held = (await this.#ctx.storage.leases.tryAcquire(FANOUT_LEASE, this.holder, this.#leaseMs, Date.now())) !== null;
     if (held && !this.#held) this.#ctx.logger.info({ holder: this.holder }, 'this node is now the fan-out worker');
     if (!held && this.#held) this.#ctx.logger.warn({ holder: this.holder }, 'the fan-out lease went to another node');
     this.#held = held;

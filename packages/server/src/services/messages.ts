@@ -4,6 +4,7 @@ import { publishChanges, type Caller, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
+import { refusePurgedResend } from './purged-resends.js';
 
 interface PendingSend extends AppendRequest {
   sessionID?: string;
@@ -61,6 +62,7 @@ export class MessageService {
       recipients = [{ userID: caller.userID, conversationID }];
       fanout = true;
     }
+    await refusePurgedResend(this.#ctx, app, convKey, caller.userID, clientMsgID);
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
       ...(fanout ? { fanout } : {}),

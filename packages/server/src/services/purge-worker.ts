@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Storage } from '../storage/types.js';
+import { StaleLeaseError, type Storage } from '../storage/types.js';
 
 /** How long a deletion request ID is remembered. */
 const REQUEST_ID_TTL_MS = 90 * 24 * 3600 * 1000;
+/** Default of `resendGuardMs`. */
+export const DEFAULT_RESEND_GUARD_MS = 24 * 3600 * 1000;
+/** Old request IDs and purge records are forgotten at most this often (a scan each time). */
+const FORGET_EVERY_MS = 60_000;
 
 export interface PurgeWorkerOptions {
   /** Messages erased per transaction: small enough that a sender's commit never waits long. */
@@ -11,14 +15,21 @@ export interface PurgeWorkerOptions {
   /** How often the queue is checked when nothing wakes the worker. */
   intervalMs?: number;
   /**
-   * How long the `purge` lease lasts without renewal (default 30 s): after a holder
-   * dies, another node takes the work over within this time. It is renewed on every run
-   * and, during a long run, every third of it. Keep it well above `intervalMs` and the
-   * clock skew between nodes.
+   * How long the `purge` lease lasts without renewal (default 10 s): after a holder
+   * dies, another node takes the work over within about this time. The holder renews it
+   * every third of it, idle or busy. Keep it well above the clock skew between nodes.
+   * (A clean shutdown releases it, so the next node need not wait.)
    */
   leaseMs?: number;
   /** Who holds the lease: the node's ID (default: random). */
   holder?: string;
+  /**
+   * How long the purge remembers each erased message's key (a hash of its clientMsgID,
+   * no content), so a resend of it is refused with 51013 rather than stored again as a
+   * new message (default 24 h; the SDK resends for 15 s, but a device may come back
+   * online much later with an unacknowledged message in its outbox).
+   */
+  resendGuardMs?: number;
 }
 
 /** The lease that makes one node of a cluster the purger. */
@@ -40,6 +51,7 @@ export class PurgeWorker {
   readonly #batchRows: number;
   readonly #intervalMs: number;
   readonly #leaseMs: number;
+  readonly #resendGuardMs: number;
   readonly holder: string;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
@@ -47,19 +59,26 @@ export class PurgeWorker {
   #stopped = true;
   /** Whether this node took the lease at some point (and so may hold it now). */
   #held = false;
+  /** The fencing token of this node's current acquisition of the lease. */
+  #token: number | null = null;
+  #forgotAt = -Infinity;
 
   constructor(storage: Storage, logger: Logger, options: PurgeWorkerOptions = {}) {
     this.#storage = storage;
     this.#logger = logger;
     this.#batchRows = options.batchRows ?? 2000;
     this.#intervalMs = options.intervalMs ?? 5000;
-    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#resendGuardMs = options.resendGuardMs ?? DEFAULT_RESEND_GUARD_MS;
     this.holder = options.holder ?? randomUUID();
   }
 
   start(): void {
     this.#stopped = false;
-    this.#timer = setInterval(() => this.wake(), this.#intervalMs).unref();
+    // Every run renews (or tries to take) the lease first, so runs come at least every
+    // third of the TTL: the holder keeps it while idle, and a waiting node notices soon
+    // after it expires.
+    this.#timer = setInterval(() => this.wake(), Math.min(this.#intervalMs, this.#leaseMs / 3)).unref();
   }
 
   /** Stops the worker, waits for a run in progress, and gives the lease up for the next node. */
@@ -103,12 +122,19 @@ export class PurgeWorker {
     return this.#running;
   }
 
+  /** The fencing token the current lease of this node has, if it holds it. */
+  get token(): number | null {
+    return this.#held ? this.#token : null;
+  }
+
   /** Takes or renews the lease; false when another node holds it. */
   async #lease(): Promise<boolean> {
-    const held = await this.#storage.leases.tryAcquire(PURGE_LEASE, this.holder, this.#leaseMs, Date.now());
-    if (held && !this.#held) this.#logger.info({ holder: this.holder }, 'this node is now the purger');
+    const token = await this.#storage.leases.tryAcquire(PURGE_LEASE, this.holder, this.#leaseMs, Date.now());
+    const held = token !== null;
+    if (held && !this.#held) this.#logger.info({ holder: this.holder, token }, 'this node is now the purger');
     if (!held && this.#held) this.#logger.warn({ holder: this.holder }, 'the purge lease went to another node');
     this.#held = held;
+    this.#token = token;
     return held;
   }
 
@@ -129,7 +155,20 @@ export class PurgeWorker {
       for (const { app, convKey } of queue) {
         for (;;) {
           if (!(await stillHeld())) break drain;
-          const { erased, done } = await this.#storage.deletions.purgeStep(app, convKey, this.#batchRows, Date.now());
+          let step;
+          try {
+            // Fenced: if this node was paused past its TTL and another took the lease, the
+            // step is refused in its own transaction instead of racing the new holder.
+            step = await this.#storage.deletions.purgeStep(app, convKey, this.#batchRows, Date.now(),
+              { lease: PURGE_LEASE, token: this.#token! });
+          } catch (err) {
+            if (!(err instanceof StaleLeaseError)) throw err;
+            this.#logger.warn({ holder: this.holder, token: this.#token, current: err.current }, 'the purge lease went to another node mid-run');
+            this.#held = false;
+            this.#token = null;
+            break drain;
+          }
+          const { erased, done } = step;
           total += erased;
           if (erased > 0) progressed = true;
           if (done) {
@@ -146,9 +185,13 @@ export class PurgeWorker {
       await this.#storage.deletions.compact();
       this.#logger.info({ erased: total }, 'purged deleted messages');
     }
-    // Request IDs only need to outlive any retry: a device's pending deletion is re-sent
-    // at its next login, and 90 days covers a device left in a drawer for a season.
-    await this.#storage.deletions.forgetRequests(Date.now() - REQUEST_ID_TTL_MS);
+    if (this.#held && Date.now() - this.#forgotAt >= FORGET_EVERY_MS) {
+      this.#forgotAt = Date.now();
+      // Request IDs only need to outlive any retry: a device's pending deletion is re-sent
+      // at its next login, and 90 days covers a device left in a drawer for a season.
+      await this.#storage.deletions.forgetRequests(Date.now() - REQUEST_ID_TTL_MS);
+      await this.#storage.deletions.forgetPurged(Date.now() - this.#resendGuardMs);
+    }
     return total;
   }
 }

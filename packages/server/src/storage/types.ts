@@ -31,6 +31,7 @@ export interface Storage {
    * when nothing is pending, or on a backend that never shows unsynced commits.
    */
   readBarrier?(): Promise<void> | undefined;
+  readonly presence: PresenceStore;
   close(): Promise<void>;
 }
 
@@ -429,6 +430,13 @@ export interface DeletionStore {
   undo(app: number, userID: string, convKey: string, now: number): Promise<{ change: UserChange | null }>;
   /** Audit entries, newest first. */
   list(app: number, filter: { userID?: string; limit: number; beforeID?: number }): Promise<DeletionRecord[]>;
+  /**
+   * For each of these conversations the user deleted, the device of the user's latest
+   * deletion of it that was not undone (conversations never deleted are left out). Read
+   * by index, one entry per conversation: `conv.sync` shows a tombstone to the device
+   * that made it even where other devices are not told of deletions.
+   */
+  lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>>;
   /** Conversations queued for purging whose undo windows have all closed by `now`, oldest first. */
   purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]>;
   /**
@@ -436,8 +444,20 @@ export interface DeletionStore {
    * participant can see any more (below every participant's watermark), and marks
    * audit entries purged once everything below their watermark is gone. Returns
    * `done` when nothing purgeable is left, and drops the conversation from the queue.
+   * With a `fence`, the step first checks in its own transaction that the lease's
+   * token is still `fence.token` and rejects with `StaleLeaseError`, changing nothing,
+   * when another holder has taken the lease since.
    */
-  purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }>;
+  purgeStep(app: number, convKey: string, maxRows: number, now: number, fence?: LeaseFence): Promise<{ erased: number; done: boolean }>;
+  /**
+   * Whether a message with this key was stored and then erased by the purge (and the
+   * record of that is not yet forgotten). Each erased message leaves a content-free
+   * record, (app, conversation, sender, hash of its clientMsgID) and when, written in
+   * the transaction that erased it: a resend of that message must not be stored again.
+   */
+  wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean>;
+  /** Forgets the records of erased messages purged before `olderThan`; returns how many. */
+  forgetPurged(olderThan: number): Promise<number>;
   /** Makes erased bytes unrecoverable from the backend's files (SQLite: WAL checkpoint). */
   compact(): Promise<void>;
   /**
@@ -488,27 +508,82 @@ export interface FanoutStepResult {
   done: boolean;
 }
 
+/** A lease's name and the token its holder got: work done under it checks the token is still current. */
+export interface LeaseFence {
+  lease: string;
+  token: number;
+}
+
+/**
+ * A write was refused because the lease it was done under went to another holder
+ * (its token is no longer current): a paused old holder must not purge after losing it.
+ */
+export class StaleLeaseError extends Error {
+  constructor(readonly fence: LeaseFence, readonly current: number | null) {
+    super(`lease ${fence.lease} token ${fence.token} is stale (current: ${current ?? 'none'})`);
+    this.name = 'StaleLeaseError';
+  }
+}
+
 /**
  * Named leases, so that a background job runs on one node of a cluster at a time (the
  * purge worker holds `purge`). A lease is a row with a holder and an expiry: the holder
  * renews it before it runs out; when the holder stops renewing (it crashed, hung or lost
  * the database), any node takes it over once it has expired.
  *
- * A lease is about not doing work twice, not about safety: a holder paused for longer
- * than the TTL (a long GC, a stopped VM) may still be finishing a step after another node
- * took over, so work done under a lease must be safe to run twice at once (the purge
- * steps are). Times come from the nodes' clocks: keep them in sync (NTP) to well within
- * the TTL.
+ * A holder paused for longer than the TTL (a long GC, a stopped VM) may wake up and
+ * try to finish a step after another node took over. Each acquisition therefore gets a
+ * fencing token, larger than any before, and a write done under the lease (a purge
+ * step) checks in its own transaction that the token is still current: the old
+ * holder's step is refused (`StaleLeaseError`) instead of racing the new holder. Times
+ * come from the nodes' clocks: keep them in sync (NTP) to well within the TTL.
  */
 export interface LeaseStore {
   /**
    * Takes lease `name` for `holder`, or renews it when `holder` already has it, until
-   * `now + ttlMs`. True when `holder` holds it now; false while another holder's lease
-   * has not expired (`expiresAt <= now` counts as expired).
+   * `now + ttlMs`. Resolves with the lease's fencing token when `holder` holds it now;
+   * null while another holder's lease has not expired (`expiresAt <= now` counts as
+   * expired). The token grows by one at every acquisition (a free, expired or released
+   * lease taken, even by its previous holder) and stays the same while one holder
+   * renews an unexpired lease, so it never repeats.
    */
-  tryAcquire(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
-  /** Gives the lease up if `holder` has it, so another node can take it at once. */
+  tryAcquire(name: string, holder: string, ttlMs: number, now: number): Promise<number | null>;
+  /**
+   * Gives the lease up if `holder` has it, so another node can take it at once. The
+   * lease's token is kept, so the next acquisition still gets a larger one.
+   */
   release(name: string, holder: string): Promise<void>;
   /** Who holds lease `name` at `now`, if anyone. */
   holder(name: string, now: number): Promise<{ holder: string; expiresAt: number } | undefined>;
+}
+
+/** One online session of a user, as the node serving it last reported it. */
+export interface PresenceRecord {
+  /** The node the session is connected to. */
+  node: string;
+  sessionID: string;
+  deviceID: string;
+  capabilities: string[];
+  protocolVersion: number;
+  /** When the session logged in. */
+  since: number;
+}
+
+/**
+ * Who is online across a cluster, for the admin's user view: each node writes a row when
+ * a session logs in and deletes it when the session ends, and renews the expiry of all
+ * its rows in one statement every so often. A node that dies stops renewing, and its
+ * rows stop counting once they expire (reads ignore expired rows; `sweep` deletes them).
+ */
+export interface PresenceStore {
+  add(app: number, userID: string, record: PresenceRecord, expiresAt: number): Promise<void>;
+  remove(app: number, userID: string, sessionID: string): Promise<void>;
+  /** Moves the expiry of every row of `node` to `expiresAt` (one statement); returns how many. */
+  refresh(node: string, expiresAt: number): Promise<number>;
+  /** Deletes every row of `node` (its clean shutdown). */
+  removeNode(node: string): Promise<void>;
+  /** The user's sessions whose rows have not expired at `now`, oldest login first. */
+  online(app: number, userID: string, now: number): Promise<PresenceRecord[]>;
+  /** Deletes rows that expired before `olderThan`; returns how many. */
+  sweep(olderThan: number): Promise<number>;
 }

@@ -42,10 +42,12 @@ export async function userView(ctx: HttpContext, sdkAppID: number, account: { us
   const position = decodePosition(params.get('conversationsCursor'));
   const afterDevice = params.get('devicesCursor') ?? undefined;
 
-  const [rows, devices, syncVersion] = await Promise.all([
+  const [rows, devices, syncVersion, online] = await Promise.all([
     storage.conversations.changedSince(sdkAppID, userID, position.version, limit + 1, position.convKey),
     storage.devices.page(sdkAppID, userID, limit + 1, afterDevice),
     storage.accounts.syncVersion(sdkAppID, userID),
+    // Every node's sessions, from the presence table (rows of a node that died expire).
+    storage.presence.online(sdkAppID, userID, Date.now()),
   ]);
   const page = rows.slice(0, limit);
   const lastOf = await lastMessagesOf(storage, sdkAppID, page);
@@ -62,7 +64,8 @@ export async function userView(ctx: HttpContext, sdkAppID: number, account: { us
     devices: devicePage,
     devicesCursor: devices.length > limit ? devicePage.at(-1)!.deviceID : null,
     user: { userID, nickName: account.nickName, faceUrl: account.faceUrl, createdAt: account.createdAt,
-      syncVersion, onlineSessions: ctx.gateway.sessionsOf(sdkAppID, userID) },
+      syncVersion,
+      onlineSessions: online.map((p) => ({ deviceID: p.deviceID, capabilities: p.capabilities, protocolVersion: p.protocolVersion, node: p.node, since: p.since })) },
     conversations,
     conversationsCursor: rows.length > limit && lastRow ? encodePosition(lastRow.version, lastRow.convKey) : null,
   };

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import { StaleLeaseError, type DeletionMode, type DeletionRecord, type DeletionStore, type LeaseFence, type UserChange } from '../types.js';
+import { purgedSendKey } from '../purged-sends.js';
 import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 import { UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
@@ -127,6 +128,16 @@ export class PgDeletionStore implements DeletionStore {
     }));
   }
 
+  async lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>> {
+    if (convKeys.length === 0) return new Map();
+    // One index probe per conversation (deletions_by_conversation), newest first.
+    const { rows } = await this.#pool.query<{ conv_key: string; device_id: string }>(`SELECT k.conv_key, d.device_id
+      FROM unnest($3::text[]) AS k(conv_key)
+      CROSS JOIN LATERAL (SELECT device_id FROM deletions WHERE app_id = $1 AND user_id = $2 AND conv_key = k.conv_key
+        AND undone_at IS NULL ORDER BY id DESC LIMIT 1) AS d`, [app, userID, [...new Set(convKeys)]]);
+    return new Map(rows.map((r) => [r.conv_key, r.device_id]));
+  }
+
   async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
     return withTransaction(this.#pool, async (client) => {
       // Snapshots of deletions whose undo window closed are dropped first: from then on
@@ -140,11 +151,19 @@ export class PgDeletionStore implements DeletionStore {
     });
   }
 
-  async purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
-    return withTransaction(this.#pool, (client) => this.#purge(client, app, convKey, maxRows, now));
+  async purgeStep(app: number, convKey: string, maxRows: number, now: number, fence?: LeaseFence): Promise<{ erased: number; done: boolean }> {
+    return withTransaction(this.#pool, (client) => this.#purge(client, app, convKey, maxRows, now, fence));
   }
 
-  async #purge(client: pg.PoolClient, app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
+  async #purge(client: pg.PoolClient, app: number, convKey: string, maxRows: number, now: number,
+    fence: LeaseFence | undefined): Promise<{ erased: number; done: boolean }> {
+    if (fence) {
+      // FOR SHARE: a node taking the lease over waits for this step to commit, so the
+      // token cannot change between this check and the step's writes.
+      const current = (await client.query<{ token: number }>('SELECT token FROM leases WHERE name = $1 FOR SHARE',
+        [fence.lease])).rows[0]?.token ?? null;
+      if (current !== fence.token) throw new StaleLeaseError(fence, current);
+    }
     await lockPurge(client, app, [convKey], 'exclusive');
     const markPurged = (below: number) => client.query(`UPDATE deletions SET purged_at = $1
       WHERE app_id = $2 AND conv_key = $3 AND purged_at IS NULL AND watermark_seq IS NOT NULL AND watermark_seq <= $4`,
@@ -175,8 +194,16 @@ export class PgDeletionStore implements DeletionStore {
     const upTo = Math.min(target, from + maxRows);
     let erased = 0;
     if (upTo > from) {
-      erased = (await client.query('DELETE FROM messages WHERE app_id = $1 AND conv_key = $2 AND seq >= $3 AND seq < $4',
-        [app, convKey, from, upTo])).rowCount ?? 0;
+      const { rows: gone } = await client.query<{ sender: string; client_msg_id: string }>(`DELETE FROM messages
+        WHERE app_id = $1 AND conv_key = $2 AND seq >= $3 AND seq < $4 RETURNING sender, client_msg_id`, [app, convKey, from, upTo]);
+      // In the same transaction: from the moment a message is gone, its resend is refused.
+      if (gone.length > 0) {
+        await client.query(`INSERT INTO purged_sends (app_id, conv_key, sender, send_key, purged_at)
+          SELECT $1::bigint, $2::text, t.sender, t.send_key, $3::bigint FROM unnest($4::text[], $5::text[]) AS t(sender, send_key)
+          ON CONFLICT (app_id, conv_key, sender, send_key) DO UPDATE SET purged_at = excluded.purged_at`,
+        [app, convKey, now, gone.map((m) => m.sender), gone.map((m) => purgedSendKey(app, convKey, m.sender, m.client_msg_id))]);
+      }
+      erased = gone.length;
       await client.query('UPDATE conversations SET purged_below_seq = $1 WHERE app_id = $2 AND conv_key = $3', [upTo, app, convKey]);
     }
     const purgedBelow = Math.max(from, upTo);
@@ -188,6 +215,16 @@ export class PgDeletionStore implements DeletionStore {
 
   async forgetRequests(olderThan: number): Promise<number> {
     return (await this.#pool.query('DELETE FROM deletion_requests WHERE created_at < $1', [olderThan])).rowCount ?? 0;
+  }
+
+  async wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('SELECT 1 FROM purged_sends WHERE app_id = $1 AND conv_key = $2 AND sender = $3 AND send_key = $4',
+      [app, convKey, sender, purgedSendKey(app, convKey, sender, clientMsgID)]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async forgetPurged(olderThan: number): Promise<number> {
+    return (await this.#pool.query('DELETE FROM purged_sends WHERE purged_at < $1', [olderThan])).rowCount ?? 0;
   }
 
   async compact(): Promise<void> {

@@ -211,6 +211,34 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_by_watermark ON user_conversations (app_id, conv_key, visible_from_seq);
   DROP INDEX user_conversations_by_conv;
   `,
+  // Fencing tokens for leases; what the purge erased, so a late resend of an erased
+  // message is refused (../purged-sends.ts); who is online on which node (PresenceStore).
+  `
+  ALTER TABLE leases ADD COLUMN token bigint NOT NULL DEFAULT 0;
+  CREATE TABLE purged_sends (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    sender text COLLATE "C" NOT NULL,
+    send_key text COLLATE "C" NOT NULL,
+    purged_at bigint NOT NULL,
+    PRIMARY KEY (app_id, conv_key, sender, send_key)
+  );
+  CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
+  CREATE TABLE presence (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    session_id text COLLATE "C" NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    device_id text NOT NULL,
+    capabilities text NOT NULL,
+    protocol_version integer NOT NULL,
+    since bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, session_id)
+  );
+  CREATE INDEX presence_by_node ON presence (node);
+  CREATE INDEX presence_by_expiry ON presence (expires_at);
+  `,
 ];
 
 /**

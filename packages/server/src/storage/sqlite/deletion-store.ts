@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { DeletionMode, DeletionRecord, DeletionStore, UserChange } from '../types.js';
+import { StaleLeaseError, type DeletionMode, type DeletionRecord, type DeletionStore, type LeaseFence, type UserChange } from '../types.js';
+import { purgedSendKey } from '../purged-sends.js';
 import { prepareRowStatements, UserChangeSet, type RowStatements } from './rows.js';
 import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 
@@ -42,7 +43,14 @@ export class SqliteDeletionStore implements DeletionStore {
       floor: db.prepare(`SELECT visible_from_seq AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?
         ORDER BY visible_from_seq LIMIT 1`),
       conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
-      erase: db.prepare('DELETE FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq < ?'),
+      erase: db.prepare('DELETE FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq < ? RETURNING sender, client_msg_id'),
+      rememberPurged: db.prepare(`INSERT INTO purged_sends (app_id, conv_key, sender, send_key, purged_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT DO UPDATE SET purged_at = excluded.purged_at`),
+      wasPurged: db.prepare('SELECT 1 FROM purged_sends WHERE app_id = ? AND conv_key = ? AND sender = ? AND send_key = ?'),
+      forgetPurged: db.prepare('DELETE FROM purged_sends WHERE purged_at < ?'),
+      leaseToken: db.prepare('SELECT token FROM leases WHERE name = ?'),
+      lastDeleter: db.prepare(`SELECT device_id FROM deletions WHERE app_id = ? AND user_id = ? AND conv_key = ? AND undone_at IS NULL
+        ORDER BY id DESC LIMIT 1`),
       setPurged: db.prepare('UPDATE conversations SET purged_below_seq = ? WHERE app_id = ? AND conv_key = ?'),
       markPurged: db.prepare(`UPDATE deletions SET purged_at = ? WHERE app_id = ? AND conv_key = ? AND purged_at IS NULL
         AND watermark_seq IS NOT NULL AND watermark_seq <= ?`),
@@ -113,6 +121,15 @@ export class SqliteDeletionStore implements DeletionStore {
     }));
   }
 
+  async lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const convKey of new Set(convKeys)) {
+      const row = this.#s.lastDeleter.get(app, userID, convKey) as { device_id: string } | undefined;
+      if (row) out.set(convKey, row.device_id);
+    }
+    return out;
+  }
+
   async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
     // Snapshots of deletions whose undo window closed are dropped first: from then on
     // the deletion is irrecoverable, as promised.
@@ -120,11 +137,15 @@ export class SqliteDeletionStore implements DeletionStore {
     return (this.#s.queue.all(now, limit) as { app_id: number; conv_key: string }[]).map((r) => ({ app: r.app_id, convKey: r.conv_key }));
   }
 
-  async purgeStep(app: number, convKey: string, maxRows: number, now: number): Promise<{ erased: number; done: boolean }> {
-    return this.#purgeTx(app, convKey, maxRows, now);
+  async purgeStep(app: number, convKey: string, maxRows: number, now: number, fence?: LeaseFence): Promise<{ erased: number; done: boolean }> {
+    return this.#purgeTx(app, convKey, maxRows, now, fence);
   }
 
-  #purge(app: number, convKey: string, maxRows: number, now: number): { erased: number; done: boolean } {
+  #purge(app: number, convKey: string, maxRows: number, now: number, fence: LeaseFence | undefined): { erased: number; done: boolean } {
+    if (fence) {
+      const current = (this.#s.leaseToken.get(fence.lease) as { token: number } | undefined)?.token ?? null;
+      if (current !== fence.token) throw new StaleLeaseError(fence, current);
+    }
     // A deletion that can still be undone holds the whole conversation back, even when it
     // was queued after this run listed the queue.
     const held = this.#s.notBefore.get(app, convKey) as { not_before: number } | undefined;
@@ -143,7 +164,10 @@ export class SqliteDeletionStore implements DeletionStore {
     const upTo = Math.min(target, from + maxRows);
     let erased = 0;
     if (upTo > from) {
-      erased = this.#s.erase.run(app, convKey, from, upTo).changes;
+      const gone = this.#s.erase.all(app, convKey, from, upTo) as { sender: string; client_msg_id: string }[];
+      // In the same transaction: from the moment a message is gone, its resend is refused.
+      for (const m of gone) this.#s.rememberPurged.run(app, convKey, m.sender, purgedSendKey(app, convKey, m.sender, m.client_msg_id), now);
+      erased = gone.length;
       this.#s.setPurged.run(upTo, app, convKey);
     }
     const purgedBelow = Math.max(from, upTo);
@@ -155,6 +179,14 @@ export class SqliteDeletionStore implements DeletionStore {
 
   async forgetRequests(olderThan: number): Promise<number> {
     return this.#s.forgetRequests.run(olderThan).changes;
+  }
+
+  async wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean> {
+    return this.#s.wasPurged.get(app, convKey, sender, purgedSendKey(app, convKey, sender, clientMsgID)) !== undefined;
+  }
+
+  async forgetPurged(olderThan: number): Promise<number> {
+    return this.#s.forgetPurged.run(olderThan).changes;
   }
 
   async compact(): Promise<void> {

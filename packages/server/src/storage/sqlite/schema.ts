@@ -210,6 +210,34 @@ const MIGRATIONS: string[] = [
   CREATE INDEX user_conversations_by_watermark ON user_conversations (app_id, conv_key, visible_from_seq);
   DROP INDEX user_conversations_by_conv;
   `,
+  // Fencing tokens for leases; what the purge erased, so a late resend of an erased
+  // message is refused (../purged-sends.ts); who is online on which node (PresenceStore).
+  `
+  ALTER TABLE leases ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE purged_sends (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    send_key TEXT NOT NULL,
+    purged_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key, sender, send_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX purged_sends_by_time ON purged_sends (purged_at);
+  CREATE TABLE presence (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    protocol_version INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, session_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX presence_by_node ON presence (node);
+  CREATE INDEX presence_by_expiry ON presence (expires_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

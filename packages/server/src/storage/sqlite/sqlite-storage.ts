@@ -14,6 +14,7 @@ import { SqliteDeviceStore } from './device-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteFanoutStore } from './fanout-store.js';
 import { WalSync } from './wal-sync.js';
+import { SqlitePresenceStore } from './presence-store.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` for a throwaway database. */
@@ -52,6 +53,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     leases: new SqliteLeaseStore(db),
     fanout: new SqliteFanoutStore(db),
     readBarrier: () => walSync?.barrier(),
+    presence: new SqlitePresenceStore(db),
     async close() {
       await walSync?.barrier();
       walSync?.close();
