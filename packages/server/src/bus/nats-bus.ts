@@ -29,6 +29,8 @@ export interface NatsBus extends Bus {
    * connection no wait is needed: the server handles SUB and PUB in the order sent.
    */
   ready(): Promise<void>;
+  /** Calls `listener` after each reconnect, once the resubscriptions are confirmed (see `Bus.onLoss`). */
+  onLoss(listener: () => void): () => void;
 }
 
 /** One NATS subject token per topic segment: letters, digits, `-` and `_` only. */
