@@ -139,6 +139,20 @@ export function runSequencedConformance(name: string, makeBus: MakeBus): void {
       assert.deepEqual(labels(two), ['<resync>']);
     });
 
+    test('what a node published to a topic before subscribing to it is not reported lost', async () => {
+      // A login publishes the kick for its device to the user's topic, then subscribes.
+      b.publish(topic('own'), marker('before'));
+      const own = new Inbox('t on b');
+      b.subscribe(topic('own'), own.handler);
+      await pair.settle();
+      b.publish(topic('own'), marker('after'));
+      await own.waitFor(1);
+      const beatsOfB = new Inbox("b's heartbeats");
+      pair.b.subscribe(HEARTBEAT_TOPIC, (message) => { if (isBeatOf(message, 'b')) beatsOfB.handler(message); });
+      await beatsOfB.waitFor(3);
+      assert.deepEqual(labels(own), ['after']);
+    });
+
     test('a node that subscribed before the publish and lost nothing never gets resync, over many beats and messages', async () => {
       const one = new Inbox('t1 on b');
       b.subscribe(topic('one'), one.handler);

@@ -54,8 +54,9 @@ export const DEFAULT_BUS_HEARTBEAT_MS = 500;
  *
  * A beat counts the messages published before it on the same connection; NATS keeps that
  * order from one connection to another, so the messages a beat counts arrive before it. A
- * topic subscribed to in the middle of an interval in which its publisher sent to it (a
- * login racing an update) reads as a loss once: one needless, harmless `conv.sync`.
+ * topic subscribed to in the middle of an interval in which another node sent to it (a
+ * login racing an update from another node) reads as a loss once: one needless, harmless
+ * `conv.sync`.
  */
 export class SequencedBus implements Bus {
   readonly kind: string;
@@ -103,6 +104,11 @@ export class SequencedBus implements Bus {
     let entry = this.#topics.get(topic);
     if (!entry) {
       const created: TopicEntry = { handlers: new Set(), windows: new Map(), unsubscribe: () => {} };
+      // What this node published to the topic before subscribing never arrives here (a
+      // login publishes the `kick` for its device first): count it as received, or the
+      // next beat would report it lost and every login would cost a needless sync.
+      const early = this.#pending.get(topic);
+      if (early) created.windows.set(this.#node, { beat: this.#beat, count: early });
       this.#topics.set(topic, created);
       created.unsubscribe = this.#transport.subscribe(topic, (message) => this.#onMessage(created, message as Stamped));
       entry = created;
