@@ -45,8 +45,9 @@ export function runSequencedConformance(name: string, makeBus: MakeBus): void {
     beforeEach(async () => {
       pair = await makeBus();
       lossyB = new LossyBus(pair.b);
-      a = new SequencedBus(new LossyBus(pair.a), { nodeID: 'a', heartbeatMs: BEAT_MS });
-      b = new SequencedBus(lossyB, { nodeID: 'b', heartbeatMs: BEAT_MS });
+      // At most 3 topics per heartbeat message, so a busy interval's beat comes in parts.
+      a = new SequencedBus(new LossyBus(pair.a), { nodeID: 'a', heartbeatMs: BEAT_MS, maxTopicsPerBeat: 3 });
+      b = new SequencedBus(lossyB, { nodeID: 'b', heartbeatMs: BEAT_MS, maxTopicsPerBeat: 3 });
       beatsOfA = new Inbox("a's heartbeats on b");
       pair.b.subscribe(HEARTBEAT_TOPIC, (message) => { if (isBeatOf(message, 'a')) beatsOfA.handler(message); });
       const run = randomBytes(4).toString('hex');
@@ -124,6 +125,30 @@ export function runSequencedConformance(name: string, makeBus: MakeBus): void {
       await moreBeats(2);
       assert.deepEqual(labels(one), ['<resync>']);
       assert.deepEqual(labels(two), ['<resync>']);
+    });
+
+    test('a beat in parts: a loss listed in a later part is found, and a lost part resyncs every topic', async () => {
+      const names = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+      const inboxes = names.map((name) => new Inbox(`${name} on b`));
+      names.forEach((name, i) => b.subscribe(topic(name), inboxes[i]!.handler));
+      await pair.settle();
+      lossyB.drop((t, m) => t === topic('p6') && isMarker(m, 'lost'));
+      for (const name of names.slice(0, 6)) a.publish(topic(name), marker(name));
+      a.publish(topic('p6'), marker('lost'));
+      await inboxes[6]!.waitFor(1);
+      await moreBeats(3);
+      assert.ok(beatsOfA.messages.some((m) => m.kind === 'heartbeat' && m.parts === 3), 'the beat listing 7 topics came in 3 parts');
+      assert.deepEqual(inboxes.map(labels), [...names.slice(0, 6).map((name) => [name]), ['<resync>']]);
+
+      // Now lose the middle part of the next 3-part beat.
+      let lose = 1;
+      lossyB.drop((_t, m) => m.kind === 'heartbeat' && isBeatOf(m, 'a') && m.part === 1 && lose-- > 0);
+      for (const name of names) a.publish(topic(name), marker(`${name}'`));
+      await Promise.all(inboxes.map((inbox) => inbox.waitFor(3)));
+      await moreBeats(2);
+      for (const [i, name] of names.entries()) {
+        assert.deepEqual(labels(inboxes[i]!), [...(i === 6 ? ['<resync>'] : [name]), `${name}'`, '<resync>'], name);
+      }
     });
 
     test('a loss the transport reports (a reconnect): every subscribed topic gets resync', async () => {

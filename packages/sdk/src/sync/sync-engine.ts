@@ -282,8 +282,16 @@ export class SyncEngine {
    * sync listener events: nothing may have changed.
    */
   resync(): Promise<void> {
-    return this.#enqueue(() => this.#syncFromVersion());
+    // Hints that arrive while one waits its turn are served by that one sync (a node that
+    // reconnected to NATS hints every session, maybe more than once).
+    this.#resyncQueued ??= this.#enqueue(() => {
+      this.#resyncQueued = undefined;
+      return this.#syncFromVersion();
+    });
+    return this.#resyncQueued;
   }
+
+  #resyncQueued: Promise<void> | undefined;
 
   async #syncFromVersion(): Promise<void> {
     await this.#pagesFromStoredVersion();

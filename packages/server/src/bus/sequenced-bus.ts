@@ -6,7 +6,7 @@ export interface SequencedBusOptions {
   nodeID?: string;
   /** How often this node publishes its heartbeat (default 500 ms): the bound on noticing a lost last message. */
   heartbeatMs?: number;
-  /** Most topics listed in one heartbeat; a busier interval is split over several beats (default 1000). */
+  /** Most topics listed in one heartbeat message; a busier interval's beat is sent in parts (default 1000). */
   maxTopicsPerBeat?: number;
   /** Whether `close()` closes the transport too (default true; false for a bus the caller lent). */
   closeTransport?: boolean;
