@@ -160,6 +160,19 @@ describe('pushes lost between nodes', { skip: noPostgres, timeout: 120_000 }, ()
     assert.deepEqual(receiver.events.sdk, ['connected'], 'the WebSocket never reconnected');
   });
 
+  test('an app settings change whose announcement to node B is dropped still reaches B', async () => {
+    const shared = new MemoryBus();
+    const views = [new LossyBus(shared), new LossyBus(shared)] as const;
+    const [nodeA, nodeB] = await twoNodes((i) => ({ bus: views[i] }));
+    const app = await nodeA.createApp({ name: 'bus-loss-settings' });
+    assert.equal((await nodeB.domain.apps.get(app.sdkAppID))?.settings.syncConversationDeletion, false, 'B has the app cached');
+    views[1].drop((topic, message) => message.kind === 'app');
+    await nodeA.domain.apps.updateSettings(app.sdkAppID, { syncConversationDeletion: true });
+    // On the in-process bus no timer re-reads apps: only the loss report can.
+    await waitFor(() => nodeB.domain.apps.peek(app.sdkAppID)?.settings.syncConversationDeletion, 'B re-reads the changed app', GUARD_MS);
+    assert.equal(views[1].dropped.filter((d) => d.message.kind === 'app').length, 1, 'the announcement to B was dropped');
+  });
+
   test('a NATS restart in the middle of a stream of messages: all reach the device on the other node, once each, without a reconnect',
     { skip: noNatsServer }, async () => {
       const port = await freePort();
