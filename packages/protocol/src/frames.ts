@@ -153,6 +153,11 @@ export interface Pushes {
   'group.event': { groupID: string; event: 'joined' | 'left' | 'kicked' | 'dismissed' | 'memberJoined' | 'memberLeft'; userIDs: string[] };
   /** The friend list changed (on another device, or the peer removed the friendship). */
   'friend.event': { event: 'added' | 'deleted'; userIDs: string[] };
+  /**
+   * An update for the user may have been lost between server nodes: run `conv.sync` from
+   * the version held (updates already held are dropped by version). Carries nothing.
+   */
+  'sync.hint': Record<string, never>;
 }
 export type PushName = keyof Pushes;
 

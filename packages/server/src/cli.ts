@@ -34,6 +34,8 @@ Environment:
   CONFAB_DATABASE_SCHEMA   PostgreSQL schema for Confab's tables (default public)
   CONFAB_NATS_URL          NATS server URL(s), comma-separated (as --nats-url)
   CONFAB_NATS_PREFIX       first token(s) of Confab's NATS subjects (default confab)
+  CONFAB_BUS_HEARTBEAT_MS  how often a node tells the others what it published (default 500);
+                           a push lost between nodes reaches the device within about this long
   CONFAB_NODE_ID           this node's ID in logs and leases (as --node-id; default: kept in the
                            data folder on SQLite, random with a database URL)
   CONFAB_PURGE_LEASE_SECONDS  how long the purge lease lasts without renewal (default 10)
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
       ...(databaseSchema ? { databaseSchema } : {}),
       ...(natsUrl ? { natsUrl } : {}),
       ...(process.env.CONFAB_NATS_PREFIX ? { natsPrefix: process.env.CONFAB_NATS_PREFIX } : {}),
+      ...(process.env.CONFAB_BUS_HEARTBEAT_MS ? { busHeartbeatMs: positiveMs(process.env.CONFAB_BUS_HEARTBEAT_MS) } : {}),
       ...((values['node-id'] ?? process.env.CONFAB_NODE_ID) ? { nodeID: values['node-id'] ?? process.env.CONFAB_NODE_ID } : {}),
     });
     console.log(`Confab node ${server.nodeID} listening on ${server.httpUrl} (WebSocket ${server.wsUrl}), data in ${describeDatabase()}, `
@@ -183,3 +186,13 @@ main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });
+
+/** A positive whole number of milliseconds from the environment, or exit with the reason. */
+function positiveMs(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    console.error(`confab: CONFAB_BUS_HEARTBEAT_MS must be a positive whole number of milliseconds, not ${JSON.stringify(text)}`);
+    process.exit(2);
+  }
+  return ms;
+}

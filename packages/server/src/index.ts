@@ -5,6 +5,7 @@ export { openSqliteStorage, type SqliteStorageOptions } from './storage/sqlite/s
 export { openPostgresStorage, type PostgresStorageOptions } from './storage/postgres/pg-storage.js';
 export { MemoryBus } from './bus/memory-bus.js';
 export { connectNatsBus, natsSubject, type NatsBus, type NatsBusOptions, type NatsBusLogger } from './bus/nats-bus.js';
+export { SequencedBus, DEFAULT_BUS_HEARTBEAT_MS, type SequencedBusOptions } from './bus/sequenced-bus.js';
 export type { Bus, BusMessage } from './bus/types.js';
 export type * from './storage/types.js';
 export { DEFAULT_APP_SETTINGS } from './storage/types.js';

@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { genUserSig } from './auth/usersig.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { connectNatsBus } from './bus/nats-bus.js';
+import { SequencedBus } from './bus/sequenced-bus.js';
 import type { Bus } from './bus/types.js';
 import { Gateway } from './gateway/gateway.js';
 import { Presence } from './gateway/presence.js';
@@ -43,6 +44,11 @@ export interface ServerOptions {
    * the nodes of a cluster push each other's updates to their sessions through it.
    */
   natsUrl?: string;
+  /**
+   * How often this node tells the others what it published (default 500 ms), so a push
+   * lost between nodes reaches the device within about this long (docs/operations.md).
+   */
+  busHeartbeatMs?: number;
   /** First subject token(s) of Confab's NATS subjects (default `confab`), to share a NATS server between deployments. */
   natsPrefix?: string;
   /**
@@ -125,7 +131,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
         durability: options.durability ?? 'full',
       }));
     if (!options.storage) opened.push(storage);
-    const bus = options.bus ?? (options.natsUrl
+    const transport = options.bus ?? (options.natsUrl
       ? await connectNatsBus({
         servers: options.natsUrl.split(',').map((url) => url.trim()).filter(Boolean),
         name: `confab-${nodeID}`,
@@ -133,6 +139,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
         ...(options.natsPrefix ? { prefix: options.natsPrefix } : {}),
       })
       : new MemoryBus());
+    // Every bus is sequenced, also the in-process one: same code on one node and many,
+    // and a bus lent by the caller (a test's lossy one) is checked the same way. As
+    // before, close() closes a lent bus too.
+    const bus = new SequencedBus(transport, {
+      nodeID, logger, ...(options.busHeartbeatMs ? { heartbeatMs: options.busHeartbeatMs } : {}),
+    });
     if (!options.bus) opened.push(bus);
     return await listen(options, { nodeID, logger, storage, bus, limits });
   } catch (err) {

@@ -21,7 +21,8 @@ import { userTopic } from '../src/bus/types.js';
 import { startServer, type ConfabServer } from '../src/server.js';
 import { openSqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
 import type { AppRecord, Storage } from '../src/storage/types.js';
-import { runBusConformance } from './bus-conformance.js';
+import { runBusConformance, type MakeBus } from './bus-conformance.js';
+import { runSequencedConformance } from './sequenced-conformance.js';
 
 const NATS_URL = process.env.CONFAB_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const GUARD_MS = 10_000;
@@ -55,7 +56,7 @@ function natsBus(name: string, logger?: NatsBusLogger): Promise<NatsBus> {
 // Conformance
 // ---------------------------------------------------------------------------------
 
-runBusConformance('memory', async () => {
+const memoryPair: MakeBus = async () => {
   // One process is one node: both "nodes" are the same in-process bus.
   const bus = new MemoryBus();
   return {
@@ -64,32 +65,38 @@ runBusConformance('memory', async () => {
     settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
     close: () => bus.close(),
   };
-});
+};
+
+const natsPair: MakeBus = async () => {
+  const logger = recordingLogger();
+  const a = await natsBus('confab-test-a', logger);
+  const b = await natsBus('confab-test-b', logger);
+  return {
+    a,
+    b,
+    async settle() {
+      // After a's flush the server has routed a's messages and registered its SUBs;
+      // b's flush then returns after those messages reached b's callbacks.
+      await a.ready();
+      await b.ready();
+      await a.ready();
+      await delay(20);
+    },
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+      assert.deepEqual(logger.errors, [], 'the NATS bus logged errors');
+    },
+  };
+};
+
+runBusConformance('memory', memoryPair);
+runSequencedConformance('memory', memoryPair);
 
 if (natsSkip) {
   test('bus conformance: nats', { skip: natsSkip }, () => {});
 } else {
-  runBusConformance('nats', async () => {
-    const logger = recordingLogger();
-    const a = await natsBus('confab-test-a', logger);
-    const b = await natsBus('confab-test-b', logger);
-    return {
-      a,
-      b,
-      async settle() {
-        // After a's flush the server has routed a's messages and registered its SUBs;
-        // b's flush then returns after those messages reached b's callbacks.
-        await a.ready();
-        await b.ready();
-        await a.ready();
-        await delay(20);
-      },
-      async close() {
-        await Promise.all([a.close(), b.close()]);
-        assert.deepEqual(logger.errors, [], 'the NATS bus logged errors');
-      },
-    };
-  });
+  runBusConformance('nats', natsPair);
+  runSequencedConformance('nats', natsPair);
 }
 
 // ---------------------------------------------------------------------------------

@@ -235,6 +235,9 @@ export class SdkCore {
       case 'update':
         void session.engine.handleUpdate((frame as PushFrame<'update'>).body);
         return;
+      case 'sync.hint':
+        void session.engine.resync().catch((err: unknown) => this.log.warn(`sync after a hint failed: ${String(err)}`));
+        return;
       case 'group.event':
         this.#onGroupEvent(session, (frame as PushFrame<'group.event'>).body);
         return;

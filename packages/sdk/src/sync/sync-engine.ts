@@ -276,12 +276,33 @@ export class SyncEngine {
     return run;
   }
 
+  /**
+   * The server's `sync.hint`: an update may have been lost on its way to this session.
+   * The same sync as a version gap (from the stored version, then catch-up), without the
+   * sync listener events: nothing may have changed.
+   */
+  resync(): Promise<void> {
+    // Hints that arrive while one waits its turn are served by that one sync (a node that
+    // reconnected to NATS hints every session, maybe more than once).
+    this.#resyncQueued ??= this.#enqueue(() => {
+      this.#resyncQueued = undefined;
+      return this.#syncFromVersion();
+    });
+    return this.#resyncQueued;
+  }
+
+  #resyncQueued: Promise<void> | undefined;
+
+  async #syncFromVersion(): Promise<void> {
+    await this.#pagesFromStoredVersion();
+    await this.#catchUp();
+  }
+
   async #onUpdate(u: UserUpdate): Promise<void> {
     if (u.version <= this.#version) return;
     if (u.prevVersion !== this.#version) {
       this.#o.log.debug(`update ${u.prevVersion}→${u.version} does not follow ${this.#version}; syncing`);
-      await this.#pagesFromStoredVersion();
-      await this.#catchUp();
+      await this.#syncFromVersion();
       return;
     }
     const restored = u.deletion?.undone ? new Set(u.deletion.conversationIDs) : undefined;

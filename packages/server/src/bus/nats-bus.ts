@@ -29,6 +29,8 @@ export interface NatsBus extends Bus {
    * connection no wait is needed: the server handles SUB and PUB in the order sent.
    */
   ready(): Promise<void>;
+  /** Calls `listener` after each reconnect, once the resubscriptions are confirmed (see `Bus.onLoss`). */
+  onLoss(listener: () => void): () => void;
 }
 
 /** One NATS subject token per topic segment: letters, digits, `-` and `_` only. */
@@ -63,7 +65,8 @@ interface TopicEntry {
 /**
  * Connects a bus that carries `BusMessage`s between the nodes of a cluster over NATS
  * core (no JetStream): at-most-once, and in publish order for one publisher and one
- * topic, which is what the sync model asks (devices detect gaps by `prevVersion`).
+ * topic. The sequenced bus (sequenced-bus.ts) that the server puts on top notices losses
+ * (with `onLoss` for reconnects) and has the devices sync; see docs/operations.md.
  */
 export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   const prefix = options.prefix ?? 'confab';
@@ -92,6 +95,7 @@ class NatsBusImpl implements NatsBus {
   readonly #topics = new Map<string, TopicEntry>();
   readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder();
+  readonly #lossListeners = new Set<() => void>();
   #closing: Promise<void> | undefined;
 
   constructor(nc: NatsConnection, prefix: string, logger: NatsBusLogger) {
@@ -162,6 +166,35 @@ class NatsBusImpl implements NatsBus {
     await this.#nc.flush();
   }
 
+  onLoss(listener: () => void): () => void {
+    const record = () => listener();
+    this.#lossListeners.add(record);
+    return () => void this.#lossListeners.delete(record);
+  }
+
+  /**
+   * After a reconnect: whatever other nodes published while this connection was down is
+   * gone. The client resubscribes first thing on reconnect; once the server confirmed
+   * that (flush), a device that syncs now misses nothing published after.
+   */
+  async #reconnected(): Promise<void> {
+    try {
+      await this.#nc.flush();
+    } catch (err) {
+      // Closed or disconnected again: the next reconnect reports the loss again.
+      this.#logger.warn({ err }, 'NATS flush after reconnect failed');
+      return;
+    }
+    if (this.#closing) return;
+    for (const listener of [...this.#lossListeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.#logger.error({ err }, 'bus loss listener failed');
+      }
+    }
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#drain();
     return this.#closing;
@@ -206,7 +239,10 @@ class NatsBusImpl implements NatsBus {
     try {
       for await (const status of this.#nc.status()) {
         if (status.type === 'disconnect') this.#logger.warn({ server: status.data }, 'NATS disconnected; messages for this node are lost until it reconnects');
-        else if (status.type === 'reconnect') this.#logger.warn({ server: status.data }, 'NATS reconnected');
+        else if (status.type === 'reconnect') {
+          this.#logger.warn({ server: status.data }, 'NATS reconnected; sessions are told to sync');
+          void this.#reconnected();
+        }
         else if (status.type === 'error') this.#logger.error({ err: status.data }, 'NATS async error');
       }
     } catch {

@@ -25,6 +25,8 @@ const HEARTBEAT_MS = 25_000;
 const LOGGED_OUT = Symbol('logged out');
 /** Login failures that say nothing about the credentials do not count towards 70050. */
 const NOT_A_LOGIN_FAILURE = new Set<number>([ErrorCode.NETWORK_DISCONNECTED, ErrorCode.SERVER_INTERNAL, ErrorCode.LOGIN_FAILURE_LIMIT]);
+const SYNC_HINT = JSON.stringify({ push: 'sync.hint', body: {} });
+
 /** How long a login waits for the bus to confirm a new subscription (NATS: one round trip). */
 const BUS_READY_MS = 5000;
 
@@ -306,6 +308,10 @@ export class Gateway {
         for (const s of sessions) s.pushRaw(text);
         return;
       }
+      case 'resync':
+        // A push for this user may have been lost between nodes (bus/sequenced-bus.ts).
+        for (const s of sessions) s.pushRaw(SYNC_HINT);
+        return;
       case 'kick':
         for (const s of sessions) {
           if (s.caller?.deviceID === message.deviceID && s.id !== message.keep) {

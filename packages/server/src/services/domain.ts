@@ -127,14 +127,23 @@ export class Domain {
   readonly fanout: FanoutWorker;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
+  readonly #logger: Logger;
 
   constructor(storage: Storage, bus: Bus, logger: Logger, options: DomainOptions = {}) {
     this.storage = storage;
+    this.#logger = logger;
     const nodeID = (this.nodeID = options.nodeID ?? randomUUID());
     // Other nodes hear of app changes and queued purges; this node acts on its own directly.
     this.apps = new AppService(storage, (sdkAppID) => bus.publish(CLUSTER_TOPIC, { kind: 'app', sdkAppID, node: nodeID }));
     this.purge = new PurgeWorker(storage, logger, { holder: nodeID, ...options.purge });
     this.#unsubscribe = bus.subscribe(CLUSTER_TOPIC, (message) => {
+      if (message.kind === 'resync') {
+        // A settings change or purge wake-up from another node may have been lost
+        // (bus/sequenced-bus.ts): re-read what is cached now rather than in APP_REREAD_MS.
+        this.#rereadApps();
+        this.purge.wake();
+        return;
+      }
       if (!('node' in message) || message.node === nodeID) return;
       if (message.kind === 'app') {
         this.apps.refresh(message.sdkAppID).catch((err: unknown) => logger.error({ err, sdkAppID: message.sdkAppID }, 'could not re-read a changed app'));
@@ -148,11 +157,7 @@ export class Domain {
     // restarts), so cached apps are also re-read now and then: a missed settings change
     // is applied within APP_REREAD_MS at worst.
     if (bus.kind !== 'memory') {
-      this.#rereadTimer = setInterval(() => {
-        for (const sdkAppID of this.apps.cachedIDs()) {
-          this.apps.refresh(sdkAppID).catch((err: unknown) => logger.warn({ err, sdkAppID }, 'could not re-read an app'));
-        }
-      }, APP_REREAD_MS).unref();
+      this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
     }
     const onDeletion = () => {
       this.purge.wake();
@@ -170,6 +175,12 @@ export class Domain {
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+  }
+
+  #rereadApps(): void {
+    for (const sdkAppID of this.apps.cachedIDs()) {
+      this.apps.refresh(sdkAppID).catch((err: unknown) => this.#logger.warn({ err, sdkAppID }, 'could not re-read an app'));
+    }
   }
 
   /** Stops the purge worker (releasing its lease) and leaves the cluster topic. */
