@@ -19,6 +19,8 @@ export class SqliteDeletionStore implements DeletionStore {
   readonly #purgeTx;
   readonly #undoTx;
 
+  #purged: Set<string> | undefined;
+
   constructor(db: Database.Database) {
     this.#db = db;
     this.#rows = prepareRowStatements(db);
@@ -48,6 +50,7 @@ export class SqliteDeletionStore implements DeletionStore {
         ON CONFLICT DO UPDATE SET purged_at = excluded.purged_at`),
       wasPurged: db.prepare('SELECT 1 FROM purged_sends WHERE app_id = ? AND conv_key = ? AND sender = ? AND send_key = ?'),
       forgetPurged: db.prepare('DELETE FROM purged_sends WHERE purged_at < ?'),
+      purgedConversations: db.prepare('SELECT DISTINCT app_id, conv_key FROM purged_sends'),
       leaseToken: db.prepare('SELECT token FROM leases WHERE name = ?'),
       lastDeleter: db.prepare(`SELECT device_id FROM deletions WHERE app_id = ? AND user_id = ? AND conv_key = ? AND undone_at IS NULL
         ORDER BY id DESC LIMIT 1`),
@@ -167,6 +170,8 @@ export class SqliteDeletionStore implements DeletionStore {
       const gone = this.#s.erase.all(app, convKey, from, upTo) as { sender: string; client_msg_id: string }[];
       // In the same transaction: from the moment a message is gone, its resend is refused.
       for (const m of gone) this.#s.rememberPurged.run(app, convKey, m.sender, purgedSendKey(app, convKey, m.sender, m.client_msg_id), now);
+      // Added before the commit: should the step roll back, the set only says "look".
+      if (gone.length) this.#purgedConversations().add(`${app}\u0000${convKey}`);
       erased = gone.length;
       this.#s.setPurged.run(upTo, app, convKey);
     }
@@ -182,11 +187,27 @@ export class SqliteDeletionStore implements DeletionStore {
   }
 
   async wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean> {
+    // Every send asks this. Most conversations had nothing purged within the retention:
+    // they are answered from memory, with no hash and no read (a profile of the saturated
+    // send path showed the read and the SHA-256 at about 12 % of the server's time).
+    if (!this.#purgedConversations().has(`${app}\u0000${convKey}`)) return false;
     return this.#s.wasPurged.get(app, convKey, sender, purgedSendKey(app, convKey, sender, clientMsgID)) !== undefined;
   }
 
   async forgetPurged(olderThan: number): Promise<number> {
-    return this.#s.forgetPurged.run(olderThan).changes;
+    const forgotten = this.#s.forgetPurged.run(olderThan).changes;
+    if (forgotten > 0) this.#purged = undefined;
+    return forgotten;
+  }
+
+  /**
+   * The conversations with purge records, kept exactly in memory: this process is the
+   * only writer of the file, the purge adds to it and forgetting rebuilds it. Its size is
+   * the number of conversations purged within the retention (24 h by default).
+   */
+  #purgedConversations(): Set<string> {
+    this.#purged ??= new Set((this.#s.purgedConversations.all() as { app_id: number; conv_key: string }[]).map((r) => `${r.app_id}\u0000${r.conv_key}`));
+    return this.#purged;
   }
 
   async compact(): Promise<void> {
