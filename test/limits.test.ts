@@ -252,3 +252,29 @@ describe('per user', () => {
     }
   });
 });
+
+describe('history page size', () => {
+  test('a history page stops near 1 MiB whatever its count; paging on returns the rest, each message once', async () => {
+    await start();
+    await server!.domain.apps.updateSettings(app.sdkAppID, { maxMessageBytes: 1024 * 1024 });
+    const alice = await login('alice');
+    await login('bob');
+    const big = 'x'.repeat(400 * 1024);
+    for (let i = 0; i < 5; i++) {
+      const r = await alice.call('msg.send', { conversationID: 'c2c_bob', clientMsgID: `big-${i}`, elem: { type: 'text', text: `${i}${big}` } });
+      assert.equal(r.ok, true, JSON.stringify(r).slice(0, 200));
+    }
+    const seen: number[] = [];
+    let beforeSeq: number | undefined;
+    for (let page = 0; page < 10; page++) {
+      const r = await alice.call('msg.history', { conversationID: 'c2c_bob', count: 100, ...(beforeSeq ? { beforeSeq } : {}) });
+      assert.equal(r.ok, true);
+      const body = (r as { body: { messages: { seq: number }[]; isFinished: boolean } }).body;
+      assert.ok(body.messages.length <= 3, `a page of ${body.messages.length} messages of 400 KiB stays near 1 MiB`);
+      seen.unshift(...body.messages.map((m) => m.seq));
+      if (body.isFinished) break;
+      beforeSeq = body.messages[0]!.seq;
+    }
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  });
+});

@@ -54,6 +54,8 @@ function stuckSocket() {
     bufferedAmount: 0,
     peak: 0,
     closes: [] as { code: number; reason: string }[],
+    // ws's TCP socket: the session corks it for the rest of the event-loop turn.
+    _socket: { cork() {}, uncork() {} },
     send(text: string) {
       sock.bufferedAmount += Buffer.byteLength(text) + 2;
       sock.peak = Math.max(sock.peak, sock.bufferedAmount);
@@ -66,7 +68,7 @@ function stuckSocket() {
   return sock;
 }
 
-test('a session never lets unsent output go over its budget: it closes with 4002 instead, once', () => {
+test('within one turn, unsent output never goes over four budgets: the session closes with 4002 instead, once', () => {
   const sock = stuckSocket();
   const overflowed: Session[] = [];
   const session = new Session('s1', sock as unknown as WebSocket, { address: '203.0.113.9', outputBudgetBytes: 10_000, onOverflow: (s) => overflowed.push(s) });
@@ -79,11 +81,34 @@ test('a session never lets unsent output go over its budget: it closes with 4002
     if (!session.closed) sent = i;
   }
   assert.ok(sent > 10, 'frames within the budget were sent');
-  assert.ok(sock.peak <= 10_000, `peak ${sock.peak} stayed within the budget`);
-  assert.ok(sock.peak > 9_000, `the budget was used (peak ${sock.peak}), not refused early`);
+  assert.ok(sock.peak <= 40_000, `peak ${sock.peak} stayed within four budgets`);
+  assert.ok(sock.peak > 36_000, `the turn's allowance was used (peak ${sock.peak}), not refused early`);
   assert.deepEqual(sock.closes.map((c) => c.code), [CloseCode.OUTPUT_BUDGET]);
   assert.deepEqual(overflowed, [session]);
   assert.equal(session.closed, true);
+});
+
+test('a client that left more than the budget unread from earlier turns is closed at its next frame; one that read it is not', async () => {
+  const turn = () => new Promise((r) => setImmediate(r));
+  const burst = (session: Session) => { for (let i = 0; i < 30; i++) session.pushRaw(JSON.stringify({ push: 'update', body: { text: 'x'.repeat(500) } })); };
+
+  const reader = stuckSocket();
+  const reading = new Session('s1', reader as unknown as WebSocket, { address: '203.0.113.9', outputBudgetBytes: 10_000, onOverflow: () => undefined });
+  burst(reading); // ~15 KB in one turn: over the budget, within the turn's allowance
+  assert.equal(reading.closed, false, 'one large turn is answered in full');
+  await turn();
+  reader.bufferedAmount = 0; // the client read it
+  reading.reply({ id: 1, ok: true, body: {} });
+  assert.equal(reading.closed, false);
+
+  const idle = stuckSocket();
+  const stalled = new Session('s2', idle as unknown as WebSocket, { address: '203.0.113.9', outputBudgetBytes: 10_000, onOverflow: () => undefined });
+  burst(stalled);
+  assert.equal(stalled.closed, false);
+  await turn(); // nothing was read: the backlog is still over the budget
+  stalled.reply({ id: 1, ok: true, body: {} });
+  assert.equal(stalled.closed, true);
+  assert.deepEqual(idle.closes.map((c) => c.code), [CloseCode.OUTPUT_BUDGET]);
 });
 
 test('the NUL walk finds a NUL at any depth, in keys and values, without recursion', () => {

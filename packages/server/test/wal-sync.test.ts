@@ -34,8 +34,12 @@ test('syncs coalesce: requests made during a sync share the next one; the barrie
     writeFileSync(path, 'new frames');
     await wal.sync();
     unlinkSync(path);
-    await assert.rejects(wal.sync(), /ENOENT/);
+    await assert.rejects(wal.sync(), /could not be synced.*ENOENT/);
     assert.equal(wal.barrier(), undefined, 'a failed sync leaves no barrier behind');
+    // A failed sync is final: even with the file back, nothing more is acknowledged.
+    writeFileSync(path, 'frames again');
+    await assert.rejects(wal.sync(), /could not be synced/);
+    assert.throws(() => wal.assertHealthy(), /restart the server/);
   } finally {
     wal.close();
     rmSync(dir, { recursive: true, force: true });

@@ -43,6 +43,8 @@ export class Session {
   readonly #onOverflow: (session: Session) => void;
   #closed = false;
   #corked = false;
+  /** Bytes earlier turns left unsent, read at this turn's first frame (see `#send`). */
+  #backlog = 0;
 
   constructor(id: string, socket: WebSocket, options: SessionOptions) {
     this.id = id;
@@ -83,7 +85,19 @@ export class Session {
    */
   #send(text: string): void {
     if (this.closed) return;
-    const room = this.#budget - this.socket.bufferedAmount - FRAME_HEADER_BYTES;
+    // Two checks. What was still unsent when the previous turn's writes were flushed
+    // (`#backlog`) is what the client has not read: over the budget, it is not reading.
+    // What this turn adds is measured separately against a ceiling four times the budget,
+    // because one turn may legitimately answer several large requests at once (a device
+    // catching up asks for eight history pages together; they are answered in one turn
+    // and would trip a per-frame check against the budget although the client reads).
+    // The first frame of a turn reads what earlier turns left unsent.
+    if (!this.#corked) this.#backlog = this.socket.bufferedAmount;
+    if (this.#backlog > this.#budget) {
+      this.#overflow();
+      return;
+    }
+    const room = 4 * this.#budget - this.socket.bufferedAmount - FRAME_HEADER_BYTES;
     if (text.length * 3 > room && Buffer.byteLength(text) > room) {
       this.#overflow();
       return;

@@ -48,11 +48,14 @@ export function originOf(caller: Caller): Map<string, string | undefined> {
  */
 export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
   messagesFor: (app: number, userID: string) => StoredMessage[] = () => [],
-  extra: Pick<UserUpdate, 'deletion'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map()): Promise<Map<string, UserUpdate>> {
+  extra: Pick<UserUpdate, 'deletion'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map(),
+  reserved?: PublishTurn): Promise<Map<string, UserUpdate>> {
   // Take a place in line before the first await: updates go out in the order their
   // commits returned, even when building one needs more reads than building the next.
   // Devices would recover from an overtaken update by resyncing, but should not have to.
-  const turn = ctx.publishOrder.reserve();
+  // A caller whose commit resolves later than it happened (a message batch waiting for
+  // its WAL sync) reserved its place at the commit itself and passes it in.
+  const turn = reserved ?? ctx.publishOrder.reserve();
   const out = new Map<string, UserUpdate>();
   const ready: [string, BusMessage][] = [];
   const encoder = new SharedEncoder();
@@ -106,11 +109,13 @@ class SharedEncoder {
   }
 }
 
+export interface PublishTurn { wait(): Promise<void>; done(): void }
+
 /** A FIFO of turns: `reserve()` in commit order, `wait()` for the earlier turns to finish. */
 export class Sequencer {
   #tail: Promise<void> = Promise.resolve();
 
-  reserve(): { wait(): Promise<void>; done(): void } {
+  reserve(): PublishTurn {
     const previous = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((resolve) => { release = resolve; });

@@ -142,6 +142,7 @@ export class Domain {
         // (bus/sequenced-bus.ts): re-read what is cached now rather than in APP_REREAD_MS.
         this.#rereadApps();
         this.purge.wake();
+        this.fanout.wake();
         return;
       }
       if (!('node' in message) || message.node === nodeID) return;

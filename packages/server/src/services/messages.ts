@@ -1,6 +1,6 @@
 import { ConfabError, ErrorCode, parseConversationID, type MessageElem, type UserUpdate, type WireMessage } from '@confab/protocol';
-import type { AppendRequest, AppendResult, StoredMessage } from '../storage/types.js';
-import { publishChanges, type Caller, type ServiceContext } from './context.js';
+import type { AppendRequest, AppendResult, StoredMessage, UserChange } from '../storage/types.js';
+import { publishChanges, type Caller, type PublishTurn, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
@@ -84,7 +84,27 @@ export class MessageService {
   }
 
   async #writeBatch(batch: PendingSend[], committed: () => void): Promise<SendOutcome[]> {
-    const { results, changes } = await this.#ctx.storage.messages.appendBatch(batch, committed);
+    // The publish turn is taken when the batch commits, not when its sync completes: a
+    // fan-out chunk or a pin committing meanwhile must not overtake its updates.
+    let turn: PublishTurn | undefined;
+    let appended;
+    try {
+      appended = await this.#ctx.storage.messages.appendBatch(batch, () => {
+        turn = this.#ctx.publishOrder.reserve();
+        committed();
+      });
+    } catch (err) {
+      turn?.done();
+      throw err;
+    }
+    try {
+      return await this.#publishBatch(batch, appended, turn);
+    } finally {
+      turn?.done(); // publishChanges released it already; a throw before it must not stall the line
+    }
+  }
+
+  async #publishBatch(batch: PendingSend[], { results, changes }: { results: AppendResult[]; changes: UserChange[] }, turn: PublishTurn | undefined): Promise<SendOutcome[]> {
     if (batch.some((req, i) => req.fanout && !results[i]!.duplicate)) this.#ctx.onFanout?.();
     // A sender's update for the whole batch (one version step) is delivered once: in the
     // reply to the sender's last request of the batch when all of them came from one
@@ -114,7 +134,7 @@ export class MessageService {
         list.push(result.message);
       }
     });
-    const updates = await publishChanges(this.#ctx, changes, (app, userID) => byUser.get(`${app}|${userID}`) ?? [], {}, origins);
+    const updates = await publishChanges(this.#ctx, changes, (app, userID) => byUser.get(`${app}|${userID}`) ?? [], {}, origins, turn);
     return results.map((result, i) => {
       const key = `${batch[i]!.app}|${batch[i]!.sender}`;
       const carrier = carriers.get(key);
@@ -143,11 +163,36 @@ export class MessageService {
       const from = Math.max(floor, opts.afterSeq + 1);
       stored = await this.#ctx.storage.messages.range(app, convKey, from, ceiling, count, 'asc');
       isFinished = stored.length < count || stored[stored.length - 1]!.seq >= ceiling;
+      const kept = withinPageBytes(stored, 'oldest');
+      if (kept.length < stored.length) [stored, isFinished] = [kept, false];
     } else {
       const to = Math.min(ceiling, opts.beforeSeq ? opts.beforeSeq - 1 : ceiling);
       stored = (await this.#ctx.storage.messages.range(app, convKey, floor, to, count, 'desc')).reverse();
       isFinished = stored.length < count || stored[0]!.seq <= floor;
+      const kept = withinPageBytes(stored, 'newest');
+      if (kept.length < stored.length) [stored, isFinished] = [kept, false];
     }
     return { messages: stored.map((m) => toWireMessage(caller.userID, m)), isFinished };
   }
+}
+
+/** A history page stops near this many bytes of message content, whatever its count. */
+export const HISTORY_PAGE_BYTES = 1024 * 1024;
+
+/**
+ * The messages of a page that fit in HISTORY_PAGE_BYTES (at least one), from the end the
+ * page grows from: 100 messages of an app that allows 1 MiB each would otherwise make a
+ * 100 MiB reply. The client pages on from where this one stopped.
+ */
+function withinPageBytes(messages: StoredMessage[], keep: 'oldest' | 'newest'): StoredMessage[] {
+  let bytes = 0;
+  const ordered = keep === 'oldest' ? messages : [...messages].reverse();
+  let n = 0;
+  for (const m of ordered) {
+    bytes += JSON.stringify(m.elem).length + 200;
+    if (n > 0 && bytes > HISTORY_PAGE_BYTES) break;
+    n++;
+  }
+  if (n === messages.length) return messages;
+  return keep === 'oldest' ? messages.slice(0, n) : messages.slice(messages.length - n);
 }

@@ -47,6 +47,10 @@ export function registerRestApi(router: Router, { domain, logger }: HttpContext)
         throw new ConfabError(ErrorCode.REST_INVALID_JSON, 'request body is not valid JSON');
       }
       if (!isObject(body)) throw new ConfabError(ErrorCode.REST_INVALID_JSON, 'request body must be a JSON object');
+      // The router waited for a pending message sync before the body arrived; batches that
+      // committed while it was read may still be on their way to disk (Storage.readBarrier).
+      const barrier = domain.storage.readBarrier?.();
+      if (barrier) await barrier;
       sendOk(res, await command({ domain, app, logger: log }, body));
     } catch (err) {
       if (!res.headersSent) sendError(res, err, log);

@@ -64,6 +64,7 @@ export class SqliteMessageStore implements MessageStore {
   async appendBatch(batch: AppendRequest[], onCommitted?: () => void): Promise<AppendBatchResult> {
     // The batch commits without syncing and is synced off the event loop before anyone
     // is answered; every other write keeps synchronous = FULL (wal-sync.ts says why).
+    this.#walSync?.assertHealthy();
     if (this.#walSync) this.#db.pragma('synchronous = NORMAL');
     let committed: { result: AppendBatchResult; seqs: Map<string, number> };
     try {

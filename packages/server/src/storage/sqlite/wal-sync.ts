@@ -31,8 +31,23 @@ export class WalSync {
     this.#path = walPath;
   }
 
+  /**
+   * Set by a failed sync, for good. After an fdatasync error the kernel may have dropped
+   * the unsynced pages, and a later sync that succeeds says nothing about them: a batch
+   * committed after it could be acknowledged and still vanish with the broken WAL tail
+   * at the next recovery. So nothing more is acknowledged or committed (`assertHealthy`);
+   * the operator restarts the process, which recovers from what is on disk.
+   */
+  #failed: Error | undefined;
+
+  /** Throws when a sync has failed: a message batch must not commit any more. */
+  assertHealthy(): void {
+    if (this.#failed) throw this.#failed;
+  }
+
   /** Resolves once everything committed before the call is on disk. */
   sync(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
     if (!this.#inFlight) return this.#start();
     this.#next ??= this.#inFlight.then(noop, noop).then(() => {
       this.#next = undefined;
@@ -61,8 +76,14 @@ export class WalSync {
   }
 
   async #run(): Promise<void> {
-    const fd = this.#open();
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    if (this.#failed) throw this.#failed;
+    try {
+      const fd = this.#open();
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      this.#failed = Object.assign(new Error(`the WAL could not be synced to disk (${(err as Error).message}); restart the server`), { cause: err, code: 'SQLITE_IOERR_FSYNC' });
+      throw this.#failed;
+    }
   }
 
   /**
