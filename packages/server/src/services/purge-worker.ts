@@ -10,7 +10,12 @@ export const DEFAULT_RESEND_GUARD_MS = 24 * 3600 * 1000;
 const FORGET_EVERY_MS = 60_000;
 
 export interface PurgeWorkerOptions {
-  /** Messages erased per transaction: small enough that a sender's commit never waits long. */
+  /**
+   * Messages erased per transaction: small enough that a sender's commit never waits long.
+   * Default 500: each erased message also writes its content-free resend record, about
+   * 13 µs on SQLite, so a step of 500 holds the event loop for about 7 ms (2,000 held it
+   * for about 30 ms).
+   */
   batchRows?: number;
   /** How often the queue is checked when nothing wakes the worker. */
   intervalMs?: number;
@@ -66,7 +71,7 @@ export class PurgeWorker {
   constructor(storage: Storage, logger: Logger, options: PurgeWorkerOptions = {}) {
     this.#storage = storage;
     this.#logger = logger;
-    this.#batchRows = options.batchRows ?? 2000;
+    this.#batchRows = options.batchRows ?? 500;
     this.#intervalMs = options.intervalMs ?? 5000;
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#resendGuardMs = options.resendGuardMs ?? DEFAULT_RESEND_GUARD_MS;
