@@ -21,24 +21,12 @@ import { MemoryBus, connectNatsBus, startServer, type AppRecord, type BusMessage
 import { MemoryStore, type V2TIMManager } from '@confab/sdk';
 import { LossyBus } from '../packages/server/test/lossy-bus.js';
 import { device, texts, waitFor } from './helpers/sdk-harness.js';
+import { postgresMissing, TEST_DATABASE_URL as DATABASE_URL } from './helpers/postgres.js';
 
-const DATABASE_URL = process.env.CONFAB_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_SERVER = process.env.CONFAB_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 /** How long a guarded wait may take before it fails the test (never a timing assertion). */
 const GUARD_MS = 15_000;
 
-async function postgresMissing(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL not reachable (${(err as Error).message}); start it or set CONFAB_TEST_DATABASE_URL`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const noPostgres = await postgresMissing();
 const noNatsServer = existsSync(NATS_SERVER) ? undefined : `no NATS server binary at ${NATS_SERVER}; install nats-server or set CONFAB_TEST_NATS_SERVER`;

@@ -10,21 +10,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startServer, type AppRecord, type ConfabServer } from '@confab/server';
 import { RawClient } from './helpers/raw-client.js';
+import { postgresMissing, TEST_DATABASE_URL as DATABASE_URL } from './helpers/postgres.js';
 
-const DATABASE_URL = process.env.CONFAB_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function postgresMissing(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `needs PostgreSQL at ${DATABASE_URL} (${(err as Error).message}); start it or set CONFAB_TEST_DATABASE_URL`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 interface OnlineSession { deviceID: string; node: string; capabilities: string[]; protocolVersion: number; since: number }
 

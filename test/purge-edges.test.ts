@@ -16,6 +16,7 @@ import {
   openPostgresStorage, openSqliteStorage, startServer, type AppRecord, type ConfabServer, type Storage,
 } from '@confab/server';
 import { RawClient } from './helpers/raw-client.js';
+import { postgresMissing, TEST_DATABASE_URL as DATABASE_URL } from './helpers/postgres.js';
 
 const text = (t: string) => ({ type: 'text' as const, text: t });
 const clients: RawClient[] = [];
@@ -149,20 +150,7 @@ describe('a single node restarted after a crash', () => {
   });
 });
 
-const DATABASE_URL = process.env.CONFAB_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function postgresMissing(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `needs PostgreSQL at ${DATABASE_URL} (${(err as Error).message}); start it or set CONFAB_TEST_DATABASE_URL`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 /** A property of `target`, methods bound to it (the stores keep their state in private fields). */
 function bound(target: object, prop: string | symbol): unknown {
