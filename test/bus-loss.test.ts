@@ -11,10 +11,7 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { MemoryBus, connectNatsBus, startServer, type AppRecord, type BusMessage, type ConfabServer } from '@confab/server';
@@ -22,52 +19,17 @@ import { MemoryStore, type V2TIMManager } from '@confab/sdk';
 import { LossyBus } from '../packages/server/test/lossy-bus.js';
 import { device, texts, waitFor } from './helpers/sdk-harness.js';
 import { postgresMissing, TEST_DATABASE_URL as DATABASE_URL } from './helpers/postgres.js';
+import { freePort, natsServer, noNatsServer } from './helpers/nats-server.js';
 
-const NATS_SERVER = process.env.CONFAB_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 /** How long a guarded wait may take before it fails the test (never a timing assertion). */
 const GUARD_MS = 15_000;
 
-
 const noPostgres = await postgresMissing();
-const noNatsServer = existsSync(NATS_SERVER) ? undefined : `no NATS server binary at ${NATS_SERVER}; install nats-server or set CONFAB_TEST_NATS_SERVER`;
 const SCHEMA = `confab_busloss_${randomBytes(6).toString('hex')}`;
 
 const quiet = { warn: () => {}, error: () => {} };
 
 type Device = ReturnType<typeof device> & { store: MemoryStore };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once something accepts TCP connections on the port. */
-async function listening(port: number): Promise<void> {
-  await waitFor(() => new Promise<boolean>((resolve) => {
-    const socket = tcpConnect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  }), `nats-server listening on ${port}`, GUARD_MS);
-}
-
-/** A private nats-server on `port`; `stop()` kills it and waits for its exit. */
-async function natsServer(port: number): Promise<{ stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await listening(port);
-  return {
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 describe('pushes lost between nodes', { skip: noPostgres, timeout: 120_000 }, () => {
   const nodes: ConfabServer[] = [];

@@ -30,7 +30,7 @@ export interface DeviceEvents {
 }
 
 /** An SDK instance for `env`'s app; `serverUrl` overrides the server's own URL (e.g. the nodes of a cluster). */
-export function device(env: { server: ConfabServer; app: { sdkAppID: number } },
+export function device(env: { server: Pick<ConfabServer, 'wsUrl'>; app: { sdkAppID: number } },
   opts: { store?: LocalStore; deviceID?: string; capabilities?: string[]; serverUrl?: string | string[] } = {}) {
   const im = new V2TIMManager();
   const events: DeviceEvents = { received: [], newConversations: [], changed: [], deleted: [], totals: [], sdk: [] };
