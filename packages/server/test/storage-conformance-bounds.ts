@@ -5,10 +5,10 @@
  * transaction (also under concurrency), and the purge floor as the lowest watermark of
  * every participant. Every backend runs it (storage-bounds.test.ts).
  */
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LimitReachedError, type ConversationRow, type Storage } from '../src/storage/types.js';
-import { appRecord, groupDraft, groupKey, groupMessage, groupTarget, type OpenStorage } from './storage-conformance.js';
+import { freshStorageEachTest, groupDraft, groupKey, groupMessage, groupTarget, type OpenStorage } from './storage-conformance.js';
 
 const APP = 1_400_000_001;
 const T0 = 1_700_000_000_000;
@@ -17,20 +17,7 @@ const LATER = T0 + 10_000_000;
 export function runBoundsConformance(name: string, open: OpenStorage, options: { skip?: string } = {}): void {
   describe(`storage bounds conformance: ${name}`, options.skip ? { skip: options.skip } : {}, () => {
     let storage: Storage;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const opened = await open();
-      storage = opened.storage;
-      cleanup = opened.cleanup;
-      await storage.apps.create(appRecord(APP));
-    });
-
-    afterEach(async () => {
-      const done = cleanup;
-      cleanup = undefined;
-      if (done) await done();
-    });
+    freshStorageEachTest(open, (s) => { storage = s; });
 
     async function users(...ids: string[]): Promise<void> {
       for (const id of ids) await storage.accounts.ensure(APP, id, T0);

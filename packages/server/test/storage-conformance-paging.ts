@@ -5,10 +5,10 @@
  * sharing an orderKey — and that continuing from the last row's position returns every
  * row exactly once, even when other rows change between pages.
  */
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationRow, ListPosition, Storage } from '../src/storage/types.js';
-import { appRecord, c2cKey, c2cMessage, c2cTarget, type OpenStorage } from './storage-conformance.js';
+import { c2cKey, c2cMessage, c2cTarget, freshStorageEachTest, type OpenStorage } from './storage-conformance.js';
 
 const APP = 1_400_000_001;
 const T0 = 1_700_000_000_000;
@@ -19,20 +19,7 @@ const peersOf = (n: number, prefix = 'p') => Array.from({ length: n }, (_, i) =>
 export function runPagingConformance(name: string, open: OpenStorage, options: { skip?: string } = {}): void {
   describe(`storage paging conformance: ${name}`, options.skip ? { skip: options.skip } : {}, () => {
     let storage: Storage;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const opened = await open();
-      storage = opened.storage;
-      cleanup = opened.cleanup;
-      await storage.apps.create(appRecord(APP));
-    });
-
-    afterEach(async () => {
-      const done = cleanup;
-      cleanup = undefined;
-      if (done) await done();
-    });
+    freshStorageEachTest(open, (s) => { storage = s; });
 
     async function users(...ids: string[]): Promise<void> {
       for (const id of ids) await storage.accounts.ensure(APP, id, T0);

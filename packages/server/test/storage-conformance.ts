@@ -100,24 +100,30 @@ function assertWellFormedChange(change: UserChange, app = APP): void {
 // The suite
 // ---------------------------------------------------------------------------------
 
+/**
+ * Opens a fresh Storage (with the test app) before each test of the enclosing suite and
+ * closes it after; `use` receives it. Every conformance suite starts its tests this way.
+ */
+export function freshStorageEachTest(open: OpenStorage, use: (storage: Storage) => void): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const opened = await open();
+    use(opened.storage);
+    cleanup = opened.cleanup;
+    await opened.storage.apps.create(appRecord(APP));
+  });
+  afterEach(async () => {
+    const done = cleanup;
+    cleanup = undefined;
+    if (done) await done();
+  });
+}
+
 /** `skip`: a reason to skip the whole suite (e.g. the backend's server is not reachable). */
 export function runStorageConformance(name: string, open: OpenStorage, options: { skip?: string } = {}): void {
   describe(`storage conformance: ${name}`, options.skip ? { skip: options.skip } : {}, () => {
     let storage: Storage;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const opened = await open();
-      storage = opened.storage;
-      cleanup = opened.cleanup;
-      await storage.apps.create(appRecord(APP));
-    });
-
-    afterEach(async () => {
-      const done = cleanup;
-      cleanup = undefined;
-      if (done) await done();
-    });
+    freshStorageEachTest(open, (s) => { storage = s; });
 
     async function users(...ids: string[]): Promise<void> {
       for (const id of ids) await storage.accounts.ensure(APP, id, T0);
