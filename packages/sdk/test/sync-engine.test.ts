@@ -51,6 +51,19 @@ describe('SyncEngine', () => {
     assert.deepEqual(got.messages, []);
   });
 
+  it('a deletion learnt through a gap sync is acknowledged, and its late update is dropped without a second sync', async () => {
+    const { engine, calls } = await setup({
+      'conv.sync': () => ({ conversations: [row('c2c_bob', { version: 7, deleted: true })], version: 7, isFinished: true }),
+      'sync.ack': () => ({}),
+    }, 5);
+    // The deletion's update (6 -> 7) comes after something made the device sync first.
+    await engine.handleUpdate({ prevVersion: 6, version: 7, conversations: [], messages: [] });
+    assert.equal(engine.version, 7);
+    assert.deepEqual(calls.filter(([op]) => op === 'sync.ack').map(([, b]) => b), [{ version: 7 }], 'the wipe is acknowledged once');
+    await engine.handleUpdate({ prevVersion: 6, version: 7, conversations: [row('c2c_bob', { version: 7, deleted: true })], messages: [], deletion: { mode: 'delete', conversationIDs: ['c2c_bob'], deviceID: 'A' } });
+    assert.equal(calls.filter(([op]) => op === 'conv.sync').length, 1);
+  });
+
   it('a gap triggers conv.sync from the stored version, then catch-up via msg.history', async () => {
     const { engine, got, calls, store } = await setup({
       'conv.sync': () => ({ conversations: [row('c2c_bob', { version: 8, lastSeq: 3 }), row('c2c_gone', { version: 9, deleted: true })], version: 9, isFinished: true }),
@@ -58,7 +71,9 @@ describe('SyncEngine', () => {
     }, 5);
     await store.apply({ upsertConversations: [conv('c2c_gone', { version: 2 })] });
     await engine.handleUpdate({ prevVersion: 7, version: 8, conversations: [], messages: [] });
-    assert.deepEqual(calls.map((c) => c[0]), ['conv.sync', 'msg.history']);
+    // The gap sync ends with an acknowledgement: it may have carried a deletion (c2c_gone).
+    assert.deepEqual(calls.map((c) => c[0]), ['conv.sync', 'msg.history', 'sync.ack']);
+    assert.equal(calls[2]![1].version, 9);
     assert.equal(calls[0]![1].sinceVersion, 5);
     assert.equal(calls[1]![1].afterSeq, 0);
     assert.equal(engine.version, 9);

@@ -296,6 +296,10 @@ export class SyncEngine {
   async #syncFromVersion(): Promise<void> {
     await this.#pagesFromStoredVersion();
     await this.#catchUp();
+    // A deletion can reach this device through this sync instead of its update (a gap, or
+    // a sync.hint that ran first); its update is then dropped as old, so acknowledge here.
+    // This path is rare (gaps and hints), so the ack costs no write per message.
+    this.#ack();
   }
 
   async #onUpdate(u: UserUpdate): Promise<void> {
