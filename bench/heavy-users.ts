@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import type { LocalStore, V2TIMManager as V2TIMManagerType } from '@confab/sdk';
 import { ask, pct, type Conn } from './lib/raw-client.js';
 import { c2cKey, exited, forkServer, loginRaw, next, pinGeneratorCore, pinned } from './lib/pinned-child.js';
+import { countingWebSocket } from './lib/counting-websocket.js';
 
 const GROUP = 'big';
 const OWNER = 'gowner';
@@ -216,18 +217,12 @@ async function restAll(httpUrl: string, sdkAppID: number, adminSig: string): Pro
 }
 
 async function sdkStart(url: string, sdkAppID: number, sig: string, dir: string, load: Load): Promise<string[]> {
-  const { WebSocket: NodeWebSocket } = await import('ws');
   const { MemoryStore, V2TIMManager } = await import('@confab/sdk');
   const { SqliteStore } = await import('@confab/sdk/sqlite-store');
   /** Logs a device in; resolves once its first sync finished, with the requests sent until then. */
   const device = async (deviceID: string, store: LocalStore) => {
     const ops: string[] = [];
-    class CountingWebSocket extends NodeWebSocket {
-      override send(data: unknown, ...rest: unknown[]): void {
-        ops.push((JSON.parse(String(data)) as { op: string }).op);
-        (super.send as (...a: unknown[]) => void)(data, ...rest);
-      }
-    }
+    const CountingWebSocket = countingWebSocket(ops);
     const im = new V2TIMManager();
     im.initSDK(sdkAppID, { serverUrl: url, store, deviceID, logLevel: 'warn', WebSocket: CountingWebSocket as never });
     let finished!: () => void;

@@ -17,10 +17,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WebSocket as NodeWebSocket } from 'ws';
 import { startServer } from '@confab/server';
 import { MemoryStore, V2TIMManager, type ConversationPosition, type LocalStore, type StoredConversation, type WebSocketConstructor } from '@confab/sdk';
 import { SqliteStore } from '@confab/sdk/sqlite-store';
+import { countingWebSocket } from './lib/counting-websocket.js';
 
 const N = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 10_000);
 const withServer = !process.argv.includes('--no-server');
@@ -98,12 +98,7 @@ if (withServer) {
 
   for (const [name, store] of [['MemoryStore', new MemoryStore()], ['SqliteStore', new SqliteStore(join(dir, 'part2.db'))]] as const) {
     const ops: string[] = [];
-    class CountingWebSocket extends NodeWebSocket {
-      override send(data: unknown, ...rest: unknown[]): void {
-        ops.push((JSON.parse(String(data)) as { op: string }).op);
-        (super.send as (...a: unknown[]) => void)(data, ...rest);
-      }
-    }
+    const CountingWebSocket = countingWebSocket(ops);
     const im = new V2TIMManager();
     im.initSDK(app.sdkAppID, { serverUrl: server.wsUrl, store, logLevel: 'warn', WebSocket: CountingWebSocket as unknown as WebSocketConstructor });
     let finished: (() => void) | undefined;
