@@ -128,6 +128,8 @@ export class Domain {
   readonly conversations: ConversationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
+  /** Offline pushes to recipients with no session online (`PushProvider`). */
+  readonly offlinePush: OfflinePusher;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
   readonly #logger: Logger;
@@ -172,7 +174,7 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
+    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
     const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
@@ -194,5 +196,6 @@ export class Domain {
     this.#unsubscribe();
     await this.purge.stop();
     await this.fanout.stop();
+    await this.offlinePush.idle();
   }
 }

@@ -46,6 +46,7 @@ export class OfflinePusher {
   readonly #provider: PushProvider;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(storage: Storage, provider: PushProvider, logger: Logger, now: () => number = Date.now) {
     this.#storage = storage;
@@ -56,7 +57,15 @@ export class OfflinePusher {
 
   /** `deliveries`: recipient → the messages that just reached them (their own are skipped). */
   dispatch(app: number, deliveries: Iterable<[userID: string, messages: StoredMessage[]]>): Promise<void> {
-    return this.#run(app, [...deliveries]).catch((err: unknown) => this.#logger.warn({ err }, 'offline push dispatch failed'));
+    const run = this.#run(app, [...deliveries]).catch((err: unknown) => this.#logger.warn({ err }, 'offline push dispatch failed'));
+    this.#inFlight.add(run);
+    void run.finally(() => this.#inFlight.delete(run));
+    return run;
+  }
+
+  /** Resolves once every dispatch started so far is done (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   async #run(app: number, deliveries: [string, StoredMessage[]][]): Promise<void> {
