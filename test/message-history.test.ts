@@ -148,6 +148,32 @@ describe('getHistoryMessageList', () => {
   });
 });
 
+describe('getHistoryMessageList in a group', () => {
+  test('older and newer pages with a type filter; a member who joined later sees from the join', async () => {
+    const owner = await loggedIn('hg-owner');
+    const early = await loggedIn('hg-early');
+    const late = await loggedIn('hg-late');
+    const groupID = await owner.im.createGroup('Work', null, 'History');
+    await owner.im.getGroupManager().inviteUserToGroup(groupID, ['hg-early']);
+    const om = owner.im.getMessageManager();
+    await om.sendMessage(om.createTextMessage('g1'), null, groupID);
+    await om.sendMessage(om.createLocationMessage('here', 1, 1), null, groupID);
+    await owner.im.getGroupManager().inviteUserToGroup(groupID, ['hg-late']);
+    await om.sendMessage(om.createTextMessage('g2'), null, groupID);
+    await om.sendMessage(om.createLocationMessage('there', 2, 2), null, groupID);
+    await waitFor(() => early.events.received.length === 4, 'the early member receives all');
+    const fresh = await loggedIn('hg-early', { deviceID: 'fresh' });
+    const em = fresh.im.getMessageManager();
+    const places = await em.getHistoryMessageList({ getType: OLDER, groupID, count: 10, messageTypeList: [V2TIMElemType.LOCATION] });
+    assert.deepEqual(places.map(label), ['there', 'here']);
+    const newer = await em.getHistoryMessageList({ getType: NEWER, groupID, count: 2, lastMsg: places[1]! });
+    assert.deepEqual(newer.map(label), ['g2', 'there']);
+    await waitFor(() => late.events.received.length === 2, 'the late member receives from the join');
+    const seen = await late.im.getMessageManager().getHistoryMessageList({ getType: NEWER, groupID, count: 10 });
+    assert.deepEqual(seen.map(label), ['g2', 'there']);
+  });
+});
+
 describe('findMessages', () => {
   test('from this device first, then the server; only what the caller may see, in the order asked', async () => {
     const { sent } = await seed('fm');
