@@ -749,7 +749,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
 
     // ------------------------------------------------------------ deletions
     describe('deletions', () => {
-      const AUDIT_FIELDS = ['conversationID', 'createdAt', 'deviceID', 'id', 'mode', 'purgedAt', 'undoUntil', 'undoneAt', 'userID', 'version', 'watermarkSeq'];
+      const AUDIT_FIELDS = ['conversationID', 'createdAt', 'deviceID', 'erasedAt', 'id', 'mode', 'purgedAt', 'undoUntil', 'undoneAt', 'userID', 'version', 'watermarkSeq'];
       const LATER = T0 + 10_000_000;
 
       /** Runs the purge worker's loop until the queue is empty. */
@@ -829,7 +829,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
           assert.deepEqual({ ...entry, id: 0 }, {
             id: 0, userID: 'alice', conversationID: entry.conversationID, deviceID: 'phone-1', mode: 'delete',
             watermarkSeq: entry.conversationID === 'c2c_bob' ? 4 : 2, createdAt: T0 + 100, purgedAt: null,
-            version: change.version, undoUntil: null, undoneAt: null,
+            version: change.version, undoUntil: null, undoneAt: null, erasedAt: null,
           }, 'the entry records the version the deletion committed at');
         }
         assert.ok(!/secret|three|unsent|tag/.test(JSON.stringify(audit)), 'the audit trail is content-free');
@@ -996,7 +996,13 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal((await drain(1000, T0 + 60)).erased, 2);
         assert.deepEqual(await seqs(key), []);
         assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.purgedAt), [T0 + 60, T0 + 60, T0 + 40]);
-        await storage.deletions.compact();
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.erasedAt), [null, null, null],
+          'rows deleted is not bytes erased');
+        assert.equal(await storage.deletions.awaitingErasure(), true);
+        assert.deepEqual(await storage.deletions.compact(T0 + 70), { complete: true, erased: 3 });
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.erasedAt), [T0 + 70, T0 + 70, T0 + 70]);
+        assert.equal(await storage.deletions.awaitingErasure(), false);
+        assert.deepEqual(await storage.deletions.compact(T0 + 80), { complete: true, erased: 0 }, 'each deletion is stamped once');
 
         // The sequence continues after a purge.
         const next = await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b8', 'm8')]);

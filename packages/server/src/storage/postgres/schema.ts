@@ -239,6 +239,16 @@ const MIGRATIONS: string[] = [
   CREATE INDEX presence_by_node ON presence (node);
   CREATE INDEX presence_by_expiry ON presence (expires_at);
   `,
+  // Erasure (docs/deletion.md, "What is erased where"): the index that finds a resend by
+  // its clientMsgID holds a SHA-256 of it, not the ID itself; and each deletion records
+  // when the bytes of its purged rows left the files (erased_at: after the rewrite of
+  // the tables that held them), apart from when the rows were deleted (purged_at).
+  `
+  CREATE UNIQUE INDEX messages_by_client_key ON messages (app_id, conv_key, sender, sha256(client_msg_id::bytea));
+  DROP INDEX messages_by_client_id;
+  ALTER TABLE deletions ADD COLUMN erased_at bigint;
+  CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
+  `,
 ];
 
 /**
