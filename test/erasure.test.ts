@@ -1,9 +1,10 @@
 /**
- * Deleted means gone on PostgreSQL too (docs/deletion.md, "What is erased where"): a
+ * Deleted means gone, on PostgreSQL too (docs/deletion.md, "What is erased where"): a
  * unique marker goes into a message's text and clientMsgID, a draft and custom data, in
  * a one-to-one chat and a group; every participant deletes; the purge runs; then no
  * file of the PostgreSQL data directory outside pg_wal holds the marker. pg_wal still
- * does, and after the operator steps the document gives, it does not either.
+ * does, and after the operator steps the document gives, it does not either. The same
+ * scenario runs on SQLite, where no file of the data folder may hold it.
  *
  * Needs the local PostgreSQL as a superuser (SHOW data_directory, CHECKPOINT, ALTER
  * SYSTEM) and a process that can read its data directory (root, or the postgres user).
@@ -13,7 +14,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { GroupType } from '@confab/protocol';
@@ -75,7 +77,37 @@ async function until<T>(what: string, check: () => Promise<T>): Promise<NonNulla
   }
 }
 
-/** Every file of the data directory but pg_wal (and the server's pid and options files). */
+/**
+ * The marker in a one-to-one chat's message text and clientMsgID, in alice's draft and
+ * custom data and bob's custom data; and in a group of three, in a message every member
+ * receives and in a draft.
+ */
+async function writeEverywhere(app: AppRecord, marker: string): Promise<void> {
+  const alice = await login(app, 'alice');
+  const bob = await login(app, 'bob');
+  const carol = await login(app, 'carol');
+  await alice.ok('msg.send', { conversationID: 'c2c_bob', clientMsgID: `cid-${marker}`, elem: text(`secret ${marker}`) });
+  await bob.ok('msg.send', { conversationID: 'c2c_alice', clientMsgID: 'b-1', elem: text('reply') });
+  await alice.ok('conv.setDraft', { conversationID: 'c2c_bob', draftText: `draft ${marker}` });
+  await alice.ok('conv.setCustomData', { conversationIDs: ['c2c_bob'], customData: `custom ${marker}` });
+  await bob.ok('conv.setCustomData', { conversationIDs: ['c2c_alice'], customData: `bob-custom ${marker}` });
+  await alice.ok('group.create', { groupID: 'g1', groupType: GroupType.WORK, groupName: 'g', memberUserIDs: ['bob', 'carol'] });
+  await carol.ok('msg.send', { conversationID: 'group_g1', clientMsgID: `gcid-${marker}`, elem: text(`group ${marker}`) });
+  await until('the group message reached bob', async () =>
+    (await bob.ok('msg.history', { conversationID: 'group_g1', count: 10 })).messages.length > 0);
+  await bob.ok('conv.setDraft', { conversationID: 'group_g1', draftText: `group-draft ${marker}` });
+
+}
+
+/** Every participant deletes both conversations, history erased. */
+async function everyoneDeletes(): Promise<void> {
+  const [alice, bob, carol] = clients.slice(-3) as [RawClient, RawClient, RawClient];
+  for (const [client, ids] of [[alice, ['c2c_bob', 'group_g1']], [bob, ['c2c_alice', 'group_g1']], [carol, ['group_g1']]] as const) {
+    await client.ok('conv.delete', { conversationIDs: [...ids], clearMessages: true });
+  }
+}
+
+/** Every file of the data directory but pg_wal; pg_wal only. */
 const outsideWal = (rel: string) => rel === 'pg_wal' || rel.startsWith(`pg_wal/`);
 const walOnly = (rel: string) => !(rel === 'pg_wal' || rel.startsWith('pg_wal/'));
 
@@ -86,30 +118,13 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
     const app = await server.createApp({ name: 'erasure' });
     const dbOid = (await admin.query<{ oid: number }>('SELECT oid FROM pg_database WHERE datname = $1', [DB])).rows[0]!.oid;
 
-    const alice = await login(app, 'alice');
-    const bob = await login(app, 'bob');
-    const carol = await login(app, 'carol');
-    // A one-to-one chat: the marker in the text and the clientMsgID of a message, and in
-    // alice's draft and custom data; bob's too.
-    await alice.ok('msg.send', { conversationID: 'c2c_bob', clientMsgID: `cid-${marker}`, elem: text(`secret ${marker}`) });
-    await bob.ok('msg.send', { conversationID: 'c2c_alice', clientMsgID: 'b-1', elem: text('reply') });
-    await alice.ok('conv.setDraft', { conversationID: 'c2c_bob', draftText: `draft ${marker}` });
-    await alice.ok('conv.setCustomData', { conversationIDs: ['c2c_bob'], customData: `custom ${marker}` });
-    await bob.ok('conv.setCustomData', { conversationIDs: ['c2c_alice'], customData: `bob-custom ${marker}` });
-    // A group of three: the marker in a message every member receives, and in a draft.
-    await alice.ok('group.create', { groupID: 'g1', groupType: GroupType.WORK, groupName: 'g', memberUserIDs: ['bob', 'carol'] });
-    await carol.ok('msg.send', { conversationID: 'group_g1', clientMsgID: `gcid-${marker}`, elem: text(`group ${marker}`) });
-    await until('the group message reached bob', async () =>
-      (await bob.ok('msg.history', { conversationID: 'group_g1', count: 10 })).messages.length > 0);
-    await bob.ok('conv.setDraft', { conversationID: 'group_g1', draftText: `group-draft ${marker}` });
+    await writeEverywhere(app, marker);
 
     await admin.query('CHECKPOINT');
     const before = filesHolding(join(dataDir, 'base', String(dbOid)), marker);
     assert.ok(before.length > 0, 'the test sees the marker in the database files before the deletion');
 
-    for (const [client, ids] of [[alice, ['c2c_bob', 'group_g1']], [bob, ['c2c_alice', 'group_g1']], [carol, ['group_g1']]] as const) {
-      await client.ok('conv.delete', { conversationIDs: [...ids], clearMessages: true });
-    }
+    await everyoneDeletes();
     const t0 = Date.now();
     const erased = await server.purgeNow();
     console.log(`# purge took ${Date.now() - t0} ms`);
@@ -164,5 +179,33 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
     }
     assert.deepEqual(filesHolding(dataDir, marker, walOnly), [], 'after the steps pg_wal holds no marker either');
     assert.deepEqual(filesHolding(dataDir, marker, outsideWal), [], 'and nothing else does');
+    for (const c of clients.splice(0)) await c.close();
+    await server.close();
+    server = undefined;
+  });
+});
+
+describe('the same on SQLite', { timeout: 60_000 }, () => {
+  test('after every participant deletes and the purge runs, no file of the data folder holds the marker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'confab-erasure-'));
+    try {
+      const marker = `MARKER${randomBytes(8).toString('hex')}`;
+      server = await startServer({ port: 0, logLevel: 'silent', purge: false, dataDir: dir });
+      const app = await server.createApp({ name: 'erasure' });
+      await writeEverywhere(app, marker);
+      assert.ok(filesHolding(dir, marker).length > 0, 'the test sees the marker in the data folder before the deletion');
+      await everyoneDeletes();
+      assert.ok((await server.purgeNow()) >= 3);
+      const audit = await server.domain.storage.deletions.list(app.sdkAppID, { limit: 10 });
+      assert.equal(audit.length, 5);
+      assert.ok(audit.every((e) => e.purgedAt !== null && e.erasedAt !== null), 'rows deleted and bytes erased');
+      assert.deepEqual(filesHolding(dir, marker), [], 'no file holds the marker while the server runs');
+      for (const c of clients.splice(0)) await c.close();
+      await server.close();
+      server = undefined;
+      assert.deepEqual(filesHolding(dir, marker), [], 'nor after it stopped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
