@@ -647,8 +647,9 @@ async function loadDeletions() {
   hideError(errorEl);
   $('deletions-body').setAttribute('aria-busy', 'true');
   try {
-    const { deletions } = await api('GET', `/admin/api/apps/${sdkAppID}/deletions?${params}`);
+    const { deletions, storage } = await api('GET', `/admin/api/apps/${sdkAppID}/deletions?${params}`);
     if (state.app?.sdkAppID !== sdkAppID) return;
+    d.storage = storage;
     d.hasMore = deletions.length > PAGE_SIZE;
     d.rows = deletions.slice(0, PAGE_SIZE);
     renderDeletions();
@@ -685,7 +686,26 @@ function stateCell(r, now) {
       : null,
     r.state === 'purged' && typeof r.purgedAt === 'number'
       ? h('span', { className: 'muted small block', 'data-testid': 'deletion-purged-at' }, formatTime(r.purgedAt, true))
-      : null);
+      : null,
+    r.state === 'purged' ? erasureLine(r) : null);
+}
+
+const BACKEND_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
+/**
+ * "Rows deleted" and "bytes erased" are two steps: on PostgreSQL the tables that held the
+ * rows are rewritten a little after the rows are deleted, and until then their bytes are
+ * still in the database files.
+ */
+function erasureLine(r) {
+  const backend = BACKEND_NAMES[state.deletions.storage] ?? 'the database';
+  const erased = typeof r.erasedAt === 'number';
+  return h('span', {
+    className: `small block ${erased ? 'erased' : 'muted'}`, 'data-testid': 'deletion-erasure', 'data-erased': String(erased),
+    title: erased
+      ? `Rows deleted, and their bytes erased from the ${backend} files at ${new Date(r.erasedAt).toLocaleString()}`
+      : `Rows deleted; their bytes are still in the ${backend} files until the next erasure`,
+  }, erased ? `bytes erased (${backend}) at ${formatClock(r.erasedAt)}` : `rows deleted, bytes not yet erased (${backend})`);
 }
 
 /**
