@@ -1,21 +1,17 @@
 /**
  * One Web SDK instance (`TencentCloudChat.create(...)`): a V2TIMManager underneath, and
- * this face translating its IDs, objects, events and codes.
- *
- * Readiness, as in the reference: `login()` resolves on the server's auth reply; SDK_READY
- * follows once the first conversation sync finished and the face took its snapshot of the
- * list; only then do the other methods run (before it they reject with the not-ready
- * reason: 2024 when logged out, 2999 while syncing, 3002/3004 after a kick). The
- * snapshot is read inside the sync engine's write queue, which login() already holds the
- * first sync in, so it sees that sync's result and no commit interleaves with the read.
+ * this face translating its IDs, objects, events and codes. The methods live in
+ * conversations.ts, messages.ts and relations.ts; readiness and events in
+ * session-bridge.ts; this file is the reference's method table.
  */
-import { V2TIMLoginStatus, V2TIMManager, type LocalStore, type V2TIMConversation, type V2TIMMessage, type WebSocketConstructor } from '@confab/sdk';
-import { coreOf, createLogger, toV2Conversation, type LogLevel, type SdkCore } from '@confab/sdk/internal';
+import { V2TIMLoginStatus, V2TIMManager, type LocalStore, type WebSocketConstructor } from '@confab/sdk';
+import { coreOf, createLogger, type LogLevel, type SdkCore } from '@confab/sdk/internal';
 import { ERROR_CODE, EVENT, TYPES } from './constants.js';
+import { SessionBridge } from './session-bridge.js';
 import { MessageIndex, type FaceContext } from './context.js';
 import { ConversationList } from './conversation-list.js';
 import * as conversations from './conversations.js';
-import { webConversation, webMessage, type Names, type WebConversation, type WebMessage } from './convert.js';
+import { webConversation, webMessage, type Names, type WebMessage } from './convert.js';
 import { WebEmitter, type Handler } from './emitter.js';
 import { ChatError, notSupported, ok, toChatError, type ChatResponse } from './errors.js';
 import * as messages from './messages.js';
@@ -48,9 +44,6 @@ export interface LoginResult {
 /** The reference's levels: 0 all, 1 release, 2 warnings, 3 errors, 4 none. */
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
-/** How many conversations' names (peers' profiles, groups) are fetched after login: the first screen. */
-const NAMES_AT_LOGIN = 100;
-
 function defaultServerUrl(): string | undefined {
   const loc = (globalThis as { location?: { protocol?: string; host?: string } }).location;
   if (!loc?.host) return undefined;
@@ -67,20 +60,7 @@ export class Chat {
   readonly #list = new ConversationList();
   readonly #messages = new MessageIndex();
   readonly #ctx: FaceContext;
-  /** Bumped by each login and logout: work started for an older session does nothing. */
-  #gen = 0;
-  #ready = false;
-  #notReadyReason: number = ERROR_CODE.USER_NOT_LOGGED_IN;
-  #synced = false;
-  #snapshotTaken = false;
-  #readyScheduled = false;
-  #total = 0;
-  #emittedTotal = -1;
-  #received: WebMessage[] = [];
-  #flushQueued = false;
-  #netState = '';
-  /** Users and groups whose names were asked for once (so an unknown ID is not asked again and again). */
-  readonly #askedNames = new Set<string>();
+  readonly #bridge: SessionBridge;
 
   /** @internal Use `TencentCloudChat.create`. */
   constructor(options: ChatOptions) {
@@ -108,11 +88,11 @@ export class Chat {
       im: this.#im, core, list: this.#list, messages: this.#messages, names,
       userID: () => core.session?.userID ?? '',
       emit: (name, data) => this.#events.emit(name, data),
-      scheduleFlush: () => this.#scheduleFlush(),
+      scheduleFlush: () => this.#bridge.scheduleFlush(),
       webConversation: (c) => webConversation(c, self.#ctx.userID(), names),
       webMessage: (m) => webMessage(m, self.#ctx.userID(), names),
     };
-    this.#wire();
+    this.#bridge = new SessionBridge(this.#ctx, this.#events);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -138,26 +118,21 @@ export class Chat {
       if (this.#im.getLoginStatus() === V2TIMLoginStatus.LOGINED && this.#im.getLoginUser() === userID) {
         return ok({ actionStatus: 'OK', errorCode: 0, errorInfo: `${userID} is already logged in`, repeatLogin: true });
       }
-      if (this.#im.getLoginStatus() === V2TIMLoginStatus.LOGINED) this.#notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
-      const gen = ++this.#gen;
-      this.#synced = false;
-      this.#snapshotTaken = false;
-      this.#readyScheduled = false;
-      this.#notReadyReason = ERROR_CODE.SDK_IS_NOT_READY;
+      const gen = this.#bridge.loginStarting();
       try {
         await this.#im.login(userID, userSig);
       } catch (err) {
-        if (gen === this.#gen) this.#notReadyReason = ERROR_CODE.USER_NOT_LOGGED_IN;
+        this.#bridge.loginFailed(gen);
         throw err;
       }
-      void this.#takeSnapshot(gen);
+      this.#bridge.loggedIn(gen);
       return ok({ actionStatus: 'OK', errorCode: 0, errorInfo: '', repeatLogin: false });
     });
   }
 
   logout(): Promise<ChatResponse<Record<string, never>>> {
     return this.#run('logout', true, async () => {
-      this.#notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
+      this.#bridge.notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
       await this.#im.logout();
       return ok({});
     });
@@ -166,7 +141,7 @@ export class Chat {
   /** Logs out, emits SDK_DESTROY and drops every handler; the instance is not used again. */
   destroy(): Promise<ChatResponse<Record<string, never>>> {
     return this.#run('destroy', true, async () => {
-      this.#notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
+      this.#bridge.notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
       await this.#im.logout().catch(() => undefined);
       this.#events.emit(EVENT.SDK_DESTROY, {});
       this.#events.clear();
@@ -176,7 +151,7 @@ export class Chat {
   }
 
   isReady(): boolean {
-    return this.#ready;
+    return this.#bridge.ready;
   }
 
   getLoginUser(): string {
@@ -258,7 +233,7 @@ export class Chat {
 
   /** Synchronous, as in the reference: the total the last TOTAL_UNREAD_MESSAGE_COUNT_UPDATED carried (0 before SDK_READY). */
   getTotalUnreadMessageCount(): number {
-    return this.#ready ? this.#total : 0;
+    return this.#bridge.total;
   }
 
   // ---- messages --------------------------------------------------------------------------
@@ -411,8 +386,9 @@ export class Chat {
    * rejection with the Web SDK's code.
    */
   #run<T>(api: string, beforeReady: boolean, work: () => Promise<ChatResponse<T>> | ChatResponse<T>): Promise<ChatResponse<T>> {
-    if (!beforeReady && !this.#ready) {
-      return Promise.reject(new ChatError(this.#notReadyReason, `${api}: the SDK is not ready (${this.#notReadyReason})`));
+    if (!beforeReady && !this.#bridge.ready) {
+      const reason = this.#bridge.notReadyReason;
+      return Promise.reject(new ChatError(reason, `${api}: the SDK is not ready (${reason})`));
     }
     try {
       return Promise.resolve(work()).catch((err: unknown) => {
@@ -420,167 +396,6 @@ export class Chat {
       });
     } catch (err) {
       return Promise.reject(toChatError(err));
-    }
-  }
-
-  #wire(): void {
-    this.#im.addSDKListener({
-      onConnecting: () => this.#setNetState(TYPES.NET_STATE_CONNECTING),
-      onConnectSuccess: () => this.#setNetState(TYPES.NET_STATE_CONNECTED),
-      onConnectFailed: () => {
-        this.#setNetState(TYPES.NET_STATE_DISCONNECTED);
-        // The session ended for good (not a retry): the app must log in again.
-        if (this.#im.getLoginStatus() === V2TIMLoginStatus.LOGOUT && this.#notReadyReason !== ERROR_CODE.USER_NOT_LOGGED_IN) {
-          this.#notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
-        }
-      },
-      onKickedOffline: () => this.#kicked(ERROR_CODE.KICKED_OUT_MULT_DEVICE, TYPES.KICKED_OUT_MULT_DEVICE),
-      onUserSigExpired: () => this.#kicked(ERROR_CODE.KICKED_OUT_USERSIG_EXPIRED, TYPES.KICKED_OUT_USERSIG_EXPIRED),
-    });
-    this.#im.getConversationManager().addConversationListener({
-      onSyncServerFinish: () => {
-        this.#synced = true;
-        this.#maybeReady(this.#gen);
-      },
-      onNewConversation: (list) => this.#onRows(list),
-      onConversationChanged: (list) => this.#onRows(list),
-      onConversationDeleted: (ids) => {
-        if (!this.#snapshotTaken) return;
-        this.#list.remove(ids);
-        this.#scheduleFlush();
-      },
-      onTotalUnreadMessageCountChanged: (total) => {
-        this.#total = total;
-        this.#scheduleFlush();
-      },
-    });
-    this.#im.getMessageManager().addAdvancedMsgListener({
-      onRecvNewMessage: (m: V2TIMMessage) => {
-        const web = this.#ctx.webMessage(m);
-        this.#messages.remember(web, m);
-        this.#received.push(web);
-        this.#scheduleFlush();
-      },
-    });
-  }
-
-  #onRows(rows: V2TIMConversation[]): void {
-    // Before the snapshot, the snapshot itself will hold these rows.
-    if (!this.#snapshotTaken) return;
-    this.#list.upsert(rows);
-    this.#scheduleFlush();
-    if (this.#ready) void this.#lookUpNames(rows, this.#gen);
-  }
-
-  async #takeSnapshot(gen: number): Promise<void> {
-    const session = this.#core.session;
-    if (!session) return;
-    const snap = await session.engine.exclusive(async () => ({
-      rows: await session.store.listConversations(),
-      total: await session.store.getTotalUnread(),
-    })).catch(() => undefined);
-    if (gen !== this.#gen || !snap) return;
-    const rows = snap.rows.map((c) => toV2Conversation(c, session.userID, session.names));
-    this.#list.reset(rows);
-    this.#total = snap.total;
-    this.#snapshotTaken = true;
-    await this.#lookUpNames(this.#list.sorted().slice(0, NAMES_AT_LOGIN), gen);
-    this.#maybeReady(gen);
-  }
-
-  /**
-   * Fetches the profiles of C2C peers and the profiles of groups the list shows without a
-   * name yet (one request each, up to 100 IDs), so `userProfile.nick` and
-   * `groupProfile.name` are filled; then the list is announced again.
-   */
-  async #lookUpNames(rows: V2TIMConversation[], gen: number): Promise<void> {
-    const names = this.#ctx.names;
-    const users: string[] = [];
-    const groups: string[] = [];
-    for (const c of rows) {
-      const key = c.type === 1 ? `u:${c.userID}` : `g:${c.groupID}`;
-      if (this.#askedNames.has(key)) continue;
-      if (c.type === 1 ? names.profile(c.userID) : names.group(c.groupID)) continue;
-      this.#askedNames.add(key);
-      if (c.type === 1 && users.length < 100) users.push(c.userID);
-      if (c.type === 2 && groups.length < 100) groups.push(c.groupID);
-    }
-    if (!users.length && !groups.length) return;
-    await Promise.all([
-      users.length ? this.#im.getUsersInfo(users).catch(() => undefined) : undefined,
-      groups.length ? this.#im.getGroupManager().getGroupsInfo(groups).catch(() => undefined) : undefined,
-    ]);
-    if (gen !== this.#gen) return;
-    this.#list.dirty = true;
-    this.#scheduleFlush();
-  }
-
-  #maybeReady(gen: number): void {
-    if (gen !== this.#gen || !this.#synced || !this.#snapshotTaken || this.#ready || this.#readyScheduled) return;
-    this.#readyScheduled = true;
-    // A macrotask: the app's `await chat.login()` continues before SDK_READY, as the
-    // reference's UIKits require (their login promise waits for login() first).
-    setTimeout(() => {
-      if (gen !== this.#gen) return;
-      this.#ready = true;
-      this.#notReadyReason = 0;
-      this.#events.emit(EVENT.SDK_READY, {});
-      this.#list.dirty = true;
-      this.#emittedTotal = -1;
-      this.#flush();
-    }, 0);
-  }
-
-  #notReady(reason: number): void {
-    this.#gen++;
-    const wasActive = this.#ready || this.#notReadyReason === ERROR_CODE.SDK_IS_NOT_READY;
-    this.#ready = false;
-    this.#notReadyReason = reason;
-    this.#list.clear();
-    this.#messages.clear();
-    this.#received = [];
-    this.#total = 0;
-    this.#emittedTotal = -1;
-    this.#askedNames.clear();
-    if (wasActive) this.#events.emit(EVENT.SDK_NOT_READY, {});
-  }
-
-  #kicked(reason: number, type: string): void {
-    this.#events.emit(EVENT.KICKED_OUT, { type });
-    this.#notReady(reason);
-  }
-
-  #setNetState(state: string): void {
-    if (state === this.#netState) return;
-    this.#netState = state;
-    this.#events.emit(EVENT.NET_STATE_CHANGE, { state });
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      this.#flush();
-    });
-  }
-
-  /** One burst of changes → MESSAGE_RECEIVED, then CONVERSATION_LIST_UPDATED (whole list), then the total. */
-  #flush(): void {
-    if (!this.#ready) return;
-    if (this.#received.length) {
-      const batch = this.#received;
-      this.#received = [];
-      this.#events.emit(EVENT.MESSAGE_RECEIVED, batch);
-    }
-    if (this.#list.dirty) {
-      this.#list.dirty = false;
-      const list: WebConversation[] = this.#list.sorted().map((c) => this.#ctx.webConversation(c));
-      this.#events.emit(EVENT.CONVERSATION_LIST_UPDATED, list);
-    }
-    if (this.#total !== this.#emittedTotal) {
-      this.#emittedTotal = this.#total;
-      this.#events.emit(EVENT.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, this.#total);
     }
   }
 }
