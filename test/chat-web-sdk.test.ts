@@ -91,6 +91,17 @@ describe('TencentCloudChat: create, login, SDK_READY', () => {
     await notReady;
     assert.equal(chat.isReady(), false);
     await assert.rejects(chat.getConversationList(), { code: 2024 });
+
+    // Logging in again (as another user) gets a fresh SDK_READY and that user's list.
+    await ready('w-ready-2'); // the account exists once it has logged in somewhere
+    const peer = await ready('w-ready-peer');
+    await peer.chat.sendMessage(textTo(peer.chat, 'w-ready-2', 'welcome'));
+    const readies = seen.filter((e) => e.name === EVENT.SDK_READY).length;
+    await chat.login({ userID: 'w-ready-2', userSig: await env.sig('w-ready-2') });
+    await waitFor(() => seen.filter((e) => e.name === EVENT.SDK_READY).length === readies + 1, 'second SDK_READY');
+    const relisted = await chat.getConversationList();
+    assert.deepEqual(relisted.data.conversationList.map((c) => [c.conversationID, c.unreadCount, c.lastMessage.messageForShow]), [['C2Cw-ready-peer', 1, 'welcome']]);
+    assert.equal(chat.getTotalUnreadMessageCount(), 1);
   });
 });
 

@@ -105,10 +105,11 @@ export class SessionBridge {
 
   #wire(): void {
     this.#ctx.im.addSDKListener({
-      onConnecting: () => this.#setNetState(TYPES.NET_STATE_CONNECTING),
-      onConnectSuccess: () => this.#setNetState(TYPES.NET_STATE_CONNECTED),
+      onConnectionStateChanged: (state) => {
+        this.#setNetState(state === 'connected' ? TYPES.NET_STATE_CONNECTED
+          : state === 'connecting' ? TYPES.NET_STATE_CONNECTING : TYPES.NET_STATE_DISCONNECTED);
+      },
       onConnectFailed: () => {
-        this.#setNetState(TYPES.NET_STATE_DISCONNECTED);
         // The session ended for good (not a retry): the app must log in again.
         if (this.#ctx.im.getLoginStatus() === V2TIMLoginStatus.LOGOUT && this.#notReadyReason !== ERROR_CODE.USER_NOT_LOGGED_IN) {
           this.notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
