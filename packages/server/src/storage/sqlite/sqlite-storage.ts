@@ -37,7 +37,12 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   // Deleted rows are overwritten with zeros, so erased messages do not linger in free pages.
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    migrate(db, options.filename);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const walSync = options.durability !== 'normal' && options.filename !== ':memory:' ? new WalSync(`${options.filename}-wal`) : undefined;
 
   return {
@@ -54,6 +59,10 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     fanout: new SqliteFanoutStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
+    async ping() {
+      if (!db.open) throw new Error('the SQLite database is closed');
+      db.prepare('SELECT 1').get();
+    },
     async close() {
       await walSync?.barrier();
       walSync?.close();
@@ -82,6 +91,7 @@ class SqliteAppStore implements AppStore {
       get: db.prepare('SELECT * FROM apps WHERE sdk_app_id = ?'),
       list: db.prepare('SELECT * FROM apps ORDER BY sdk_app_id'),
       settings: db.prepare('UPDATE apps SET settings = ? WHERE sdk_app_id = ?'),
+      secret: db.prepare('UPDATE apps SET secret_key = ? WHERE sdk_app_id = ?'),
     };
   }
   async create(app: AppRecord) {
@@ -96,6 +106,9 @@ class SqliteAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     this.#s.settings.run(JSON.stringify(settings), sdkAppID);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    this.#s.secret.run(secretKey, sdkAppID);
   }
 }
 
