@@ -188,7 +188,14 @@ export class MessageService {
     const ceiling = row.lastSeq;
     if (opts.timeFrom !== undefined || opts.timeTo !== undefined || opts.elemTypes !== undefined) {
       const page = await filteredHistory(this.#ctx.storage, app, convKey, Math.max(floor, 1), ceiling, count, opts);
-      return { ...page, messages: page.messages.map((m) => toWireMessage(caller.userID, m)) };
+      const newer = opts.afterSeq !== undefined;
+      const kept = withinPageBytes(page.messages, newer ? 'oldest' : 'newest');
+      if (kept.length < page.messages.length) {
+        // Cut by size: the next page goes on from the last message kept.
+        page.isFinished = false;
+        page.nextSeq = newer ? kept[kept.length - 1]!.seq : kept[0]!.seq;
+      }
+      return { ...page, messages: kept.map((m) => toWireMessage(caller.userID, m)) };
     }
     let stored;
     let isFinished: boolean;
