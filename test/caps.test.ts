@@ -51,7 +51,7 @@ describe('friend caps', () => {
     await u.alice!.ok('friend.add', { userID: u.carol!.userID });
     assert.equal((await u.alice!.fail('friend.add', { userID: u.dave!.userID })).code, ErrorCode.FRIEND_LIMIT);
     assert.equal((await u.dave!.fail('friend.add', { userID: u.alice!.userID })).code, ErrorCode.PEER_FRIEND_LIMIT);
-    assert.equal((await u.alice!.ok('friend.add', { userID: u.bob!.userID, remark: 'B' })).friend.friendRemark, 'B',
+    assert.equal((await u.alice!.ok('friend.add', { userID: u.bob!.userID, remark: 'B' })).friend!.friendRemark, 'B',
       'a remark change on an existing friend is not a new friendship');
     assert.deepEqual((await u.dave!.ok('friend.list', {})).friends, []);
     await u.alice!.ok('friend.delete', { userIDs: [u.carol!.userID] });

@@ -573,7 +573,7 @@ describe('groups', () => {
     const conv = `group_${group.groupID}`;
     await send(alice, conv, 'k1', 'before');
     await alice.ok('group.dismiss', { groupID: group.groupID });
-    assert.deepEqual(await bob.nextPush('group.event', (e) => e.event === 'dismissed'), { groupID: group.groupID, event: 'dismissed', userIDs: [] });
+    assert.deepEqual(await bob.nextPush('group.event', (e) => e.event === 'dismissed'), { groupID: group.groupID, event: 'dismissed', userIDs: [], opUser: 'alice' }, 'the push names who dismissed it');
     assert.deepEqual(texts((await bob.ok('msg.history', { conversationID: conv })).messages), ['before']);
     const row = (await bob.ok('conv.sync', { sinceVersion: 0 })).conversations.find((c) => c.conversationID === conv);
     assert.equal(row?.deleted, false);
@@ -588,8 +588,8 @@ describe('friends', () => {
     const alice = await login('alice');
     const bob = await login('bob');
     const added = await alice.ok('friend.add', { userID: 'bob', remark: 'Bobby' });
-    assert.equal(added.friend.userID, 'bob');
-    assert.equal(added.friend.friendRemark, 'Bobby');
+    assert.equal(added.friend!.userID, 'bob');
+    assert.equal(added.friend!.friendRemark, 'Bobby');
     assert.deepEqual((await bob.ok('friend.list', {})).friends.map((f) => f.userID), ['alice'], 'friendship is mutual');
     await send(alice, 'c2c_bob', 'a1', 'hi');
     await send(bob, 'c2c_alice', 'b1', 'hello');

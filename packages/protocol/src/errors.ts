@@ -65,9 +65,15 @@ export const ErrorCode = {
   GROUP_JOIN_LIMIT: 10037,
   /** A new group would hold more members than the app allows. */
   GROUP_MEMBER_LIMIT: 10038,
+  /** The sender is muted in the group (for a time, or the whole group is muted). */
+  GROUP_MEMBER_MUTED: 10017,
+  /** The group application was already handled (accepted or refused), or no longer exists. */
+  GROUP_REQUEST_HANDLED: 10024,
 
   /** The receiver of a one-to-one message does not exist. */
   UNKNOWN_RECEIVER: 20003,
+  /** The receiver of a one-to-one message has the sender in their blocklist. */
+  BLOCKED_BY_RECEIVER: 20007,
 
   /** A friend operation had invalid parameters. */
   FRIEND_INVALID_PARAMETERS: 30001,
@@ -79,6 +85,16 @@ export const ErrorCode = {
   PEER_FRIEND_LIMIT: 30014,
   /** The two users are not friends. */
   NOT_FRIENDS: 31704,
+  /** The peer is in the caller's blocklist: no friend request to them. */
+  FRIEND_PEER_IN_MY_BLOCKLIST: 30515,
+  /** The peer's allowType refuses every friend request (V2TIM_FRIEND_DENY_ANY). */
+  FRIEND_PEER_DENIES_ALL: 30516,
+  /** The caller is in the peer's blocklist: no friend request to them. */
+  FRIEND_IN_PEER_BLOCKLIST: 30525,
+  /** Not a failure: the friend request waits for the peer's confirmation (V2TIM_FRIEND_NEED_CONFIRM). */
+  FRIEND_APPLICATION_PENDING: 30539,
+  /** No such friend application (already accepted, refused or deleted). */
+  FRIEND_APPLICATION_NOT_FOUND: 30614,
 
   /** The account is not imported (REST conversation APIs). */
   CONV_ACCOUNT_NOT_FOUND: 50001,

@@ -3,6 +3,7 @@ import type {
   UserUpdate, WireConversation, WireMessage,
 } from './model.js';
 import { ConfabError, ErrorCode } from './errors.js';
+import type { FriendApplication, FriendCheckResult, GroupApplication, GroupChangeInfo } from './social.js';
 
 /**
  * Protocol version a client announces at login. The server keeps serving older
@@ -84,18 +85,59 @@ export interface Ops {
   'auth.renew': { req: { userSig: string }; res: { userSigExpireAt: number } };
 
   'profile.get': { req: { userIDs: string[] }; res: { profiles: UserProfile[] } };
-  'profile.set': { req: { nickName?: string; faceUrl?: string; selfSignature?: string }; res: { profile: UserProfile } };
+  /** `allowType` is the reference's V2TIMFriendAllowType (0 allow any, 1 need confirm, 2 deny any). */
+  'profile.set': { req: { nickName?: string; faceUrl?: string; selfSignature?: string; allowType?: number }; res: { profile: UserProfile } };
 
-  'friend.add': { req: { userID: string; remark?: string }; res: { friend: FriendInfo } };
-  'friend.delete': { req: { userIDs: string[] }; res: { results: OperationResult[] } };
+  /**
+   * Adds a friend as the peer's allowType lets: at once (`friend` set), or as an
+   * application waiting for the peer (`resultCode` 30539, no `friend`). `addType` is the
+   * reference's V2TIMFriendType (1 one-way, 2 both; default 2).
+   */
+  'friend.add': {
+    req: { userID: string; remark?: string; addType?: number; addWording?: string; addSource?: string };
+    res: { friend?: FriendInfo; resultCode?: number; resultInfo?: string };
+  };
+  /** `deleteType` 1 (SINGLE) removes the peer from the caller's list only; 2 (BOTH, default) both ways. */
+  'friend.delete': { req: { userIDs: string[]; deleteType?: number }; res: { results: OperationResult[] } };
   'friend.list': { req: Empty; res: { friends: FriendInfo[] } };
+  'friend.check': { req: { userIDs: string[]; checkType?: number }; res: { results: FriendCheckResult[] } };
+  'friend.getInfo': {
+    req: { userIDs: string[] };
+    res: { results: { userID: string; resultCode: number; resultInfo: string; relation: number; friend?: FriendInfo }[] };
+  };
+  'friend.setInfo': { req: { userID: string; friendRemark?: string; friendCustomInfo?: Record<string, string> }; res: Empty };
+  'friend.applications': { req: Empty; res: { applications: FriendApplication[]; unreadCount: number } };
+  /** `responseType`: 0 (AGREE, the applicant gets the caller as a friend) or 1 (AGREE_AND_ADD, both ways). */
+  'friend.acceptApplication': { req: { userID: string; responseType: number }; res: { friend?: FriendInfo } };
+  'friend.refuseApplication': { req: { userID: string }; res: Empty };
+  /** `type` 1 deletes an application received from userID, 2 one sent to userID. */
+  'friend.deleteApplication': { req: { userID: string; type: number }; res: Empty };
+  'friend.setApplicationRead': { req: Empty; res: Empty };
+  'black.add': { req: { userIDs: string[] }; res: { results: OperationResult[] } };
+  'black.delete': { req: { userIDs: string[] }; res: { results: OperationResult[] } };
+  'black.list': { req: Empty; res: { users: FriendInfo[] } };
 
   'group.create': {
     req: { groupID?: string; groupType: GroupType; groupName: string; memberUserIDs?: string[];
       faceUrl?: string; introduction?: string; notification?: string };
     res: { group: GroupInfo } & WithUpdate;
   };
-  'group.join': { req: { groupID: string }; res: { group: GroupInfo } & WithUpdate };
+  /** On a group that needs approval (groupAddOpt 1) the join is an application: `pending` is set. */
+  'group.join': { req: { groupID: string; message?: string }; res: { group: GroupInfo; pending?: boolean } & WithUpdate };
+  'group.setInfo': {
+    req: { groupID: string; groupName?: string; notification?: string; introduction?: string; faceUrl?: string; groupAddOpt?: number; isAllMuted?: boolean };
+    res: Empty;
+  };
+  'group.setMemberRole': { req: { groupID: string; userID: string; role: number }; res: Empty };
+  'group.transferOwner': { req: { groupID: string; userID: string }; res: Empty };
+  /** Mutes a member for `seconds` (0 lifts the mute). */
+  'group.muteMember': { req: { groupID: string; userID: string; seconds: number }; res: Empty };
+  'group.membersInfo': { req: { groupID: string; userIDs: string[] }; res: { members: GroupMember[] } };
+  'group.setMemberInfo': { req: { groupID: string; userID: string; nameCard?: string; customInfo?: Record<string, string> }; res: Empty };
+  /** Pending join applications of the groups the caller owns or administers. */
+  'group.applications': { req: Empty; res: { applications: GroupApplication[]; unreadCount: number } };
+  'group.acceptApplication': { req: { groupID: string; userID: string; reason?: string }; res: Empty };
+  'group.refuseApplication': { req: { groupID: string; userID: string; reason?: string }; res: Empty };
   'group.invite': { req: { groupID: string; userIDs: string[] }; res: { results: OperationResult[] } };
   'group.leave': { req: { groupID: string }; res: Empty };
   'group.kick': { req: { groupID: string; userIDs: string[] }; res: { results: OperationResult[] } };
@@ -111,7 +153,8 @@ export interface Ops {
     res: { members: GroupMember[]; nextSeq: number; nextOffset: number; isFinished: boolean };
   };
   'group.joinedList': { req: Empty; res: { groups: GroupInfo[] } };
-  'group.info': { req: { groupIDs: string[] }; res: { groups: GroupInfo[] } };
+  /** Non-members see a Public or Meeting group without its notification; a Work group not at all (`denied`). */
+  'group.info': { req: { groupIDs: string[] }; res: { groups: GroupInfo[]; denied?: string[] } };
 
   'msg.send': { req: MsgSendRequest; res: { message: WireMessage } & WithUpdate };
   /**
@@ -180,9 +223,31 @@ export interface Pushes {
   /** The session ends for good (no reconnect): another login took the device ID, or the UserSig expired. A server shutdown is a plain close (1001) instead. */
   kicked: { code: number; desc: string };
   /** A group the user is or was in changed membership or was dismissed. */
-  'group.event': { groupID: string; event: 'joined' | 'left' | 'kicked' | 'dismissed' | 'memberJoined' | 'memberLeft'; userIDs: string[] };
-  /** The friend list changed (on another device, or the peer removed the friendship). */
-  'friend.event': { event: 'added' | 'deleted'; userIDs: string[] };
+  'group.event': {
+    groupID: string;
+    event: 'joined' | 'left' | 'kicked' | 'dismissed' | 'memberJoined' | 'memberLeft'
+      | 'infoChanged' | 'grantAdministrator' | 'revokeAdministrator' | 'memberInfoChanged' | 'joinApplication' | 'applicationProcessed';
+    userIDs: string[];
+    /** Who did it (kick, dismiss, role, mute, info change, application handled). */
+    opUser?: string;
+    /** infoChanged: what changed. */
+    changes?: GroupChangeInfo[];
+    /** memberInfoChanged: the member's new mute end (seconds since the epoch; 0 unmuted) as the reference's `muteTime` in seconds left. */
+    muteTime?: number;
+    /** joinApplication / applicationProcessed: the request or handling message. */
+    reason?: string;
+    /** applicationProcessed: accepted or refused. */
+    agreed?: boolean;
+  };
+  /** The friend list, applications or blocklist changed (on another device, or by the peer). */
+  'friend.event': {
+    event: 'added' | 'deleted' | 'infoChanged' | 'applicationAdded' | 'applicationDeleted' | 'applicationRead' | 'blackAdded' | 'blackDeleted';
+    userIDs: string[];
+    /** added / infoChanged / blackAdded: the entries. */
+    friends?: FriendInfo[];
+    /** applicationAdded: the applications. */
+    applications?: FriendApplication[];
+  };
   /**
    * An update for the user may have been lost between server nodes: run `conv.sync` from
    * the version held (updates already held are dropped by version). Carries nothing.

@@ -199,6 +199,8 @@ export interface UserProfile {
   nickName: string;
   faceUrl: string;
   selfSignature: string;
+  /** `V2TIMFriendAllowType` (0 allow any, 1 need confirm, 2 deny any); in `profile.get` answers. */
+  allowType?: number;
 }
 
 export interface FriendInfo {
@@ -206,6 +208,8 @@ export interface FriendInfo {
   friendRemark: string;
   addTime: number;
   profile: UserProfile;
+  /** The reference's `friendCustomInfo`: custom fields (`Tag_SNS_Custom_*` keys), values as strings. */
+  friendCustomInfo?: Record<string, string>;
 }
 
 /**
@@ -235,6 +239,10 @@ export interface GroupInfo {
   memberCount: number;
   /** Set when the group was dismissed; the conversation stays for members until they delete it. */
   dismissed: boolean;
+  /** `V2TIMGroupAddOpt`: 0 forbid, 1 needs approval, 2 anyone may join. */
+  groupAddOpt?: number;
+  /** The whole group is muted: only the owner and admins may send. */
+  isAllMuted?: boolean;
 }
 
 export interface GroupMember {
@@ -243,6 +251,12 @@ export interface GroupMember {
   joinTime: number;
   nickName: string;
   faceUrl: string;
+  /** The member's name in this group. */
+  nameCard?: string;
+  /** Muted until this time (seconds since the epoch, as the reference's `muteUntil`); 0 when not muted. */
+  muteUntil?: number;
+  /** Custom member fields, values as strings. */
+  customInfo?: Record<string, string>;
 }
 
 /** One result of a batch call, the reference's `V2TIMConversationOperationResult` shape. */

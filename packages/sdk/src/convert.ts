@@ -179,11 +179,11 @@ export function compareConversations(a: StoredConversation, b: StoredConversatio
 }
 
 export function toV2User(p: UserProfile): V2TIMUserFullInfo {
-  return { userID: p.userID, nickName: p.nickName, faceUrl: p.faceUrl, selfSignature: p.selfSignature };
+  return { userID: p.userID, nickName: p.nickName, faceUrl: p.faceUrl, selfSignature: p.selfSignature, ...(p.allowType !== undefined ? { allowType: p.allowType } : {}) };
 }
 
 export function toV2Friend(f: FriendInfo): V2TIMFriendInfo {
-  return { userID: f.userID, friendRemark: f.friendRemark, userProfile: toV2User(f.profile) };
+  return { userID: f.userID, friendRemark: f.friendRemark, userProfile: toV2User(f.profile), friendCustomInfo: f.friendCustomInfo ?? {} };
 }
 
 export function toV2Group(g: GroupInfo): V2TIMGroupInfo {
@@ -191,5 +191,8 @@ export function toV2Group(g: GroupInfo): V2TIMGroupInfo {
 }
 
 export function toV2Member(m: GroupMember): V2TIMGroupMemberFullInfo {
-  return { userID: m.userID, nickName: m.nickName, faceUrl: m.faceUrl, role: m.role, joinTime: m.joinTime };
+  return {
+    userID: m.userID, nickName: m.nickName, faceUrl: m.faceUrl, role: m.role, joinTime: m.joinTime,
+    nameCard: m.nameCard ?? '', muteUntil: m.muteUntil ?? 0, customInfo: m.customInfo ?? {},
+  };
 }

@@ -21,5 +21,10 @@ export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callba
 export type { LogLevel, Logger } from './log.js';
 export type { UserSigProvider } from './manager/session-upkeep.js';
 export * from './types.js';
+export {
+  FriendAllowType as V2TIMFriendAllowType, FriendType as V2TIMFriendType, FriendAcceptType as V2TIMFriendAcceptType,
+  FriendApplicationType as V2TIMFriendApplicationType, FriendRelationType as V2TIMFriendRelationType,
+  GroupAddOpt as V2TIMGroupAddOpt, GroupInfoChangeType as V2TIMGroupInfoChangeType, GroupMemberRole as V2TIMGroupMemberRole,
+} from '@confab/protocol';
 export { ConfabError, ErrorCode, GroupType, GroupMemberRole, Capability, PROTOCOL_VERSION, ConversationMarkType as V2TIMConversationMarkType } from '@confab/protocol';
 export type { DeletionStatus as V2TIMConversationDeletionStatus } from '@confab/protocol';

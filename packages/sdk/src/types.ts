@@ -293,12 +293,16 @@ export interface V2TIMUserFullInfo {
   nickName: string;
   faceUrl: string;
   selfSignature: string;
+  /** `V2TIMFriendAllowType`, in getUsersInfo answers. */
+  allowType?: number;
 }
 
 export interface V2TIMFriendInfo {
   userID: string;
   friendRemark: string;
   userProfile: V2TIMUserFullInfo;
+  /** Custom friend fields; values are strings (the reference's are bytes). */
+  friendCustomInfo?: Record<string, string>;
 }
 
 export interface V2TIMFriendOperationResult {
@@ -310,13 +314,94 @@ export interface V2TIMFriendOperationResult {
 export interface V2TIMFriendAddApplication {
   userID: string;
   friendRemark?: string;
-  /** The reference's add type (1 single, 2 both); friendship is always mutual here. */
+  /** `V2TIMFriendType`: 1 (SINGLE, the peer joins the caller's list only) or 2 (BOTH, the default). */
   addType?: number;
+  /** The request's words to the peer (at most 120 bytes). */
+  addWording?: string;
+  /** Where the request comes from, `AddSource_Type_<name>`. */
+  addSource?: string;
 }
 
 export interface V2TIMFriendshipListener {
+  onFriendApplicationListAdded?(applicationList: V2TIMFriendApplication[]): void;
+  onFriendApplicationListDeleted?(userIDList: string[]): void;
+  onFriendApplicationListRead?(): void;
   onFriendListAdded?(users: V2TIMFriendInfo[]): void;
   onFriendListDeleted?(userIDs: string[]): void;
+  /** The iOS name; `onBlackListAdd` (the Android name) is called too. */
+  onBlackListAdded?(infoList: V2TIMFriendInfo[]): void;
+  onBlackListAdd?(infoList: V2TIMFriendInfo[]): void;
+  onBlackListDeleted?(userIDList: string[]): void;
+  onFriendInfoChanged?(infoList: V2TIMFriendInfo[]): void;
+}
+
+export interface V2TIMFriendApplication {
+  userID: string;
+  nickName: string;
+  faceUrl: string;
+  /** Seconds since the epoch. */
+  addTime: number;
+  addSource: string;
+  addWording: string;
+  /** `V2TIMFriendApplicationType`: 1 received (COME_IN), 2 sent (SEND_OUT). */
+  type: number;
+}
+
+export interface V2TIMFriendApplicationResult {
+  unreadCount: number;
+  friendApplicationList: V2TIMFriendApplication[];
+}
+
+export interface V2TIMFriendCheckResult {
+  userID: string;
+  resultCode: number;
+  resultInfo: string;
+  /** `V2TIMFriendRelationType`. */
+  resultType: number;
+}
+
+export interface V2TIMFriendInfoResult {
+  resultCode: number;
+  resultInfo: string;
+  /** `V2TIMFriendRelationType`. */
+  relation: number;
+  friendInfo: V2TIMFriendInfo;
+}
+
+/** One change in onGroupInfoChanged (`V2TIMGroupChangeInfo`). */
+export interface V2TIMGroupChangeInfo {
+  /** `V2TIMGroupInfoChangeType`. */
+  type: number;
+  key: string;
+  value: string;
+  boolValue: boolean;
+  intValue: number;
+}
+
+/** One change in onMemberInfoChanged (`V2TIMGroupMemberChangeInfo`). */
+export interface V2TIMGroupMemberChangeInfo {
+  userID: string;
+  /** Seconds of mute left (0: the mute was lifted). */
+  muteTime: number;
+}
+
+export interface V2TIMGroupApplication {
+  groupID: string;
+  fromUser: string;
+  fromUserNickName: string;
+  fromUserFaceUrl: string;
+  toUser: string;
+  addTime: number;
+  requestMsg: string;
+  handledMsg: string;
+  type: number;
+  handleStatus: number;
+  handleResult: number;
+}
+
+export interface V2TIMGroupApplicationResult {
+  unreadCount: number;
+  groupApplicationList: V2TIMGroupApplication[];
 }
 
 /** The reference's group profile; the same shape as the protocol's `GroupInfo`. */
@@ -343,6 +428,10 @@ export interface V2TIMGroupMemberFullInfo {
   faceUrl: string;
   role: GroupMemberRole;
   joinTime: number;
+  nameCard?: string;
+  /** Muted until (seconds since the epoch); 0 when not muted. */
+  muteUntil?: number;
+  customInfo?: Record<string, string>;
 }
 
 export interface V2TIMGroupMemberInfoResult {
@@ -370,9 +459,16 @@ export interface V2TIMGroupMemberInfo {
 export interface V2TIMGroupListener {
   onMemberEnter?(groupID: string, memberList: V2TIMGroupMemberInfo[]): void;
   onMemberLeave?(groupID: string, member: V2TIMGroupMemberInfo): void;
-  /** `opUser` is null: the push does not say who kicked. */
   onMemberKicked?(groupID: string, opUser: V2TIMGroupMemberInfo | null, memberList: V2TIMGroupMemberInfo[]): void;
   onGroupDismissed?(groupID: string, opUser: V2TIMGroupMemberInfo | null): void;
+  onGroupInfoChanged?(groupID: string, changeInfos: V2TIMGroupChangeInfo[]): void;
+  onMemberInfoChanged?(groupID: string, changeInfoList: V2TIMGroupMemberChangeInfo[]): void;
+  onGrantAdministrator?(groupID: string, opUser: V2TIMGroupMemberInfo, memberList: V2TIMGroupMemberInfo[]): void;
+  onRevokeAdministrator?(groupID: string, opUser: V2TIMGroupMemberInfo, memberList: V2TIMGroupMemberInfo[]): void;
+  /** To the owner and admins: someone asked to join. */
+  onReceiveJoinApplication?(groupID: string, member: V2TIMGroupMemberInfo, opReason: string): void;
+  /** To the applicant: an owner or admin accepted or refused. */
+  onApplicationProcessed?(groupID: string, opUser: V2TIMGroupMemberInfo, isAgreeJoin: boolean, opReason: string): void;
   /** This user left the group (on this or another device). */
   onQuitFromGroup?(groupID: string): void;
 }

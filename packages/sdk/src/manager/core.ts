@@ -11,12 +11,12 @@
  * background (onSyncServerStart/Finish), so login does not wait for a large catch-up.
  */
 import {
-  Capability, ConfabError, ErrorCode, PROTOCOL_VERSION, assertUserID,
-  type OpName, type OpRequest, type OpResult, type PushFrame, type Pushes, type WireMessage,
+  Capability, ConfabError, ErrorCode, GroupInfoChangeType, PROTOCOL_VERSION, assertUserID,
+  type GroupInfo, type OpName, type OpRequest, type OpResult, type PushFrame, type Pushes, type WireMessage,
 } from '@confab/protocol';
 import { safeCall } from '../callback.js';
 import { Connection, type RequestOptions } from '../connection/connection.js';
-import { emptyNameCache, toV2Conversation, toV2Message, type NameCache } from '../convert.js';
+import { emptyNameCache, toV2Conversation, toV2Friend, toV2Message, type NameCache } from '../convert.js';
 import { createLogger, type Logger } from '../log.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { MetaKey, type LocalStore, type StoredConversation } from '../store/types.js';
@@ -28,7 +28,7 @@ import { ListCursors } from './list-cursors.js';
 import { SessionUpkeep } from './session-upkeep.js';
 import {
   V2TIMLoginStatus,
-  type V2TIMAdvancedMsgListener, type V2TIMConversationListener, type V2TIMFriendshipListener,
+  type V2TIMAdvancedMsgListener, type V2TIMConversationListener, type V2TIMFriendInfo, type V2TIMFriendshipListener,
   type V2TIMGroupListener, type V2TIMSDKConfig, type V2TIMSDKListener,
 } from '../types.js';
 
@@ -279,6 +279,7 @@ export class SdkCore {
     };
     const members = ev.userIDs.map(member);
     const g = ev.groupID;
+    const opUser = ev.opUser ? member(ev.opUser) : null;
     switch (ev.event) {
       case 'joined':
       case 'memberJoined':
@@ -291,31 +292,85 @@ export class SdkCore {
         this.emit(this.groupListeners, (l) => l.onQuitFromGroup?.(g));
         break;
       case 'kicked':
-        this.emit(this.groupListeners, (l) => l.onMemberKicked?.(g, null, members));
+        this.emit(this.groupListeners, (l) => l.onMemberKicked?.(g, opUser, members));
         break;
       case 'dismissed': {
         const cached = session.names.groups.get(g);
         if (cached) session.names.groups.set(g, { ...cached, dismissed: true });
-        this.emit(this.groupListeners, (l) => l.onGroupDismissed?.(g, null));
+        this.emit(this.groupListeners, (l) => l.onGroupDismissed?.(g, opUser));
         break;
       }
+      case 'infoChanged': {
+        const changes = (ev.changes ?? []).map((c) => ({ type: c.type, key: c.key ?? '', value: c.value ?? '', boolValue: c.boolValue ?? false, intValue: c.intValue ?? 0 }));
+        const cached = session.names.groups.get(g);
+        if (cached) session.names.groups.set(g, applyGroupChanges(cached, changes));
+        this.emit(this.groupListeners, (l) => l.onGroupInfoChanged?.(g, changes));
+        break;
+      }
+      case 'grantAdministrator':
+        this.emit(this.groupListeners, (l) => l.onGrantAdministrator?.(g, opUser ?? member(''), members));
+        break;
+      case 'revokeAdministrator':
+        this.emit(this.groupListeners, (l) => l.onRevokeAdministrator?.(g, opUser ?? member(''), members));
+        break;
+      case 'memberInfoChanged':
+        this.emit(this.groupListeners, (l) => l.onMemberInfoChanged?.(g, ev.userIDs.map((userID) => ({ userID, muteTime: ev.muteTime ?? 0 }))));
+        break;
+      case 'joinApplication':
+        for (const m of members) this.emit(this.groupListeners, (l) => l.onReceiveJoinApplication?.(g, m, ev.reason ?? ''));
+        break;
+      case 'applicationProcessed':
+        this.emit(this.groupListeners, (l) => l.onApplicationProcessed?.(g, opUser ?? member(''), ev.agreed === true, ev.reason ?? ''));
+        break;
     }
   }
 
   #onFriendEvent(session: Session, ev: Pushes['friend.event']): void {
-    if (ev.event === 'deleted') {
-      for (const id of ev.userIDs) session.names.friendRemarks.delete(id);
-      this.emit(this.friendListeners, (l) => l.onFriendListDeleted?.([...ev.userIDs]));
-      return;
-    }
-    const infos = ev.userIDs.map((userID) => {
+    const infoOf = (userID: string): V2TIMFriendInfo => {
+      const given = ev.friends?.find((f) => f.userID === userID);
+      if (given) return toV2Friend(given);
       const p = session.names.profiles.get(userID);
       return {
-        userID, friendRemark: session.names.friendRemarks.get(userID) ?? '',
+        userID, friendRemark: session.names.friendRemarks.get(userID) ?? '', friendCustomInfo: {},
         userProfile: { userID, nickName: p?.nickName ?? '', faceUrl: p?.faceUrl ?? '', selfSignature: p?.selfSignature ?? '' },
       };
-    });
-    this.emit(this.friendListeners, (l) => l.onFriendListAdded?.(infos));
+    };
+    for (const f of ev.friends ?? []) session.names.profiles.set(f.userID, f.profile);
+    switch (ev.event) {
+      case 'deleted':
+        for (const id of ev.userIDs) session.names.friendRemarks.delete(id);
+        this.emit(this.friendListeners, (l) => l.onFriendListDeleted?.([...ev.userIDs]));
+        return;
+      case 'added': {
+        const infos = ev.userIDs.map(infoOf);
+        for (const f of infos) session.names.friendRemarks.set(f.userID, f.friendRemark);
+        this.emit(this.friendListeners, (l) => l.onFriendListAdded?.(infos));
+        return;
+      }
+      case 'infoChanged': {
+        const infos = ev.userIDs.map(infoOf);
+        for (const f of infos) session.names.friendRemarks.set(f.userID, f.friendRemark);
+        this.emit(this.friendListeners, (l) => l.onFriendInfoChanged?.(infos));
+        return;
+      }
+      case 'applicationAdded':
+        this.emit(this.friendListeners, (l) => l.onFriendApplicationListAdded?.((ev.applications ?? []).map((a) => ({ ...a }))));
+        return;
+      case 'applicationDeleted':
+        this.emit(this.friendListeners, (l) => l.onFriendApplicationListDeleted?.([...ev.userIDs]));
+        return;
+      case 'applicationRead':
+        this.emit(this.friendListeners, (l) => l.onFriendApplicationListRead?.());
+        return;
+      case 'blackAdded': {
+        const infos = ev.userIDs.map(infoOf);
+        this.emit(this.friendListeners, (l) => { l.onBlackListAdded?.(infos); l.onBlackListAdd?.(infos); });
+        return;
+      }
+      case 'blackDeleted':
+        this.emit(this.friendListeners, (l) => l.onBlackListDeleted?.([...ev.userIDs]));
+        return;
+    }
   }
 
   #syncEvents(session: Session) {
@@ -343,4 +398,19 @@ export class SdkCore {
   static defaultStore(): LocalStore {
     return new MemoryStore();
   }
+}
+
+/** The cached group info with changes of onGroupInfoChanged applied. */
+function applyGroupChanges(g: GroupInfo, changes: { type: number; value: string; boolValue: boolean; intValue: number }[]): GroupInfo {
+  const out = { ...g };
+  for (const c of changes) {
+    if (c.type === GroupInfoChangeType.NAME) out.groupName = c.value;
+    else if (c.type === GroupInfoChangeType.INTRODUCTION) out.introduction = c.value;
+    else if (c.type === GroupInfoChangeType.NOTIFICATION) out.notification = c.value;
+    else if (c.type === GroupInfoChangeType.FACE_URL) out.faceUrl = c.value;
+    else if (c.type === GroupInfoChangeType.OWNER) out.owner = c.value;
+    else if (c.type === GroupInfoChangeType.SHUT_UP_ALL) out.isAllMuted = c.boolValue;
+    else if (c.type === GroupInfoChangeType.GROUP_ADD_OPT) out.groupAddOpt = c.intValue;
+  }
+  return out;
 }

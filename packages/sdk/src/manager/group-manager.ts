@@ -1,9 +1,9 @@
 /** `V2TIMGroupManager`: groups, members, and the group listener (fed by `group.event`). */
 import { ConfabError, ErrorCode, MAX_BATCH, assertGroupID, assertUserID, type OperationResult } from '@confab/protocol';
-import { withCallback, type CallbackResult, type V2TIMValueCallback } from '../callback.js';
+import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
 import { toV2Group, toV2Member } from '../convert.js';
 import type {
-  V2TIMCreateGroupInfo, V2TIMGroupInfo, V2TIMGroupInfoResult, V2TIMGroupListener,
+  V2TIMCreateGroupInfo, V2TIMGroupApplication, V2TIMGroupApplicationResult, V2TIMGroupInfo, V2TIMGroupInfoResult, V2TIMGroupListener, V2TIMGroupMemberFullInfo,
   V2TIMGroupMemberInfoResult, V2TIMGroupMemberOperationResult,
 } from '../types.js';
 import type { SdkCore } from './core.js';
@@ -132,13 +132,125 @@ export class V2TIMGroupManager {
       groupIDs.forEach((id) => assertGroupID(id));
       const res = await s.connection.request('group.info', { groupIDs: [...groupIDs] });
       const found = new Map(res.groups.map((g) => [g.groupID, g]));
+      const denied = new Set(res.denied ?? []);
       return groupIDs.map((id) => {
+        if (denied.has(id)) return { resultCode: ErrorCode.GROUP_PERMISSION_DENIED, resultMessage: 'only members see this group', info: null };
         const g = found.get(id);
         if (g) s.names.groups.set(id, g);
         return g
           ? { resultCode: 0, resultMessage: '', info: toV2Group(g) }
           : { resultCode: ErrorCode.GROUP_NOT_FOUND, resultMessage: 'group not found', info: null };
       });
+    });
+  }
+
+  /**
+   * Changes the fields given (groupName, notification, introduction, faceUrl,
+   * groupAddOpt, isAllMuted); every member hears onGroupInfoChanged. In a Work group any
+   * member may change the profile fields; the rest needs the owner or an admin.
+   */
+  setGroupInfo<C extends V2TIMCallback | undefined>(info: Partial<V2TIMGroupInfo> & { groupID: string }, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(info?.groupID);
+      const body: { groupID: string; groupName?: string; notification?: string; introduction?: string; faceUrl?: string; groupAddOpt?: number; isAllMuted?: boolean } = { groupID: info.groupID };
+      for (const key of ['groupName', 'notification', 'introduction', 'faceUrl'] as const) {
+        const v = info[key];
+        if (v === undefined) continue;
+        if (typeof v !== 'string') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `${key} must be a string`);
+        body[key] = v;
+      }
+      if (info.groupAddOpt !== undefined) body.groupAddOpt = info.groupAddOpt;
+      if (info.isAllMuted !== undefined) body.isAllMuted = info.isAllMuted;
+      await s.connection.request('group.setInfo', body);
+    });
+  }
+
+  /** Owner only: `role` V2TIM_GROUP_MEMBER_ROLE_ADMIN (300) or _MEMBER (200); members hear onGrant/RevokeAdministrator. */
+  setGroupMemberRole<C extends V2TIMCallback | undefined>(groupID: string, userID: string, role: number, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      assertUserID(userID);
+      await s.connection.request('group.setMemberRole', { groupID, userID, role });
+    });
+  }
+
+  /** Owner only: the member becomes owner and the caller a plain member; members hear onGroupInfoChanged (OWNER). */
+  transferGroupOwner<C extends V2TIMCallback | undefined>(groupID: string, userID: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      assertUserID(userID);
+      await s.connection.request('group.transferOwner', { groupID, userID });
+    });
+  }
+
+  /** Mutes a member for `seconds` (0 lifts it); their sends are refused with 10017 until then. */
+  muteGroupMember<C extends V2TIMCallback | undefined>(groupID: string, userID: string, seconds: number, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      assertUserID(userID);
+      if (!Number.isSafeInteger(seconds) || seconds < 0) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'seconds must be a non-negative integer');
+      await s.connection.request('group.muteMember', { groupID, userID, seconds });
+    });
+  }
+
+  getGroupMembersInfo<C extends V2TIMValueCallback<V2TIMGroupMemberFullInfo[]> | undefined>(groupID: string, memberList: string[], cb?: C): CallbackResult<V2TIMGroupMemberFullInfo[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      checkUserIDs(memberList);
+      const res = await s.connection.request('group.membersInfo', { groupID, userIDs: [...memberList] });
+      return res.members.map(toV2Member);
+    });
+  }
+
+  /** Sets `nameCard` and/or `customInfo` of a member: one's own, or (owner, admin) of a lower role. */
+  setGroupMemberInfo<C extends V2TIMCallback | undefined>(groupID: string, info: { userID: string; nameCard?: string; customInfo?: Record<string, string> }, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      assertUserID(info?.userID);
+      await s.connection.request('group.setMemberInfo', {
+        groupID, userID: info.userID,
+        ...(info.nameCard !== undefined ? { nameCard: info.nameCard } : {}), ...(info.customInfo ? { customInfo: { ...info.customInfo } } : {}),
+      });
+    });
+  }
+
+  /** Pending join applications of the groups the caller owns or administers. */
+  getGroupApplicationList<C extends V2TIMValueCallback<V2TIMGroupApplicationResult> | undefined>(cb?: C): CallbackResult<V2TIMGroupApplicationResult, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      const res = await s.connection.request('group.applications', {});
+      return { unreadCount: res.unreadCount, groupApplicationList: res.applications.map((a) => ({ ...a })) };
+    });
+  }
+
+  acceptGroupApplication<C extends V2TIMCallback | undefined>(application: V2TIMGroupApplication, reason: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(application?.groupID);
+      assertUserID(application.fromUser);
+      await s.connection.request('group.acceptApplication', { groupID: application.groupID, userID: application.fromUser, ...(reason ? { reason } : {}) });
+    });
+  }
+
+  refuseGroupApplication<C extends V2TIMCallback | undefined>(application: V2TIMGroupApplication, reason: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(application?.groupID);
+      assertUserID(application.fromUser);
+      await s.connection.request('group.refuseApplication', { groupID: application.groupID, userID: application.fromUser, ...(reason ? { reason } : {}) });
+    });
+  }
+
+  /** Accepted for the reference's API; Confab keeps no read state for join applications (handled ones leave the list). */
+  setGroupApplicationRead<C extends V2TIMCallback | undefined>(cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      this.#core.requireSession();
     });
   }
 }

@@ -159,14 +159,15 @@ export class V2TIMManager {
     return this.#group.createGroup({ groupType, groupID, groupName }, null, cb);
   }
 
-  /** `message` (the join request text) is accepted for compatibility; joining is immediate. */
+  /** Joins at once where the group's groupAddOpt is ANY; where it is AUTH, `message` goes with a join application. */
   joinGroup<C extends V2TIMCallback | undefined>(groupID: string, message: string, cb?: C): CallbackResult<void, C> {
-    void message;
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       assertGroupID(groupID);
-      const res = await s.connection.request('group.join', { groupID });
-      s.names.groups.set(res.group.groupID, res.group);
+      // On a group that needs approval this sends a join application; the owner and admins
+      // hear onReceiveJoinApplication and the caller onApplicationProcessed later.
+      const res = await s.connection.request('group.join', { groupID, ...(typeof message === 'string' && message ? { message } : {}) });
+      if (!res.pending) s.names.groups.set(res.group.groupID, res.group);
       await s.engine.handleUpdate(res.update);
     });
   }
@@ -203,12 +204,13 @@ export class V2TIMManager {
   }
 
   setSelfInfo<C extends V2TIMCallback | undefined>(
-    info: { nickName?: string; faceUrl?: string; selfSignature?: string }, cb?: C,
+    info: { nickName?: string; faceUrl?: string; selfSignature?: string; allowType?: number }, cb?: C,
   ): CallbackResult<void, C> {
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       if (typeof info !== 'object' || info === null) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'info must be an object');
-      const body: { nickName?: string; faceUrl?: string; selfSignature?: string } = {};
+      const body: { nickName?: string; faceUrl?: string; selfSignature?: string; allowType?: number } = {};
+      if (info.allowType !== undefined) body.allowType = info.allowType;
       for (const key of ['nickName', 'faceUrl', 'selfSignature'] as const) {
         const v = info[key];
         if (v === undefined) continue;

@@ -1,3 +1,5 @@
+import { FriendRelationService } from './friend-relations.js';
+import { GroupAdminService } from './group-admin.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
@@ -140,6 +142,10 @@ export class Domain {
   readonly accounts: AccountService;
   readonly friends: FriendService;
   readonly groups: GroupService;
+  /** Friend applications, one-way friendships, friend info and blocklists. */
+  readonly relations: FriendRelationService;
+  /** Group profile changes, roles, mutes, member fields and join applications. */
+  readonly groupAdmin: GroupAdminService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
   readonly purge: PurgeWorker;
@@ -194,7 +200,9 @@ export class Domain {
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
-    this.groups = new GroupService(ctx, this.accounts);
+    this.groupAdmin = new GroupAdminService(ctx);
+    this.groups = new GroupService(ctx, this.accounts, this.groupAdmin);
+    this.relations = new FriendRelationService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
   }

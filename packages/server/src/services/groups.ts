@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  assertGroupID, ConfabError, ErrorCode, GENERATED_GROUP_ID_PREFIX, GroupMemberRole, GroupType, MAX_BATCH,
+  assertGroupID, ConfabError, ErrorCode, GENERATED_GROUP_ID_PREFIX, GroupAddOpt, GroupMemberRole, GroupType, MAX_BATCH,
   type GroupInfo, type GroupMember, type OperationResult, type Pushes, type UserUpdate,
 } from '@confab/protocol';
 import { userTopic } from '../bus/types.js';
@@ -8,6 +8,7 @@ import { LimitReachedError, type GroupRecord } from '../storage/types.js';
 import type { AccountService } from './accounts.js';
 import { forEachMemberBatch, membershipCaps, readAll, settingsOf } from './bounded.js';
 import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
+import { effectiveAddOpt, toWireMember, type GroupAdminService } from './group-admin.js';
 
 const GROUP_TYPES = new Set<string>(Object.values(GroupType));
 
@@ -24,6 +25,7 @@ export function toGroupInfo(g: GroupRecord): GroupInfo {
   return {
     groupID: g.groupID, groupType: g.groupType, groupName: g.groupName, faceUrl: g.faceUrl, introduction: g.introduction,
     notification: g.notification, owner: g.owner, createTime: g.createdAt, memberCount: g.memberCount, dismissed: g.dismissedAt !== null,
+    groupAddOpt: effectiveAddOpt(g), isAllMuted: g.allMuted ?? false,
   };
 }
 
@@ -36,10 +38,12 @@ export function toGroupInfo(g: GroupRecord): GroupInfo {
 export class GroupService {
   readonly #ctx: ServiceContext;
   readonly #accounts: AccountService;
+  readonly #admin: GroupAdminService | undefined;
 
-  constructor(ctx: ServiceContext, accounts: AccountService) {
+  constructor(ctx: ServiceContext, accounts: AccountService, admin?: GroupAdminService) {
     this.#ctx = ctx;
     this.#accounts = accounts;
+    this.#admin = admin;
   }
 
   async create(caller: Caller, req: { groupID?: string; groupType: string; groupName: string; memberUserIDs?: string[];
@@ -79,13 +83,47 @@ export class GroupService {
     return out;
   }
 
-  async join(caller: Caller, groupID: string): Promise<{ group: GroupInfo; update?: UserUpdate }> {
+  /**
+   * Joins a group that lets anyone in (groupAddOpt ANY); on one that needs approval
+   * (AUTH) the join becomes an application to its owner and admins and the answer says
+   * `pending` (the group's info shown is what a non-member may see).
+   */
+  async join(caller: Caller, groupID: string, message = ''): Promise<{ group: GroupInfo; pending?: boolean; update?: UserUpdate }> {
     const app = caller.app.sdkAppID;
     const group = await this.#require(app, groupID);
     if (group.groupType === GroupType.WORK) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, 'Work groups are joined by invitation only');
     if (await this.#ctx.storage.groups.member(app, groupID, caller.userID)) {
       throw new ConfabError(ErrorCode.GROUP_ALREADY_MEMBER, `you are already a member of ${groupID}`);
     }
+    const addOpt = effectiveAddOpt(group);
+    if (addOpt === GroupAddOpt.FORBID) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `group ${groupID} accepts no join requests`);
+    if (addOpt === GroupAddOpt.AUTH && this.#admin) {
+      await this.#admin.apply(caller, group, message);
+      return { group: { ...toGroupInfo(group), notification: '' }, pending: true };
+    }
+    return this.#admit(caller, group);
+  }
+
+  /** Accepts a pending join application: the applicant joins as if they had joined freely. */
+  async acceptApplication(caller: Caller, groupID: string, userID: string, reason = ''): Promise<void> {
+    if (!this.#admin) throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, 'join applications are not available');
+    const group = await this.#admin.takeApplication(caller, groupID, userID);
+    if (!(await this.#ctx.storage.groups.member(caller.app.sdkAppID, groupID, userID))) {
+      const { sessionID: _approverSession, ...approver } = caller;
+      await this.#admit({ ...approver, userID }, group);
+    }
+    this.#admin.processed(caller, groupID, userID, true, reason);
+  }
+
+  async refuseApplication(caller: Caller, groupID: string, userID: string, reason = ''): Promise<void> {
+    if (!this.#admin) throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, 'join applications are not available');
+    await this.#admin.takeApplication(caller, groupID, userID);
+    this.#admin.processed(caller, groupID, userID, false, reason);
+  }
+
+  async #admit(caller: Caller, group: GroupRecord): Promise<{ group: GroupInfo; update?: UserUpdate }> {
+    const app = caller.app.sdkAppID;
+    const groupID = group.groupID;
     const caps = membershipCaps(settingsOf(this.#ctx, caller));
     if (group.memberCount >= caps.maxMembers) throw new ConfabError(ErrorCode.GROUP_FULL, `group ${groupID} is full`);
     const change = await this.#ctx.storage.groups.addMembers(app, groupID, [caller.userID], this.#ctx.now(), caps)
@@ -162,8 +200,8 @@ export class GroupService {
       }
     }
     if (kicked.length) {
-      this.#event(app, kicked, { groupID, event: 'kicked', userIDs: kicked });
-      await this.#eventToMembers(app, groupID, { groupID, event: 'memberLeft', userIDs: kicked });
+      this.#event(app, kicked, { groupID, event: 'kicked', userIDs: kicked, opUser: caller.userID });
+      await this.#eventToMembers(app, groupID, { groupID, event: 'kicked', userIDs: kicked, opUser: caller.userID });
     }
     return results;
   }
@@ -173,7 +211,7 @@ export class GroupService {
     const group = await this.#require(app, groupID);
     if (group.owner !== caller.userID) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, 'only the owner may dismiss the group');
     const members = await this.#ctx.storage.groups.dismiss(app, groupID, this.#ctx.now());
-    this.#event(app, members, { groupID, event: 'dismissed', userIDs: [] });
+    this.#event(app, members, { groupID, event: 'dismissed', userIDs: [], opUser: caller.userID });
   }
 
   /**
@@ -192,8 +230,7 @@ export class GroupService {
     const accounts = new Map((await this.#ctx.storage.accounts.get(app, page.map((m) => m.userID))).map((a) => [a.userID, a]));
     const next = isFinished ? 0 : page[page.length - 1]!.seq;
     return {
-      members: page.map((m) => ({ userID: m.userID, role: m.role, joinTime: m.joinedAt,
-        nickName: accounts.get(m.userID)?.nickName ?? '', faceUrl: accounts.get(m.userID)?.faceUrl ?? '' })),
+      members: page.map((m) => toWireMember(m, accounts.get(m.userID))),
       nextSeq: next, nextOffset: next, isFinished,
     };
   }
@@ -205,9 +242,24 @@ export class GroupService {
     return groups.map(toGroupInfo);
   }
 
-  async info(caller: Caller, groupIDs: string[]): Promise<GroupInfo[]> {
+  /**
+   * Members see everything. Non-members see what the reference shows them: nothing of a
+   * Work group (its ID comes back in `denied`, 10007 to the app), and a Public or
+   * Meeting group without its notification, which is for members only.
+   */
+  async info(caller: Caller, groupIDs: string[]): Promise<{ groups: GroupInfo[]; denied?: string[] }> {
     if (groupIDs.length > MAX_BATCH) throw new ConfabError(ErrorCode.GROUP_INVALID_PARAMETERS, `at most ${MAX_BATCH} groups per call`);
-    return (await this.#ctx.storage.groups.getMany(caller.app.sdkAppID, [...new Set(groupIDs)])).map(toGroupInfo);
+    const app = caller.app.sdkAppID;
+    const groups: GroupInfo[] = [];
+    const denied: string[] = [];
+    for (const g of await this.#ctx.storage.groups.getMany(app, [...new Set(groupIDs)])) {
+      // A former member keeps seeing a dismissed group's info (their conversation stays).
+      const member = g.dismissedAt === null ? await this.#ctx.storage.groups.member(app, g.groupID, caller.userID) : true;
+      if (member) groups.push(toGroupInfo(g));
+      else if (g.groupType === GroupType.WORK) denied.push(g.groupID);
+      else groups.push({ ...toGroupInfo(g), notification: '' });
+    }
+    return denied.length ? { groups, denied } : { groups };
   }
 
   async #require(app: number, groupID: string): Promise<GroupRecord> {

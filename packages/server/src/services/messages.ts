@@ -7,6 +7,7 @@ import type { AccountService } from './accounts.js';
 import { refusePurgedResend } from './purged-resends.js';
 import { buildExtra, checkMergerDepth, deliverOnline, messageBytes, priorityRank, type SendOptions } from './message-options.js';
 import { filteredHistory, type HistoryFilter } from './history-filter.js';
+import { assertMaySpeak } from './group-admin.js';
 
 interface PendingSend extends AppendRequest {
   sessionID?: string;
@@ -54,6 +55,9 @@ export class MessageService {
       if (!(await this.#accounts.exists(app, target.userID))) {
         throw new ConfabError(ErrorCode.UNKNOWN_RECEIVER, `user ${target.userID} does not exist`);
       }
+      if (await this.#ctx.storage.relations.isBlocked(app, target.userID, caller.userID)) {
+        throw new ConfabError(ErrorCode.BLOCKED_BY_RECEIVER, `user ${target.userID} has you in their blocklist`);
+      }
       recipients = [
         { userID: caller.userID, conversationID },
         { userID: target.userID, conversationID: `c2c_${caller.userID}` },
@@ -61,9 +65,9 @@ export class MessageService {
     } else {
       const group = await this.#ctx.storage.groups.get(app, target.groupID);
       if (!group || group.dismissedAt !== null) throw new ConfabError(ErrorCode.GROUP_NOT_FOUND, `group ${target.groupID} does not exist or was dismissed`);
-      if (!(await this.#ctx.storage.groups.member(app, target.groupID, caller.userID))) {
-        throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `you are not a member of group ${target.groupID}`);
-      }
+      const member = await this.#ctx.storage.groups.member(app, target.groupID, caller.userID);
+      if (!member) throw new ConfabError(ErrorCode.GROUP_PERMISSION_DENIED, `you are not a member of group ${target.groupID}`);
+      assertMaySpeak(group, member, this.#ctx.now());
       // The commit updates the sender's row and queues the message; the fan-out worker
       // brings it to the members (those of the group when it commits) afterwards.
       recipients = [{ userID: caller.userID, conversationID }];

@@ -55,6 +55,8 @@ export interface RawGroup {
   created_at: number;
   dismissed_at: number | null;
   member_count: number;
+  add_opt?: number | null;
+  all_muted?: number | boolean;
 }
 
 export function toGroup(raw: RawGroup): GroupRecord {
@@ -62,5 +64,7 @@ export function toGroup(raw: RawGroup): GroupRecord {
     groupID: raw.group_id, groupType: raw.group_type as GroupType, groupName: raw.group_name, faceUrl: raw.face_url,
     introduction: raw.introduction, notification: raw.notification, owner: raw.owner, createdAt: raw.created_at,
     dismissedAt: raw.dismissed_at, memberCount: raw.member_count,
+    ...(raw.add_opt !== undefined && raw.add_opt !== null ? { addOpt: Number(raw.add_opt) } : {}),
+    ...(raw.all_muted ? { allMuted: true } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
+import type { GroupAdminStore, RelationStore } from './relation-types.js';
 
 /**
  * The storage seam. Domain services speak only to these interfaces; the embedded
@@ -18,6 +19,10 @@ export interface Storage {
   readonly accounts: AccountStore;
   readonly friends: FriendStore;
   readonly groups: GroupStore;
+  /** Friend settings, one-way friendships, applications and blocklists (relation-types.ts). */
+  readonly relations: RelationStore;
+  /** Group settings, roles, mutes, member fields and join applications (relation-types.ts). */
+  readonly groupAdmin: GroupAdminStore;
   readonly messages: MessageStore;
   readonly conversations: ConversationStore;
   readonly deletions: DeletionStore;
@@ -152,6 +157,10 @@ export interface GroupRecord {
   createdAt: number;
   dismissedAt: number | null;
   memberCount: number;
+  /** `V2TIMGroupAddOpt` set by setGroupInfo; absent: the type's default (groups.ts). */
+  addOpt?: number;
+  /** The whole group is muted. */
+  allMuted?: boolean;
 }
 
 export interface GroupMemberRecord {
@@ -164,6 +173,10 @@ export interface GroupMemberRecord {
    * listed exactly once whoever joins or leaves in between.
    */
   seq: number;
+  /** Muted until this time (ms since the epoch); absent or 0: not muted. */
+  muteUntil?: number;
+  nameCard?: string;
+  custom?: Record<string, string>;
 }
 
 /** Caps checked when members are added (see `LimitReachedError`). */

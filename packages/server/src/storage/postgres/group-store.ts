@@ -8,10 +8,14 @@ import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 
 const GROUP_COLUMNS = `g.group_id, g.group_type, g.group_name, g.face_url, g.introduction, g.notification, g.owner,
-  g.created_at, g.dismissed_at, g.member_count`;
+  g.created_at, g.dismissed_at, g.member_count, g.add_opt, g.all_muted`;
 
-type RawMember = { user_id: string; role: number; joined_at: number; seq: number };
-const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at, seq: r.seq });
+type RawMember = { user_id: string; role: number; joined_at: number; seq: number; mute_until?: number; name_card?: string; custom?: string };
+const toMember = (r: RawMember): GroupMemberRecord => ({
+  userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at, seq: r.seq,
+  ...(r.mute_until ? { muteUntil: Number(r.mute_until) } : {}), ...(r.name_card ? { nameCard: r.name_card } : {}),
+  ...(r.custom && r.custom !== '{}' ? { custom: JSON.parse(r.custom) as Record<string, string> } : {}),
+});
 
 /**
  * The group's last seq, for a membership that ends now (the fan-out delivers up to it).
@@ -94,20 +98,20 @@ export class PgGroupStore implements GroupStore {
   }
 
   async memberPage(app: number, groupID: string, afterSeq: number, limit: number): Promise<GroupMemberRecord[]> {
-    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq FROM group_members
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq, mute_until, name_card, custom FROM group_members
       WHERE app_id = $1 AND group_id = $2 AND left_at IS NULL AND seq > $3 ORDER BY seq LIMIT $4`, [app, groupID, afterSeq, limit]);
     return rows.map(toMember);
   }
 
   async members(app: number, groupID: string, offset: number, limit: number): Promise<GroupMemberRecord[]> {
-    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq FROM group_members
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq, mute_until, name_card, custom FROM group_members
       WHERE app_id = $1 AND group_id = $2 AND left_at IS NULL
       ORDER BY role DESC, joined_at ASC, user_id ASC LIMIT $3 OFFSET $4`, [app, groupID, limit, offset]);
     return rows.map(toMember);
   }
 
   async member(app: number, groupID: string, userID: string): Promise<GroupMemberRecord | undefined> {
-    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq FROM group_members
+    const { rows } = await this.#pool.query<RawMember>(`SELECT user_id, role, joined_at, seq, mute_until, name_card, custom FROM group_members
       WHERE app_id = $1 AND group_id = $2 AND user_id = $3 AND left_at IS NULL`, [app, groupID, userID]);
     return rows[0] ? toMember(rows[0]) : undefined;
   }

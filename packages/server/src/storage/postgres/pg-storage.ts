@@ -8,6 +8,8 @@ import { withTransaction } from './tx.js';
 import { PgMessageStore } from './message-store.js';
 import { PgConversationStore } from './conversation-store.js';
 import { PgGroupStore } from './group-store.js';
+import { PgRelationStore } from './relation-store.js';
+import { PgGroupAdminStore } from './group-admin-store.js';
 import { PgDeletionStore } from './deletion-store.js';
 import { PgDeviceStore } from './device-store.js';
 import { PgLeaseStore } from './lease-store.js';
@@ -75,6 +77,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     accounts: new PgAccountStore(pool),
     friends: new PgFriendStore(pool),
     groups: new PgGroupStore(pool),
+    relations: new PgRelationStore(pool),
+    groupAdmin: new PgGroupAdminStore(pool),
     messages: new PgMessageStore(pool),
     conversations: new PgConversationStore(pool),
     deletions: new PgDeletionStore(pool, options.erasure),

@@ -258,6 +258,52 @@ const MIGRATIONS: string[] = [
   ALTER TABLE deletions ADD COLUMN erased_at bigint;
   CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
   `,
+  // Friendship and group administration, as on SQLite (storage/postgres/relation-store.ts,
+  // group-admin-store.ts).
+  `
+  ALTER TABLE friends ADD COLUMN custom text NOT NULL DEFAULT '{}';
+  CREATE INDEX friends_by_friend ON friends (app_id, friend_id, user_id);
+  CREATE TABLE friend_settings (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    allow_type integer NOT NULL,
+    PRIMARY KEY (app_id, user_id)
+  );
+  CREATE TABLE friend_applications (
+    app_id bigint NOT NULL,
+    to_id text COLLATE "C" NOT NULL,
+    from_id text COLLATE "C" NOT NULL,
+    add_wording text NOT NULL,
+    add_source text NOT NULL,
+    remark text NOT NULL,
+    add_type integer NOT NULL,
+    add_time bigint NOT NULL,
+    is_read boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (app_id, to_id, from_id)
+  );
+  CREATE INDEX friend_applications_by_sender ON friend_applications (app_id, from_id, to_id);
+  CREATE TABLE blocklist (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    blocked_id text COLLATE "C" NOT NULL,
+    added_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, blocked_id)
+  );
+  ALTER TABLE groups ADD COLUMN add_opt integer;
+  ALTER TABLE groups ADD COLUMN all_muted boolean NOT NULL DEFAULT false;
+  ALTER TABLE group_members ADD COLUMN mute_until bigint NOT NULL DEFAULT 0;
+  ALTER TABLE group_members ADD COLUMN name_card text NOT NULL DEFAULT '';
+  ALTER TABLE group_members ADD COLUMN custom text NOT NULL DEFAULT '{}';
+  CREATE INDEX group_members_by_role ON group_members (app_id, group_id, role) WHERE left_at IS NULL;
+  CREATE TABLE group_applications (
+    app_id bigint NOT NULL,
+    group_id text COLLATE "C" NOT NULL,
+    from_id text COLLATE "C" NOT NULL,
+    message text NOT NULL,
+    add_time bigint NOT NULL,
+    PRIMARY KEY (app_id, group_id, from_id)
+  );
+  `,
 ];
 
 /**

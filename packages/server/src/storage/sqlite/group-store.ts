@@ -4,8 +4,12 @@ import { toGroup, type RawGroup } from '../raw-records.js';
 import { LimitReachedError, type GroupMemberRecord, type GroupRecord, type GroupStore, type MembershipCaps, type MembershipChange } from '../types.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet, type RowStatements } from './rows.js';
 
-type RawMember = { user_id: string; role: number; joined_at: number; seq: number };
-const toMember = (r: RawMember): GroupMemberRecord => ({ userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at, seq: r.seq });
+type RawMember = { user_id: string; role: number; joined_at: number; seq: number; mute_until?: number; name_card?: string; custom?: string };
+const toMember = (r: RawMember): GroupMemberRecord => ({
+  userID: r.user_id, role: r.role as GroupMemberRole, joinedAt: r.joined_at, seq: r.seq,
+  ...(r.mute_until ? { muteUntil: Number(r.mute_until) } : {}), ...(r.name_card ? { nameCard: r.name_card } : {}),
+  ...(r.custom && r.custom !== '{}' ? { custom: JSON.parse(r.custom) as Record<string, string> } : {}),
+});
 
 const LAST_SEQ = `COALESCE((SELECT c.last_seq FROM conversations c
   WHERE c.app_id = group_members.app_id AND c.conv_key = 'group:' || group_members.group_id), 0)`;
@@ -22,10 +26,10 @@ export class SqliteGroupStore implements GroupStore {
       insertGroup: db.prepare(`INSERT INTO groups (app_id, group_id, group_type, group_name, face_url, introduction, notification, owner, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       get: db.prepare(`SELECT g.* FROM groups g WHERE g.app_id = ? AND g.group_id = ?`),
-      member: db.prepare('SELECT user_id, role, joined_at, seq FROM group_members WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL'),
-      members: db.prepare(`SELECT user_id, role, joined_at, seq FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
+      member: db.prepare('SELECT user_id, role, joined_at, seq, mute_until, name_card, custom FROM group_members WHERE app_id = ? AND group_id = ? AND user_id = ? AND left_at IS NULL'),
+      members: db.prepare(`SELECT user_id, role, joined_at, seq, mute_until, name_card, custom FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
         ORDER BY role DESC, joined_at ASC, user_id ASC LIMIT ? OFFSET ?`),
-      memberPage: db.prepare(`SELECT user_id, role, joined_at, seq FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
+      memberPage: db.prepare(`SELECT user_id, role, joined_at, seq, mute_until, name_card, custom FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL
         AND seq > ? ORDER BY seq LIMIT ?`),
       allMembers: db.prepare('SELECT user_id FROM group_members WHERE app_id = ? AND group_id = ? AND left_at IS NULL'),
       // A rejoining member keeps the seq of their first join (see GroupMemberRecord.seq).

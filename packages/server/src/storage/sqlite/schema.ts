@@ -266,6 +266,54 @@ const MIGRATIONS: string[] = [
   ALTER TABLE deletions ADD COLUMN erased_at INTEGER;
   CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
   `,
+  // Friendship and group administration (storage/sqlite/relation-store.ts,
+  // group-admin-store.ts): friends become one-way rows with custom fields, applications
+  // and blocklists get tables, groups an add option and a group-wide mute (add_opt NULL
+  // means the type's default), members a mute end, name card and custom fields.
+  `
+  ALTER TABLE friends ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
+  CREATE INDEX friends_by_friend ON friends (app_id, friend_id, user_id);
+  CREATE TABLE friend_settings (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    allow_type INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE friend_applications (
+    app_id INTEGER NOT NULL,
+    to_id TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    add_wording TEXT NOT NULL,
+    add_source TEXT NOT NULL,
+    remark TEXT NOT NULL,
+    add_type INTEGER NOT NULL,
+    add_time INTEGER NOT NULL,
+    is_read INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, to_id, from_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX friend_applications_by_sender ON friend_applications (app_id, from_id, to_id);
+  CREATE TABLE blocklist (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    blocked_id TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, blocked_id)
+  ) WITHOUT ROWID;
+  ALTER TABLE groups ADD COLUMN add_opt INTEGER;
+  ALTER TABLE groups ADD COLUMN all_muted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE group_members ADD COLUMN mute_until INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE group_members ADD COLUMN name_card TEXT NOT NULL DEFAULT '';
+  ALTER TABLE group_members ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
+  CREATE INDEX group_members_by_role ON group_members (app_id, group_id, role) WHERE left_at IS NULL;
+  CREATE TABLE group_applications (
+    app_id INTEGER NOT NULL,
+    group_id TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    add_time INTEGER NOT NULL,
+    PRIMARY KEY (app_id, group_id, from_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

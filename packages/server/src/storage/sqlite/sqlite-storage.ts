@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { SqliteRelationStore } from './relation-store.js';
+import { SqliteGroupAdminStore } from './group-admin-store.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -52,6 +54,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     accounts: new SqliteAccountStore(db),
     friends: new SqliteFriendStore(db),
     groups: new SqliteGroupStore(db),
+    relations: new SqliteRelationStore(db),
+    groupAdmin: new SqliteGroupAdminStore(db),
     messages: new SqliteMessageStore(db, walSync),
     conversations: new SqliteConversationStore(db),
     deletions: new SqliteDeletionStore(db),
