@@ -41,6 +41,10 @@ export function toV2Message(m: WireMessage, selfUserID: string): V2TIMMessage {
   };
   if (m.elem.type === 'text') out.textElem = { text: m.elem.text };
   else out.customElem = { data: m.elem.data, desc: m.elem.description ?? '', extension: m.elem.extension ?? '' };
+  if (m.status === V2TIMMessageStatus.LOCAL_REVOKED || m.status === V2TIMMessageStatus.HAS_DELETED) out.status = m.status;
+  if (m.revoker) out.revokerInfo = { userID: m.revoker, nickName: '', faceUrl: '', selfSignature: '' };
+  if (m.revokeReason) out.revokeReason = m.revokeReason;
+  if (m.modifyVersion) out.modifyVersion = m.modifyVersion;
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { ConfabError, ErrorCode, parseConversationID, type MessageElem, type UserUpdate, type WireMessage } from '@confab/protocol';
-import type { AppendRequest, AppendResult, StoredMessage, UserChange } from '../storage/types.js';
+import type { AppendRequest, AppendResult, ConversationRow, StoredMessage, UserChange } from '../storage/types.js';
 import { publishChanges, type Caller, type PublishTurn, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
@@ -148,6 +148,12 @@ export class MessageService {
    * watermark (`visibleFromSeq`) and never past the caller's own last seq (a former
    * group member does not see what was sent after they left).
    */
+  async #hideDeleted(app: number, row: ConversationRow, messages: StoredMessage[]): Promise<StoredMessage[]> {
+    if (messages.length === 0) return messages;
+    const gone = await this.#ctx.storage.mutations.deletedIn(app, row.userID, row.convKey, messages[0]!.seq, messages[messages.length - 1]!.seq);
+    return gone.size ? messages.filter((m) => !gone.has(m.seq)) : messages;
+  }
+
   async history(caller: Caller, conversationID: string, opts: { beforeSeq?: number; afterSeq?: number; count?: number }): Promise<{ messages: WireMessage[]; isFinished: boolean }> {
     const target = parseConversationID(conversationID);
     const app = caller.app.sdkAppID;
@@ -172,6 +178,9 @@ export class MessageService {
       const kept = withinPageBytes(stored, 'newest');
       if (kept.length < stored.length) [stored, isFinished] = [kept, false];
     }
+    // Messages the caller deleted for themselves are left out; the page's end is judged
+    // on what was read, so a page of deleted messages does not end the history early.
+    if (row.deleteSeq) stored = await this.#hideDeleted(app, row, stored);
     return { messages: stored.map((m) => toWireMessage(caller.userID, m)), isFinished };
   }
 }

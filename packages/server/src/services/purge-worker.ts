@@ -52,6 +52,8 @@ export const PURGE_LEASE = 'purge';
  */
 export class PurgeWorker {
   readonly #storage: Storage;
+  /** Content was erased outside the purge (a recall): compact at the next run even if it erases nothing. */
+  #compactAsked = false;
   readonly #logger: Logger;
   readonly #batchRows: number;
   readonly #intervalMs: number;
@@ -96,6 +98,16 @@ export class PurgeWorker {
       await this.#storage.leases.release(PURGE_LEASE, this.holder)
         .catch((err: unknown) => this.#logger.warn({ err }, 'could not release the purge lease; it expires by itself'));
     }
+  }
+
+  /**
+   * Asks the next run to compact the database although it may erase nothing itself: a
+   * recall overwrote a message's content in place, and SQLite's WAL still holds the old
+   * page until it is checkpointed.
+   */
+  compactSoon(): void {
+    this.#compactAsked = true;
+    this.wake();
   }
 
   /** Asks for a run soon; coalesces with a run in progress. */
@@ -186,7 +198,9 @@ export class PurgeWorker {
       }
       if (!progressed) break;
     }
-    if (total > 0) {
+    const compactAsked = this.#compactAsked;
+    this.#compactAsked = false;
+    if (total > 0 || compactAsked) {
       await this.#storage.deletions.compact();
       this.#logger.info({ erased: total }, 'purged deleted messages');
     }

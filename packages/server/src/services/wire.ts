@@ -1,4 +1,4 @@
-import { c2cConversationID, ConfabError, ErrorCode, groupConversationID, type ParsedConversationID, type UserUpdate, type WireConversation, type WireMessage } from '@confab/protocol';
+import { c2cConversationID, ConfabError, ErrorCode, groupConversationID, MessageStatus, type ParsedConversationID, type UserUpdate, type WireConversation, type WireMessage } from '@confab/protocol';
 import type { ConversationRow, StoredMessage, UserChange } from '../storage/types.js';
 
 /**
@@ -27,6 +27,13 @@ export function toWireMessage(viewer: string, message: StoredMessage): WireMessa
     timestamp: message.createdAt,
     elem: message.elem,
   };
+  if (message.revoker) {
+    wire.status = MessageStatus.LOCAL_REVOKED;
+    wire.revoker = message.revoker;
+    if (message.revokeReason) wire.revokeReason = message.revokeReason;
+  }
+  if (message.modifyVersion) wire.modifyVersion = message.modifyVersion;
+  if (message.changeSeq) wire.changeSeq = message.changeSeq;
   if (message.convKey.startsWith('group:')) {
     wire.groupID = message.convKey.slice(6);
   } else {
@@ -56,6 +63,8 @@ export function toWireConversation(row: ConversationRow, lastMessage: StoredMess
     deleted: row.deleted,
     version: row.version,
   };
+  if (row.changeSeq) wire.changeSeq = row.changeSeq;
+  if (row.deleteSeq) wire.deleteSeq = row.deleteSeq;
   if (isGroup) wire.groupID = row.convKey.slice(6);
   else wire.userID = row.conversationID.slice(4);
   return wire;

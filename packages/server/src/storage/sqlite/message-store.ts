@@ -4,8 +4,9 @@ import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, Stor
 import type { WalSync } from './wal-sync.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
+import { withMutations, type RawMutationColumns } from '../message-mutations.js';
 
-interface RawMessage {
+interface RawMessage extends RawMutationColumns {
   conv_key: string;
   seq: number;
   sender: string;
@@ -15,10 +16,10 @@ interface RawMessage {
 }
 
 export function toStoredMessage(raw: RawMessage): StoredMessage {
-  return {
+  return withMutations({
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
-  };
+  }, raw);
 }
 
 export class SqliteMessageStore implements MessageStore {
