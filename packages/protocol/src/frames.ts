@@ -43,6 +43,11 @@ export interface LoginResult {
   /** The user's current sync version; a device behind it runs `conv.sync`. */
   version: number;
   profile: UserProfile;
+  /**
+   * When the UserSig this session logged in with expires (ms since the epoch); the server
+   * ends the session then unless `auth.renew` hands it a newer one first.
+   */
+  userSigExpireAt?: number;
 }
 
 /** Replies of operations that change the caller's state carry the change, so the
@@ -58,6 +63,12 @@ export interface Ops {
   login: { req: LoginRequest; res: LoginResult };
   logout: { req: Empty; res: Empty };
   ping: { req: Empty; res: { serverTime: number } };
+  /**
+   * Replaces the session's UserSig with a newer one for the same user, before the old one
+   * expires, so a long-lived connection is not cut at expiry. Refused with the login's
+   * codes (70001…) when the new UserSig is not valid; the session keeps the old one then.
+   */
+  'auth.renew': { req: { userSig: string }; res: { userSigExpireAt: number } };
 
   'profile.get': { req: { userIDs: string[] }; res: { profiles: UserProfile[] } };
   'profile.set': { req: { nickName?: string; faceUrl?: string; selfSignature?: string }; res: { profile: UserProfile } };

@@ -18,7 +18,8 @@ export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreCh
 export type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
 export { MetaKey } from './store/types.js';
 export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callback.js';
-export type { LogLevel } from './log.js';
+export type { LogLevel, Logger } from './log.js';
+export type { UserSigProvider } from './manager/session-upkeep.js';
 export * from './types.js';
 export { ConfabError, ErrorCode, GroupType, GroupMemberRole, Capability, PROTOCOL_VERSION, ConversationMarkType as V2TIMConversationMarkType } from '@confab/protocol';
 export type { DeletionStatus as V2TIMConversationDeletionStatus } from '@confab/protocol';

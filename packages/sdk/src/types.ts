@@ -6,6 +6,8 @@ import type { GroupInfo, GroupMemberRole, GroupType } from '@confab/protocol';
 import type { LocalStore } from './store/types.js';
 import type { LogLevel } from './log.js';
 import type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
+import type { UserSigProvider } from './manager/session-upkeep.js';
+import type { Logger } from './log.js';
 
 /** The reference's `V2TIMLoginStatus`. */
 export const V2TIMLoginStatus = { LOGINED: 1, LOGINING: 2, LOGOUT: 3 } as const;
@@ -42,6 +44,19 @@ export interface V2TIMSDKConfig {
   requestTimeoutMs?: number;
   logLevel?: LogLevel;
   /**
+   * Where the SDK's log lines go (default: the console), e.g. the app's own logger or a
+   * crash reporter's breadcrumbs. `logLevel` still decides which lines are written.
+   */
+  logger?: Logger;
+  /**
+   * Returns a fresh UserSig for the user. When given, the SDK calls it some time before
+   * the current UserSig expires (`userSigRefreshAheadMs`, default 5 minutes, at most half
+   * its remaining lifetime) and hands the new one to the server, so the connection is
+   * not cut at expiry; without it the session ends then with `onUserSigExpired`.
+   */
+  userSigProvider?: UserSigProvider;
+  userSigRefreshAheadMs?: number;
+  /**
    * After each sync, fetch the newest messages of the conversations at the top of the
    * list in the background, so the first chats a user opens come from the cache.
    * Default `{ conversations: 20, messages: 20 }`; `false` turns it off.
@@ -66,6 +81,12 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * The connection of the logged-in session: `closed` when there is none (logged out,
+ * kicked), `connecting` during a (re)connect, `disconnected` while waiting to reconnect.
+ */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'closed';
+
 export interface V2TIMSDKListener {
   onConnecting?(): void;
   onConnectSuccess?(): void;
@@ -74,6 +95,13 @@ export interface V2TIMSDKListener {
   onKickedOffline?(): void;
   /** The UserSig expired (70001); log in again with a fresh one. */
   onUserSigExpired?(): void;
+  /**
+   * Confab's addition: the connection's state changed (`getConnectionState()`), e.g. to
+   * show "connecting…" in the app's title bar.
+   */
+  onConnectionStateChanged?(state: ConnectionState): void;
+  /** Confab's addition: `userSigProvider` supplied a new UserSig and the server took it. */
+  onUserSigRenewed?(userSigExpireAt: number): void;
 }
 
 export interface V2TIMTextElem {

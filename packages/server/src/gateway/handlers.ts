@@ -2,7 +2,7 @@ import type { OpName, OpRequest, OpResult } from '@confab/protocol';
 import type { Caller } from '../services/context.js';
 import type { Domain } from '../services/domain.js';
 
-type Handled = Exclude<OpName, 'login' | 'logout'>;
+type Handled = Exclude<OpName, 'login' | 'logout' | 'auth.renew'>;
 type Handler<K extends Handled> = (domain: Domain, caller: Caller, body: OpRequest<K>) => Promise<OpResult<K>>;
 
 /** Each op after login, mapped onto a domain service call. Bodies are already schema-checked. */

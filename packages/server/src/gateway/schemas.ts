@@ -26,6 +26,7 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   }),
   logout: z.object({}),
   ping: z.object({}),
+  'auth.renew': z.object({ userSig: z.string().min(1).max(4096) }),
   'profile.get': z.object({ userIDs: z.array(id).min(1).max(100) }),
   'profile.set': z.object({ nickName: z.string().optional(), faceUrl: z.string().optional(), selfSignature: z.string().optional() }),
   'friend.add': z.object({ userID: id, remark: z.string().optional() }),
