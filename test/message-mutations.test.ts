@@ -240,3 +240,59 @@ describe('erasure', () => {
     assert.deepEqual(holders(marker), [], 'marker in no server file');
   });
 });
+
+describe('REST', () => {
+  async function rest(command: string, body: unknown): Promise<Record<string, unknown>> {
+    const q = new URLSearchParams({
+      sdkappid: String(env.app.sdkAppID), identifier: 'administrator', usersig: await env.sig('administrator'),
+      random: String(Math.floor(Math.random() * 1e9)), contenttype: 'json',
+    });
+    const res = await fetch(`${env.server.httpUrl}/v4/${command}?${q}`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  test('admin_msgwithdraw recalls by MsgKey past the window; modify_c2c_msg edits; delete_c2c_msg_ramble deletes for one side', async () => {
+    const { alice, bob, a1, b1 } = await twoByTwo();
+    const one = await a1.im.sendC2CTextMessage('one', bob);
+    const two = await a1.im.sendC2CTextMessage('two', bob);
+    const three = await a1.im.sendC2CTextMessage('three', bob);
+    await env.server.domain.apps.updateSettings(env.app.sdkAppID, { revokeWindowSeconds: 0 });
+    const wrong = await rest('openim/admin_msgwithdraw', { From_Account: bob, To_Account: alice, MsgKey: one.msgID });
+    assert.equal(wrong.ErrorCode, ErrorCode.MSG_NOT_FOUND, 'bob did not send it');
+    const withdrawn = await rest('openim/admin_msgwithdraw', { From_Account: alice, To_Account: bob, MsgKey: one.msgID });
+    assert.equal(withdrawn.ActionStatus, 'OK', JSON.stringify(withdrawn));
+    await waitFor(() => b1.revoked.some((r) => r.msgID === one.msgID && r.revoker === 'administrator'), 'bob hears of the admin recall');
+
+    const modified = await rest('openim/modify_c2c_msg', {
+      From_Account: alice, To_Account: bob, MsgKey: two.msgID, MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'TWO' } }],
+    });
+    assert.equal(modified.ActionStatus, 'OK', JSON.stringify(modified));
+    await waitFor(() => b1.modified.some((m) => m.msgID === two.msgID && m.textElem?.text === 'TWO'), 'bob hears of the edit');
+
+    const deleted = await rest('openim/delete_c2c_msg_ramble', { Operator_Account: bob, Peer_Account: alice, MsgKeyList: [three.msgID] });
+    assert.equal(deleted.ActionStatus, 'OK', JSON.stringify(deleted));
+    const fresh = await loggedIn(bob, 'B3');
+    assert.deepEqual(texts(await history(fresh, alice)).filter((t) => t !== ''), ['TWO'], 'gone from bob\'s roaming history');
+    assert.deepEqual(texts(await history(a1, bob)).filter((t) => t !== ''), ['three', 'TWO'], 'alice keeps it');
+  });
+
+  test('group_msg_recall and modify_group_msg act on group messages by MsgSeq', async () => {
+    n += 1;
+    const owner = await loggedIn(`mm${n}-gowner`, 'O1');
+    const member = await loggedIn(`mm${n}-gmember`, 'M1');
+    const groupID = await owner.im.getGroupManager().createGroup({ groupType: GroupType.WORK, groupID: null, groupName: 'rest' },
+      [{ userID: `mm${n}-gmember` }]);
+    const first = await owner.im.sendGroupTextMessage('first', groupID);
+    const second = await owner.im.sendGroupTextMessage('second', groupID);
+    const recalled = await rest('group_open_http_svc/group_msg_recall', { GroupId: groupID, MsgSeqList: [{ MsgSeq: first.seq }, { MsgSeq: 999 }] });
+    assert.equal(recalled.ActionStatus, 'OK', JSON.stringify(recalled));
+    assert.deepEqual(recalled.RecallRetList, [{ MsgSeq: first.seq, RetCode: 0 }, { MsgSeq: 999, RetCode: ErrorCode.MSG_NOT_FOUND }]);
+    await waitFor(() => member.revoked.some((r) => r.msgID === first.msgID), 'the member hears of the recall');
+    const modified = await rest('group_open_http_svc/modify_group_msg', {
+      GroupId: groupID, MsgSeq: second.seq, MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'SECOND' } }],
+    });
+    assert.equal(modified.ActionStatus, 'OK', JSON.stringify(modified));
+    await waitFor(() => member.modified.some((m) => m.msgID === second.msgID && m.textElem?.text === 'SECOND'), 'the member hears of the edit');
+  });
+});

@@ -117,11 +117,6 @@ export class MessageMutationService {
     return update ? { update } : {};
   }
 
-  /** Deletes messages for a user on the app admin's behalf (REST): the same as the user's own call, from no device. */
-  async removeAsAdmin(app: Caller['app'], userID: string, conversationID: string, seqs: number[]): Promise<void> {
-    await this.remove({ app, userID, deviceID: '', capabilities: new Set() }, conversationID, seqs);
-  }
-
   /** One page of `msg.changes`; deletions are listed only to devices that are told of deletions. */
   async changes(caller: Caller, conversationID: string, afterChangeSeq: number, afterDeleteSeq: number, count = 100): Promise<{
     changed: WireMessage[]; deleted: DeletedMessageRef[]; changeSeq: number; deleteSeq: number; isFinished: boolean;
