@@ -59,12 +59,12 @@ export const ErrorCode = {
   GROUP_FULL: 10014,
   /** The group ID is already in use. */
   GROUP_ID_IN_USE: 10021,
+  /** A group message can no longer be recalled: the app's recall window (2 minutes by default) has passed. */
+  GROUP_MSG_REVOKE_TIME_LIMIT: 10031,
   /** The user is a member of as many groups as the app allows. */
   GROUP_JOIN_LIMIT: 10037,
   /** A new group would hold more members than the app allows. */
   GROUP_MEMBER_LIMIT: 10038,
-  /** A group message can no longer be recalled: the app's recall window (2 minutes by default) has passed. */
-  GROUP_MSG_REVOKE_TIME_LIMIT: 10031,
 
   /** The receiver of a one-to-one message does not exist. */
   UNKNOWN_RECEIVER: 20003,

@@ -120,8 +120,8 @@ export interface Ops {
   /**
    * Replaces a message's element for every participant. `modifyVersion` is the version
    * the change is based on (the message's `modifyVersion`, 0 when absent): when the
-   * message changed since, nothing is written and 22000 is answered with the current
-   * message in `message` (in the error's `data`).
+   * message changed since, nothing is written and 22000 is answered (read the current
+   * message with `msg.history`).
    */
   'msg.modify': { req: { conversationID: string; seq: number; elem: MessageElem; modifyVersion: number }; res: { message: WireMessage } & WithUpdate };
   /** Deletes up to 50 messages of one conversation for the caller only. */
