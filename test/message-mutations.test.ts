@@ -167,6 +167,18 @@ describe('deleteMessages', () => {
     for (const w of [b1, b2]) assert.deepEqual(texts(await history(w, one.sender)), ['two', 'one'], 'the peer\'s devices keep both');
   });
 
+  test('deleting the last message: the list shows the one before it, on this device and on a fresh one', async () => {
+    const { alice, bob, a1 } = await twoByTwo();
+    await a1.im.sendC2CTextMessage('one', bob);
+    const two = await a1.im.sendC2CTextMessage('two', bob);
+    await a1.im.getMessageManager().deleteMessages([two]);
+    assert.equal((await a1.im.getConversationManager().getConversation(`c2c_${bob}`)).lastMessage?.textElem?.text, 'one');
+    const fresh = await loggedIn(alice, 'A3');
+    const listed = await waitFor(async () => (await fresh.im.getConversationManager().getConversationList(0, 10)).conversationList
+      .find((c) => c.conversationID === `c2c_${bob}`), 'the fresh device lists the chat');
+    assert.equal(listed.lastMessage?.textElem?.text, 'one');
+  });
+
   test('deleteMessageFromLocalStorage removes it from this device only, and a server page does not bring it back', async () => {
     const { bob, a1, a2 } = await twoByTwo();
     const one = await a1.im.sendC2CTextMessage('one', bob);

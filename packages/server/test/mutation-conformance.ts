@@ -123,6 +123,9 @@ export function mutationConformance(get: () => Storage): void {
     assert.equal((await storage.mutations.deleteForUser(APP, 'bob', key, [2], T0 + 6)).change, null, 'idempotent');
     assert.deepEqual([...await storage.mutations.deletedIn(APP, 'bob', key, 1, 3)].sort(), [2, 3]);
     assert.deepEqual([...await storage.mutations.deletedIn(APP, 'alice', key, 1, 3)], []);
+    assert.equal((await storage.mutations.lastVisible(APP, 'bob', key, 1, 3))?.seq, 1, 'bob\'s list shows the newest message he kept');
+    assert.equal((await storage.mutations.lastVisible(APP, 'alice', key, 1, 3))?.seq, 3);
+    assert.equal(await storage.mutations.lastVisible(APP, 'bob', key, 2, 3), undefined);
     const bobRow = (await storage.conversations.get(APP, 'bob', key))!;
     const page = await storage.mutations.changesPage(APP, bobRow, 0, 1, 100);
     assert.deepEqual(page.deleted, [3]);

@@ -71,7 +71,10 @@ export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
       try {
         const key = `${change.app}|${change.userID}`;
         const messages = messagesFor(change.app, change.userID);
-        const update: UserUpdate = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), messages, false), ...extra };
+        const update: UserUpdate = { ...await toWireUpdate(change, (convKey, seq, row) => (row.deleteSeq
+          // The user may have deleted the last message for themselves (last-messages.ts).
+          ? ctx.storage.mutations.lastVisible(change.app, row.userID, convKey, row.visibleFromSeq, seq)
+          : ctx.storage.messages.get(change.app, convKey, seq)), messages, false), ...extra };
         const changed = changedFor?.(change.app, change.userID);
         if (changed?.length) update.changedMessages = changed.map((m) => toWireMessage(change.userID, m));
         if (origins.has(key)) out.set(key, { ...update, messages: messages.map((m) => toWireMessage(change.userID, m)) });

@@ -73,7 +73,7 @@ export function toWireConversation(row: ConversationRow, lastMessage: StoredMess
 /** Looks up the last message of each row; `known` saves a read for messages already in hand. */
 export async function toWireUpdate(
   change: UserChange,
-  lookup: (convKey: string, seq: number) => Promise<StoredMessage | undefined>,
+  lookup: (convKey: string, seq: number, row: ConversationRow) => Promise<StoredMessage | undefined>,
   messages: StoredMessage[] = [],
   /** False: leave `messages` empty (the caller sends them pre-encoded). */
   withMessages = true,
@@ -82,7 +82,7 @@ export async function toWireUpdate(
   const conversations: WireConversation[] = [];
   for (const row of change.rows) {
     const last = row.lastSeq >= row.visibleFromSeq && !row.deleted
-      ? known.get(`${row.convKey}/${row.lastSeq}`) ?? await lookup(row.convKey, row.lastSeq)
+      ? known.get(`${row.convKey}/${row.lastSeq}`) ?? await lookup(row.convKey, row.lastSeq, row)
       : undefined;
     conversations.push(toWireConversation(row, last));
   }

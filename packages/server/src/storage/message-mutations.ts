@@ -86,6 +86,11 @@ export interface MessageMutationStore {
   deleteForUser(app: number, userID: string, convKey: string, seqs: number[], now: number): Promise<MessageDeleteResult>;
   /** Of the seqs in `fromSeq..toSeq`, those the user deleted (history leaves them out). */
   deletedIn(app: number, userID: string, convKey: string, fromSeq: number, toSeq: number): Promise<Set<number>>;
+  /**
+   * The newest message in `fromSeq..toSeq` the user did not delete for themselves: the
+   * last message a conversation list shows them once they deleted the one at its end.
+   */
+  lastVisible(app: number, userID: string, convKey: string, fromSeq: number, toSeq: number): Promise<StoredMessage | undefined>;
   /** A page of `msg.changes` for one user's row (changed messages within its visible range). */
   changesPage(app: number, row: ConversationRow, afterChangeSeq: number, afterDeleteSeq: number, count: number): Promise<ChangesPage>;
   /** Group changes not yet applied to every member's row. */

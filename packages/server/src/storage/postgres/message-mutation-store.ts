@@ -109,6 +109,14 @@ export class PgMessageMutationStore implements MessageMutationStore {
     return new Set(rows.map((r) => r.seq));
   }
 
+  async lastVisible(app: number, userID: string, convKey: string, fromSeq: number, toSeq: number): Promise<StoredMessage | undefined> {
+    const { rows } = await this.#pool.query<RawMessage>(`SELECT ${COLUMNS} FROM messages m
+      WHERE m.app_id = $1 AND m.conv_key = $2 AND m.seq >= $3 AND m.seq <= $4
+      AND NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.app_id = m.app_id AND d.user_id = $5 AND d.conv_key = m.conv_key AND d.seq = m.seq)
+      ORDER BY m.seq DESC LIMIT 1`, [app, convKey, fromSeq, toSeq, userID]);
+    return rows[0] ? toStoredMessage(rows[0]) : undefined;
+  }
+
   async changesPage(app: number, row: ConversationRow, afterChangeSeq: number, afterDeleteSeq: number, count: number): Promise<ChangesPage> {
     return withTransaction(this.#pool, async (client) => {
       const { rows: changedRaw } = await client.query<RawMessage>(`SELECT ${COLUMNS} FROM messages

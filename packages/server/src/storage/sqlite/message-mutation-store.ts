@@ -29,6 +29,9 @@ export class SqliteMessageMutationStore implements MessageMutationStore {
       insertDeleted: db.prepare(`INSERT INTO deleted_messages (app_id, user_id, conv_key, seq, delete_seq, deleted_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING`),
       erase: db.prepare(`UPDATE messages SET elem = ? WHERE app_id = ? AND conv_key = ? AND seq = ?`),
+      lastVisible: db.prepare(`SELECT * FROM messages m WHERE m.app_id = ? AND m.conv_key = ? AND m.seq >= ? AND m.seq <= ?
+        AND NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.app_id = m.app_id AND d.user_id = ? AND d.conv_key = m.conv_key AND d.seq = m.seq)
+        ORDER BY m.seq DESC LIMIT 1`),
       deletedIn: db.prepare('SELECT seq FROM deleted_messages WHERE app_id = ? AND user_id = ? AND conv_key = ? AND seq >= ? AND seq <= ?'),
       changedAfter: db.prepare(`SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND change_seq > ? AND change_seq <= ?
         AND seq >= ? AND seq <= ? ORDER BY change_seq LIMIT ?`),
@@ -103,6 +106,11 @@ export class SqliteMessageMutationStore implements MessageMutationStore {
 
   async deletedIn(app: number, userID: string, convKey: string, fromSeq: number, toSeq: number): Promise<Set<number>> {
     return new Set((this.#s.deletedIn.all(app, userID, convKey, fromSeq, toSeq) as { seq: number }[]).map((r) => r.seq));
+  }
+
+  async lastVisible(app: number, userID: string, convKey: string, fromSeq: number, toSeq: number): Promise<StoredMessage | undefined> {
+    const raw = this.#s.lastVisible.get(app, convKey, fromSeq, toSeq, userID) as RawMessage | undefined;
+    return raw ? toStoredMessage(raw) : undefined;
   }
 
   async changesPage(app: number, row: ConversationRow, afterChangeSeq: number, afterDeleteSeq: number, count: number): Promise<ChangesPage> {
