@@ -12,6 +12,7 @@ import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
 import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
+import { loggingPushProvider, OfflinePusher, type PushProvider } from './offline-push.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -57,6 +58,22 @@ export class AppService {
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
     const updated: AppRecord = { ...app, settings: { ...app.settings, ...patch } };
     await this.#storage.apps.updateSettings(sdkAppID, updated.settings);
+    this.#bump(sdkAppID);
+    this.#cache.set(sdkAppID, updated);
+    this.#onChange?.(sdkAppID);
+    return updated;
+  }
+
+  /**
+   * Gives the app a new random secret key, through the cache and to every node (as
+   * `updateSettings`). UserSigs signed with the old key stop working at their next login,
+   * as do admin sessions opened with it.
+   */
+  async rotateSecret(sdkAppID: number): Promise<AppRecord> {
+    const app = await this.#storage.apps.get(sdkAppID);
+    if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
+    const updated: AppRecord = { ...app, secretKey: randomBytes(32).toString('hex') };
+    await this.#storage.apps.updateSecret(sdkAppID, updated.secretKey);
     this.#bump(sdkAppID);
     this.#cache.set(sdkAppID, updated);
     this.#onChange?.(sdkAppID);
@@ -112,6 +129,8 @@ export interface DomainOptions {
   fanout?: FanoutWorkerOptions;
   /** This node's ID in a cluster: the purge lease's holder, and the sender of cluster messages. Default: random. */
   nodeID?: string;
+  /** Offline pushes for recipients with no session online; default: a debug log line. */
+  pushProvider?: PushProvider;
 }
 
 /** Every domain service, wired to one storage and one bus. */
@@ -127,6 +146,8 @@ export class Domain {
   readonly mutations: MessageMutationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
+  /** Offline pushes to recipients with no session online (`PushProvider`). */
+  readonly offlinePush: OfflinePusher;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
   readonly #logger: Logger;
@@ -158,10 +179,9 @@ export class Domain {
     });
     // A bus between nodes can lose a message (NATS is at-most-once, and down while it
     // restarts), so cached apps are also re-read now and then: a missed settings change
-    // is applied within APP_REREAD_MS at worst.
-    if (bus.kind !== 'memory') {
-      this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
-    }
+    // is applied within APP_REREAD_MS at worst. One node re-reads too: `confab app
+    // rotate-secret` run beside a running node changes the key behind its back.
+    this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
     const onDeletion = () => {
       this.purge.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'purge', node: nodeID });
@@ -171,8 +191,9 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
+    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
     const onErased = () => this.purge.compactSoon();
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, publishOrder: new Sequencer() };
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
@@ -194,5 +215,6 @@ export class Domain {
     this.#unsubscribe();
     await this.purge.stop();
     await this.fanout.stop();
+    await this.offlinePush.idle();
   }
 }

@@ -1,5 +1,5 @@
 import type { MessageElem } from '@confab/protocol';
-import type { ConversationRow, StoredMessage, UserChange } from './types.js';
+import type { ConversationRow, MessageExtra, StoredMessage, UserChange } from './types.js';
 
 /**
  * Recalls and modifications change a message every participant shares; a per-user
@@ -104,6 +104,18 @@ export const MAX_CHANGES_IN_UPDATE = 100;
 
 /** The element a recalled message keeps: its content is gone. */
 export const REVOKED_ELEM: MessageElem = { type: 'text', text: '' };
+
+/**
+ * What a recalled message keeps of its extra fields: the sender's profile, not the cloud
+ * custom data or the push text, which are content.
+ */
+export function revokedExtra(extra: MessageExtra | undefined): MessageExtra | undefined {
+  if (!extra) return undefined;
+  const kept: MessageExtra = {};
+  if (extra.nickName !== undefined) kept.nickName = extra.nickName;
+  if (extra.faceUrl !== undefined) kept.faceUrl = extra.faceUrl;
+  return Object.keys(kept).length ? kept : undefined;
+}
 
 /** Whether a user's row shows the message at `seq`. */
 export function rowSees(row: ConversationRow | undefined, seq: number): row is ConversationRow {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { ConversationRow, StoredMessage, UserChange } from '../types.js';
+import { encodeExtra, type ConversationRow, type StoredMessage, type UserChange } from '../types.js';
 import {
-  MAX_CHANGES_IN_UPDATE, MUTATION_COLUMNS, REVOKED_ELEM, rowSees, type ChangeJob, type ChangesPage, type ChangeStepResult,
+  MAX_CHANGES_IN_UPDATE, MUTATION_COLUMNS, REVOKED_ELEM, revokedExtra, rowSees, type ChangeJob, type ChangesPage, type ChangeStepResult,
   type MessageChangeRequest, type MessageChangeResult, type MessageDeleteResult, type MessageMutationStore,
 } from '../message-mutations.js';
 import { UserChangeSet } from './rows.js';
@@ -9,7 +9,7 @@ import { toStoredMessage } from './message-store.js';
 import { withTransaction } from './tx.js';
 
 type RawMessage = Parameters<typeof toStoredMessage>[0];
-const COLUMNS = `app_id, conv_key, seq, sender, client_msg_id, created_at, elem, ${MUTATION_COLUMNS}`;
+const COLUMNS = `app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra, ${MUTATION_COLUMNS}`;
 
 /**
  * Recalls, modifications and per-user deletions on PostgreSQL (see ../message-mutations.ts).
@@ -44,14 +44,17 @@ export class PgMessageMutationStore implements MessageMutationStore {
       const next: StoredMessage = { ...current, changeSeq, modifyVersion: (current.modifyVersion ?? 0) + 1 };
       if (req.kind === 'revoke') {
         next.elem = REVOKED_ELEM;
+        const extra = revokedExtra(current.extra);
+        if (extra) next.extra = extra;
+        else delete next.extra;
         next.revoker = req.actor;
         if (req.reason) next.revokeReason = req.reason;
       } else {
         next.elem = req.elem!;
       }
-      await client.query(`UPDATE messages SET elem = $1, change_seq = $2, modify_version = $3, revoker = $4, revoke_reason = $5
-        WHERE app_id = $6 AND conv_key = $7 AND seq = $8`,
-      [JSON.stringify(next.elem), changeSeq, next.modifyVersion, next.revoker ?? null, next.revokeReason ?? null, req.app, req.convKey, req.seq]);
+      await client.query(`UPDATE messages SET elem = $1, change_seq = $2, modify_version = $3, revoker = $4, revoke_reason = $5,
+        extra = $9 WHERE app_id = $6 AND conv_key = $7 AND seq = $8`,
+      [JSON.stringify(next.elem), changeSeq, next.modifyVersion, next.revoker ?? null, next.revokeReason ?? null, req.app, req.convKey, req.seq, encodeExtra(next.extra)]);
       await set.load(req.participants.map((userID) => ({ userID, convKey: req.convKey })));
       for (const userID of req.participants) {
         const row = await set.row(userID, req.convKey);
@@ -94,7 +97,7 @@ export class PgMessageMutationStore implements MessageMutationStore {
         const peerGone = new Set(peerDeleted.map((r) => r.seq));
         const erase = done.filter((seq) => peerGone.has(seq) || !rowSees(peerRow, seq));
         if (erase.length) {
-          await client.query('UPDATE messages SET elem = $4 WHERE app_id = $1 AND conv_key = $2 AND seq = ANY($3::bigint[])',
+          await client.query('UPDATE messages SET elem = $4, extra = NULL WHERE app_id = $1 AND conv_key = $2 AND seq = ANY($3::bigint[])',
             [app, convKey, erase, JSON.stringify(REVOKED_ELEM)]);
         }
       }

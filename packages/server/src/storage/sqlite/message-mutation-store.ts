@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { ConversationRow, StoredMessage, UserChange } from '../types.js';
+import { encodeExtra, type ConversationRow, type StoredMessage, type UserChange } from '../types.js';
 import {
-  MAX_CHANGES_IN_UPDATE, REVOKED_ELEM, rowSees, type ChangeJob, type ChangesPage, type ChangeStepResult,
+  MAX_CHANGES_IN_UPDATE, REVOKED_ELEM, revokedExtra, rowSees, type ChangeJob, type ChangesPage, type ChangeStepResult,
   type MessageChangeRequest, type MessageChangeResult, type MessageDeleteResult, type MessageMutationStore,
 } from '../message-mutations.js';
 import { prepareRowStatements, UserChangeSet } from './rows.js';
@@ -21,14 +21,14 @@ export class SqliteMessageMutationStore implements MessageMutationStore {
     this.#s = {
       message: db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?'),
       stepChange: db.prepare('UPDATE conversations SET change_seq = change_seq + 1 WHERE app_id = ? AND conv_key = ? RETURNING change_seq'),
-      write: db.prepare(`UPDATE messages SET elem = ?, change_seq = ?, modify_version = ?, revoker = ?, revoke_reason = ?
+      write: db.prepare(`UPDATE messages SET elem = ?, extra = ?, change_seq = ?, modify_version = ?, revoker = ?, revoke_reason = ?
         WHERE app_id = ? AND conv_key = ? AND seq = ?`),
       enqueue: db.prepare(`INSERT INTO change_queue (app_id, conv_key, change_to, cursor, queued_at) VALUES (?, ?, ?, '', ?)
         ON CONFLICT (app_id, conv_key) DO UPDATE SET change_to = excluded.change_to, cursor = ''`),
       isDeleted: db.prepare('SELECT 1 FROM deleted_messages WHERE app_id = ? AND user_id = ? AND conv_key = ? AND seq = ?'),
       insertDeleted: db.prepare(`INSERT INTO deleted_messages (app_id, user_id, conv_key, seq, delete_seq, deleted_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING`),
-      erase: db.prepare(`UPDATE messages SET elem = ? WHERE app_id = ? AND conv_key = ? AND seq = ?`),
+      erase: db.prepare(`UPDATE messages SET elem = ?, extra = NULL WHERE app_id = ? AND conv_key = ? AND seq = ?`),
       lastVisible: db.prepare(`SELECT * FROM messages m WHERE m.app_id = ? AND m.conv_key = ? AND m.seq >= ? AND m.seq <= ?
         AND NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.app_id = m.app_id AND d.user_id = ? AND d.conv_key = m.conv_key AND d.seq = m.seq)
         ORDER BY m.seq DESC LIMIT 1`),
@@ -56,12 +56,15 @@ export class SqliteMessageMutationStore implements MessageMutationStore {
       const next: StoredMessage = { ...current, changeSeq, modifyVersion: (current.modifyVersion ?? 0) + 1 };
       if (req.kind === 'revoke') {
         next.elem = REVOKED_ELEM;
+        const extra = revokedExtra(current.extra);
+        if (extra) next.extra = extra;
+        else delete next.extra;
         next.revoker = req.actor;
         if (req.reason) next.revokeReason = req.reason;
       } else {
         next.elem = req.elem!;
       }
-      this.#s.write.run(JSON.stringify(next.elem), changeSeq, next.modifyVersion, next.revoker ?? null, next.revokeReason ?? null,
+      this.#s.write.run(JSON.stringify(next.elem), encodeExtra(next.extra), changeSeq, next.modifyVersion, next.revoker ?? null, next.revokeReason ?? null,
         req.app, req.convKey, req.seq);
       const set = new UserChangeSet(req.app, this.#rows);
       for (const userID of req.participants) {
