@@ -110,6 +110,16 @@ export function mutationConformance(get: () => Storage): void {
     assert.deepEqual([...reached].sort(), ['g2', 'g3', 'g4', 'g5'], 'every other member once; the actor had it already');
     assert.deepEqual(await storage.mutations.changeQueue(10), []);
     for (const id of ids) assert.equal((await storage.conversations.get(APP, id, 'group:grp'))?.changeSeq, 1);
+
+    // g3 modifies (queued for the others), then g4 recalls before the queue reached g4:
+    // g4's row moves past both changes, so its update carries both messages.
+    await storage.messages.appendBatch([{
+      app: APP, convKey: 'group:grp', sender: 'g3', clientMsgID: 'm2', elem: { type: 'text', text: 'two' },
+      recipients: ids.map((userID) => ({ userID, conversationID: 'group_grp' })), now: T0,
+    }]);
+    await storage.mutations.change(change({ convKey: 'group:grp', seq: 2, kind: 'modify', elem: { type: 'text', text: 'TWO' }, actor: 'g3', participants: ['g3'], group: true }));
+    const jump = await storage.mutations.change(change({ convKey: 'group:grp', seq: 1, actor: 'g4', participants: ['g4'], group: true }));
+    assert.deepEqual(jump?.delivered.get('g4')?.map((m) => [m.seq, m.changeSeq]), [[2, 2], [1, 3]]);
   });
 
   test('deleting for one user: recorded once, hidden from that user only, unread adjusted; erased when both sides deleted', async () => {

@@ -4,7 +4,7 @@ import {
 } from '@confab/protocol';
 import type { StoredMessage } from '../storage/types.js';
 import { DEFAULT_APP_SETTINGS } from '../storage/types.js';
-import { rowSees } from '../storage/message-mutations.js';
+import { rowSees, type MessageChangeResult } from '../storage/message-mutations.js';
 import { originOf, publishChanges, type Caller, type ServiceContext } from './context.js';
 import { receivesDeletionSync } from './conversations.js';
 import { convKeyFor, toWireMessage } from './wire.js';
@@ -73,7 +73,7 @@ export class MessageMutationService {
     }
     if (!result) throw notFound();
     this.#ctx.onErased?.();
-    return this.#publish(actor, result.message, result.changes, group, viewer);
+    return this.#publish(actor, result, group, viewer);
   }
 
   /**
@@ -98,7 +98,7 @@ export class MessageMutationService {
       },
     });
     if (!result) throw notFound();
-    return this.#publish(actor, result.message, result.changes, group, viewer);
+    return this.#publish(actor, result, group, viewer);
   }
 
   /** Deletes messages of one conversation for the caller only (idempotent per message). */
@@ -163,9 +163,9 @@ export class MessageMutationService {
     if (row.deleteSeq && (await this.#ctx.storage.mutations.deletedIn(caller.app.sdkAppID, caller.userID, convKey, seq, seq)).size) throw notFound();
   }
 
-  async #publish(actor: Actor, message: StoredMessage, changes: Parameters<typeof publishChanges>[1], group: boolean, viewer: string): Promise<{ message: WireMessage; update?: UserUpdate }> {
+  async #publish(actor: Actor, { message, changes, delivered }: MessageChangeResult, group: boolean, viewer: string): Promise<{ message: WireMessage; update?: UserUpdate }> {
     const origins = isAdmin(actor) ? new Map<string, string | undefined>() : originOf(actor);
-    const updates = await publishChanges(this.#ctx, changes, () => [], {}, origins, undefined, () => [message]);
+    const updates = await publishChanges(this.#ctx, changes, () => [], {}, origins, undefined, (_app, userID) => delivered.get(userID));
     if (group) this.#ctx.onFanout?.();
     const reply: { message: WireMessage; update?: UserUpdate } = { message: toWireMessage(viewer, message) };
     const update = updates.get(`${actor.app.sdkAppID}|${actor.userID}`);

@@ -45,6 +45,12 @@ export interface MessageChangeRequest {
 export interface MessageChangeResult {
   message: StoredMessage;
   changes: UserChange[];
+  /**
+   * The changed messages each participant's update carries: every change its row moves
+   * past, not only this one (an owner's row may jump over an admin's recall that the change
+   * queue had not brought it yet). Absent for a user: more than 100, the device pages.
+   */
+  delivered: Map<string, StoredMessage[]>;
 }
 
 export interface MessageDeleteResult {

@@ -56,13 +56,18 @@ export class PgMessageMutationStore implements MessageMutationStore {
         extra = $9 WHERE app_id = $6 AND conv_key = $7 AND seq = $8`,
       [JSON.stringify(next.elem), changeSeq, next.modifyVersion, next.revoker ?? null, next.revokeReason ?? null, req.app, req.convKey, req.seq, encodeExtra(next.extra)]);
       await set.load(req.participants.map((userID) => ({ userID, convKey: req.convKey })));
+      const delivered = new Map<string, StoredMessage[]>();
       for (const userID of req.participants) {
         const row = await set.row(userID, req.convKey);
         if (!rowSees(row, req.seq) || row.deleted) continue;
+        const { rows: passed } = await client.query<RawMessage>(`SELECT ${COLUMNS} FROM messages
+          WHERE app_id = $1 AND conv_key = $2 AND change_seq > $3 AND change_seq <= $4 AND seq >= $5 AND seq <= $6
+          ORDER BY change_seq LIMIT $7`, [req.app, req.convKey, row.changeSeq ?? 0, changeSeq, row.visibleFromSeq, row.lastSeq, MAX_CHANGES_IN_UPDATE + 1]);
+        if (passed.length <= MAX_CHANGES_IN_UPDATE) delivered.set(userID, passed.map(toStoredMessage));
         row.changeSeq = changeSeq;
         set.put(row);
       }
-      return { message: next, changes: await set.commit(() => false) };
+      return { message: next, changes: await set.commit(() => false), delivered };
     });
   }
 

@@ -67,14 +67,18 @@ export class SqliteMessageMutationStore implements MessageMutationStore {
       this.#s.write.run(JSON.stringify(next.elem), encodeExtra(next.extra), changeSeq, next.modifyVersion, next.revoker ?? null, next.revokeReason ?? null,
         req.app, req.convKey, req.seq);
       const set = new UserChangeSet(req.app, this.#rows);
+      const delivered = new Map<string, StoredMessage[]>();
       for (const userID of req.participants) {
         const row = set.row(userID, req.convKey);
         if (!rowSees(row, req.seq) || row.deleted) continue;
+        const passed = (this.#s.changedAfter.all(req.app, req.convKey, row.changeSeq ?? 0, changeSeq, row.visibleFromSeq, row.lastSeq,
+          MAX_CHANGES_IN_UPDATE + 1) as RawMessage[]).map(toStoredMessage);
+        if (passed.length <= MAX_CHANGES_IN_UPDATE) delivered.set(userID, passed);
         row.changeSeq = changeSeq;
         set.put(row);
       }
       if (req.group) this.#s.enqueue.run(req.app, req.convKey, changeSeq, req.now);
-      return { message: next, changes: set.commit(() => false) };
+      return { message: next, changes: set.commit(() => false), delivered };
     })();
   }
 
