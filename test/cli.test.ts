@@ -83,7 +83,7 @@ test('config print: flags over environment over file over defaults, secrets mask
 
 /** A running `confab start`: its output so far, and its exit. */
 function startNode(args: string[]) {
-  const child = spawn(process.execPath, [CLI, 'start', '--log-format', 'json', ...args], { cwd: dir, env: cleanEnv() });
+  const child = spawn(process.execPath, [CLI, 'start', ...args], { cwd: dir, env: cleanEnv() });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -130,19 +130,22 @@ describe('the first app\'s secret is never lost', () => {
     assert.equal(ready.status, 200);
     node.child.kill('SIGTERM');
     assert.equal(await node.exited, 0, `a drain with no clients is clean:\n${node.stderr}`);
-    assert.match(node.stdout, /"msg":"drained"/);
+    // Standard output is a pipe here, not a terminal: the log is JSON lines.
+    assert.match(node.stdout, /^\{"level":30,.*"msg":"drained"\}$/m);
 
     const shown = confab(['app', 'show', id!, '--secret', '--data', data]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.equal(JSON.parse(shown.stdout).secretKey, secret);
     assert.equal(JSON.parse(confab(['app', 'show', id!, '--data', data]).stdout).secretKey, undefined, 'only with --secret');
 
-    // A second start creates nothing more and prints no key.
-    const again = startNode(['--port', '0', '--data', data]);
+    // A second start creates nothing more and prints no key; its log is for a person.
+    const again = startNode(['--port', '0', '--data', data, '--log-format', 'pretty']);
     await again.waitFor(new RegExp(`Apps: ${id} \\(default\\)`));
     assert.doesNotMatch(again.stdout, /secret key:/);
     again.child.kill('SIGTERM');
     assert.equal(await again.exited, 0);
+    assert.match(again.stdout, /INFO.*drained/);
+    assert.doesNotMatch(again.stdout, /^\{"level"/m);
 
     const rotated = confab(['app', 'rotate-secret', id!, '--data', data]);
     assert.equal(rotated.code, 0, rotated.stderr);

@@ -12,7 +12,7 @@ export interface NodeProcess {
   readonly pid: number;
   createApp(name: string): Promise<AppRecord>;
   updateSettings(sdkAppID: number, patch: Partial<AppSettings>): Promise<AppRecord>;
-  /** A clean shutdown (as SIGTERM): sockets closed with 1001, leases released. */
+  /** A stop without a drain (`server.close()`): sockets closed with 1001, leases released. */
   close(): Promise<void>;
   /** SIGTERM: the node drains, then exits; resolves with its exit code (0: a clean drain). */
   terminate(): Promise<number | null>;
