@@ -1,5 +1,6 @@
 import { FriendRelationService } from './friend-relations.js';
 import { GroupAdminService } from './group-admin.js';
+import { MessageMutationService } from './message-mutations.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
@@ -148,6 +149,7 @@ export class Domain {
   readonly groupAdmin: GroupAdminService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly mutations: MessageMutationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
   /** Offline pushes to recipients with no session online (`PushProvider`). */
@@ -195,8 +197,11 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
+    const offlinePush = this.offlinePush = new OfflinePusher(storage,
+      // Without a provider, the presence query per batch would only feed a debug line.
+      options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
+    const onErased = () => this.purge.compactSoon();
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
@@ -205,6 +210,7 @@ export class Domain {
     this.relations = new FriendRelationService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+    this.mutations = new MessageMutationService(ctx);
   }
 
   #rereadApps(): void {
