@@ -17,6 +17,7 @@ import {
 } from '../src/storage/types.js';
 import { fanoutConformance } from './fanout-conformance.js';
 import { mutationConformance } from './mutation-conformance.js';
+import { relationConformance } from './relation-conformance.js';
 
 export type OpenStorage = () => Promise<{ storage: Storage; cleanup(): Promise<void> }>;
 
@@ -1337,6 +1338,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
     // ----------------------------------------------------------------- leases
     describe('fan-out queue', () => fanoutConformance(() => storage));
     describe('message changes', () => mutationConformance(() => storage));
+    describe('friend relations and group administration', () => relationConformance(() => storage));
 
     describe('leases', () => {
       const TTL = 30_000;
