@@ -282,6 +282,17 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
     await waitFor(() => bob.lastList()?.[0]?.userProfile?.nick === 'Alice', 'the peer\'s nick in bob\'s list');
     const users = await bob.chat.getUserProfile({ userIDList: ['w-nick-a'] });
     assert.equal(users.data[0]!.nick, 'Alice');
+
+    const added = await alice.chat.addFriend({ to: 'w-nick-b', source: 'AddSource_Type_Web', remark: 'Bobby' });
+    assert.deepEqual(added.data, { userID: 'w-nick-b', code: 0, message: '' });
+    await waitFor(() => alice.lastList()?.[0]?.remark === 'Bobby', 'the remark in alice\'s list');
+    const friends = await bob.chat.getFriendList();
+    assert.deepEqual(friends.data.map((f) => [f.userID, f.profile.nick]), [['w-nick-a', 'Alice']]);
+    const removed = await bob.chat.deleteFriend({ userIDList: ['w-nick-a'] });
+    assert.deepEqual(removed.data.successUserIDList.map((r) => r.userID), ['w-nick-a']);
+    assert.deepEqual((await alice.chat.getFriendList()).data, []);
+    await waitFor(() => alice.lastList()?.[0]?.remark === '', 'the remark leaves alice\'s list when bob removes her');
+    assert.ok(alice.events(EVENT.FRIEND_LIST_UPDATED).some((l) => (l as unknown[]).length === 0), 'FRIEND_LIST_UPDATED with the empty list');
   });
 
   test('groups: create, message, list, members, quit', async () => {

@@ -4,14 +4,14 @@
  * conversations.ts, messages.ts and relations.ts; readiness and events in
  * session-bridge.ts; this file is the reference's method table.
  */
-import { V2TIMLoginStatus, V2TIMManager, type LocalStore, type WebSocketConstructor } from '@confab/sdk';
+import { V2TIMLoginStatus, V2TIMManager, type LocalStore, type V2TIMConversation, type WebSocketConstructor } from '@confab/sdk';
 import { coreOf, createLogger, type LogLevel, type SdkCore } from '@confab/sdk/internal';
 import { ERROR_CODE, EVENT, TYPES } from './constants.js';
 import { SessionBridge } from './session-bridge.js';
 import { MessageIndex, type FaceContext } from './context.js';
 import { ConversationList } from './conversation-list.js';
 import * as conversations from './conversations.js';
-import { webConversation, webMessage, type Names, type WebMessage } from './convert.js';
+import { webConversation, webMessage, type Names, type WebConversation, type WebMessage } from './convert.js';
 import { WebEmitter, type Handler } from './emitter.js';
 import { ChatError, notSupported, ok, toChatError, type ChatResponse } from './errors.js';
 import * as messages from './messages.js';
@@ -84,12 +84,25 @@ export class Chat {
       group: (id) => core.session?.names.groups.get(id),
     };
     const self = this;
+    // One Web object per core row: a message in one chat re-sends the whole list, but
+    // only that chat's row is converted again. Names arriving rebuild all.
+    let converted = new WeakMap<V2TIMConversation, WebConversation>();
     this.#ctx = {
       im: this.#im, core, list: this.#list, messages: this.#messages, names,
       userID: () => core.session?.userID ?? '',
       emit: (name, data) => this.#events.emit(name, data),
       scheduleFlush: () => this.#bridge.scheduleFlush(),
-      webConversation: (c) => webConversation(c, self.#ctx.userID(), names),
+      webConversation: (c) => {
+        let web = converted.get(c);
+        if (!web) converted.set(c, (web = webConversation(c, self.#ctx.userID(), names)));
+        return web;
+      },
+      namesChanged: (announce = true) => {
+        converted = new WeakMap();
+        if (!announce) return;
+        this.#list.dirty = true;
+        this.#bridge.scheduleFlush();
+      },
       webMessage: (m) => webMessage(m, self.#ctx.userID(), names),
     };
     this.#bridge = new SessionBridge(this.#ctx, this.#events);
