@@ -14,7 +14,7 @@ export { MemoryStore } from './store/memory-store.js';
 // Browser persistence. Safe to import anywhere: it touches `indexedDB` only in open().
 export { IndexedDbStore } from './store/indexeddb-store.js';
 export type { IndexedDbStoreOptions } from './store/indexeddb-store.js';
-export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreChangeBatch, MessageQuery, ConversationPosition } from './store/types.js';
+export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreChangeBatch, MessageQuery, ConversationPosition, LocalCustomPatch } from './store/types.js';
 export type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
 export { MetaKey } from './store/types.js';
 export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callback.js';

@@ -252,6 +252,12 @@ export class SdkCore {
       case 'update':
         void session.engine.handleUpdate((frame as PushFrame<'update'>).body);
         return;
+      case 'msg.online': {
+        // Sent with onlineUserOnly: announced, never stored (history never shows it).
+        const msg = toV2Message((frame as PushFrame<'msg.online'>).body, session.userID);
+        this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
+        return;
+      }
       case 'sync.hint':
         void session.engine.resync().catch((err: unknown) => this.log.warn(`sync after a hint failed: ${String(err)}`));
         return;
