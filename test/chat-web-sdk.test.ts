@@ -194,6 +194,41 @@ describe('messages between two instances', () => {
   });
 });
 
+describe('face, location, merger and forwarded messages', () => {
+  test('arrive with the reference\'s types and payloads; cloudCustomData and priority travel', async () => {
+    const alice = await ready('w-kinds-a');
+    const bob = await ready('w-kinds-b');
+    const to = { to: 'w-kinds-b', conversationType: TYPES.CONV_C2C };
+    const face = alice.chat.createFaceMessage({ ...to, payload: { index: 3, data: 'smile' } });
+    const place = alice.chat.createLocationMessage({ ...to, payload: { description: 'office', longitude: 113.9, latitude: 22.5 }, cloudCustomData: '{"tag":1}' });
+    const text = alice.chat.createTextMessage({ ...to, payload: { text: 'urgent' }, priority: TYPES.MSG_PRIORITY_HIGH });
+    for (const m of [face, place, text]) await alice.chat.sendMessage(m);
+    const merger = alice.chat.createMergerMessage({ ...to, payload: { messageList: [text, place], title: 'History', abstractList: ['alice: urgent'], compatibleText: 'upgrade to see' } });
+    await alice.chat.sendMessage(merger);
+    const forward = alice.chat.createForwardMessage({ ...to, payload: text });
+    await alice.chat.sendMessage(forward);
+    assert.notEqual(forward.ID, text.ID);
+
+    await waitFor(() => bob.received().length === 5, 'five messages');
+    const [gotFace, gotPlace, gotText, gotMerger, gotForward] = bob.received();
+    assert.deepEqual([gotFace!.type, gotFace!.payload], [TYPES.MSG_FACE, { index: 3, data: 'smile' }]);
+    assert.deepEqual([gotPlace!.type, gotPlace!.payload], [TYPES.MSG_LOCATION, { description: 'office', longitude: 113.9, latitude: 22.5 }]);
+    assert.equal(gotPlace!.cloudCustomData, '{"tag":1}');
+    assert.equal(gotText!.priority, TYPES.MSG_PRIORITY_HIGH);
+    assert.equal(gotMerger!.type, TYPES.MSG_MERGER);
+    assert.equal(gotMerger!.payload.title, 'History');
+    const inner = gotMerger!.payload.messageList as { from: string; messageBody: { type: string; payload: unknown }[] }[];
+    assert.deepEqual(inner.map((m) => [m.from, m.messageBody[0]!.type]), [['w-kinds-a', TYPES.MSG_TEXT], ['w-kinds-a', TYPES.MSG_LOCATION]]);
+    const downloaded = await bob.chat.downloadMergerMessage(gotMerger!);
+    assert.equal(downloaded.data, gotMerger);
+    assert.deepEqual([gotForward!.type, gotForward!.payload], [TYPES.MSG_TEXT, { text: 'urgent' }]);
+    await waitFor(() => bob.lastList()?.[0]?.lastMessage.messageForShow === 'urgent', 'last message');
+    const history = await bob.chat.getMessageList({ conversationID: 'C2Cw-kinds-a' });
+    assert.deepEqual(history.data.messageList.map((m) => m.type), [TYPES.MSG_FACE, TYPES.MSG_LOCATION, TYPES.MSG_TEXT, TYPES.MSG_MERGER, TYPES.MSG_TEXT]);
+    assert.equal(history.data.messageList[2]!.priority, TYPES.MSG_PRIORITY_HIGH);
+  });
+});
+
 describe('deleting and clearing, in both forms', () => {
   test('deleteConversation(id) and ({ conversationIDList, clearHistoryMessage })', async () => {
     const alice = await ready('w-del-a');

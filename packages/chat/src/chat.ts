@@ -280,28 +280,32 @@ export class Chat {
   }
 
   createFaceMessage(options: messages.CreateMessageOptions): WebMessage {
-    return messages.createUnsupportedMessage(this.#ctx, TYPES.MSG_FACE, options);
+    return messages.createFaceMessage(this.#ctx, options);
   }
 
   createLocationMessage(options: messages.CreateMessageOptions): WebMessage {
-    return messages.createUnsupportedMessage(this.#ctx, TYPES.MSG_LOCATION, options);
+    return messages.createLocationMessage(this.#ctx, options);
   }
 
   createMergerMessage(options: messages.CreateMessageOptions): WebMessage {
-    return messages.createUnsupportedMessage(this.#ctx, TYPES.MSG_MERGER, options);
+    return messages.createMergerMessage(this.#ctx, options);
   }
 
-  createForwardMessage(options: messages.CreateMessageOptions): WebMessage {
+  downloadMergerMessage(message: WebMessage) {
+    return this.#run('downloadMergerMessage', false, () => messages.downloadMergerMessage(this.#ctx, message));
+  }
+
+  createForwardMessage(options: messages.ForwardMessageOptions): WebMessage {
     return messages.createForwardMessage(this.#ctx, options);
   }
 
-  sendMessage(message: WebMessage, options?: unknown) {
-    void options;
-    return this.#run('sendMessage', false, () => messages.sendMessage(this.#ctx, message));
+  /** `options`: `onlineUserOnly`, `offlinePushInfo` (title, description, extension, disablePush …). */
+  sendMessage(message: WebMessage, options?: messages.SendOptions) {
+    return this.#run('sendMessage', false, () => messages.sendMessage(this.#ctx, message, options));
   }
 
-  resendMessage(message: WebMessage) {
-    return this.#run('resendMessage', false, () => messages.resendMessage(this.#ctx, message));
+  resendMessage(message: WebMessage, options?: messages.SendOptions) {
+    return this.#run('resendMessage', false, () => messages.resendMessage(this.#ctx, message, options));
   }
 
   getMessageList(options: { conversationID: string; nextReqMessageID?: string; count?: number }) {

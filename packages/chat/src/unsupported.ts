@@ -8,7 +8,7 @@
  */
 export const UNSUPPORTED_METHODS = [
   // messages
-  'revokeMessage', 'deleteMessage', 'modifyMessage', 'downloadMergerMessage', 'translateText', 'convertVoiceToText',
+  'revokeMessage', 'deleteMessage', 'modifyMessage', 'translateText', 'convertVoiceToText',
   'sendMessageReadReceipt', 'getMessageReadReceiptList', 'getGroupMessageReadMemberList',
   'setMessageExtensions', 'getMessageExtensions', 'deleteMessageExtensions',
   'addMessageReaction', 'removeMessageReaction', 'getMessageReactions', 'getAllUserListOfMessageReaction',
