@@ -105,6 +105,25 @@ describe('TencentCloudChat: create, login, SDK_READY', () => {
   });
 });
 
+describe('the lite-chat entries', () => {
+  test('/basic, /standard, /professional and every plugin resolve; use() registers nothing and the SDK works', async () => {
+    for (const entry of ['basic', 'standard', 'professional']) {
+      const mod = await import(`@confab/chat/${entry}`) as { default: typeof TencentCloudChat };
+      assert.equal(mod.default.create, TencentCloudChat.create, entry);
+      assert.equal(mod.default.EVENT, EVENT);
+    }
+    const plugins = ['avchatroom', 'cloud-search', 'conversation-group', 'conversation', 'follow', 'friend', 'group',
+      'message-enhancer', 'offline-message-synchronizer', 'push-token-register', 'rich-media-message', 'signaling', 'topic'];
+    const loaded = await Promise.all(plugins.map(async (name) => (await import(`@confab/chat/plugins/${name}`) as { default: { name: string } }).default));
+    assert.deepEqual(loaded.map((p) => p.name), plugins);
+    const c = createChat();
+    c.chat.use(loaded[3], [loaded[5]]);
+    await c.chat.login({ userID: 'w-lite', userSig: await env.sig('w-lite') });
+    await waitFor(() => c.chat.isReady(), 'ready');
+    assert.deepEqual((await c.chat.getConversationList()).data.conversationList, []);
+  });
+});
+
 describe('messages between two instances', () => {
   test('send, MESSAGE_RECEIVED, CONVERSATION_LIST_UPDATED, unread and read', async () => {
     const alice = await ready('w-alice');
@@ -356,6 +375,10 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
     await assert.rejects(owner.chat.createGroup({ type: TYPES.GRP_AVCHATROOM, name: 'Live' }), { code: 2600 });
     assert.deepEqual(await member.chat.quitGroup('w-team'), { code: 0, data: { groupID: 'w-team' } });
     assert.deepEqual((await member.chat.getGroupList()).data.groupList, []);
+    // The conversation of a group left stays in the list until deleted, as in the reference.
+    assert.ok((await member.chat.getConversationList()).data.conversationList.some((c) => c.conversationID === 'GROUPw-team'));
+    assert.deepEqual(await member.chat.deleteConversation('GROUPw-team'), { code: 0, data: { conversationID: 'GROUPw-team' } });
+    await waitFor(() => member.lastList()?.length === 0, 'the left group\'s conversation is gone');
   });
 });
 

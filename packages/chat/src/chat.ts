@@ -156,7 +156,7 @@ export class Chat {
     return this.#run('destroy', true, async () => {
       this.#bridge.notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
       await this.#im.logout().catch(() => undefined);
-      this.#events.emit(EVENT.SDK_DESTROY, {});
+      this.#events.emit(EVENT.SDK_DESTROY, { SDKAppID: this.#sdkAppID });
       this.#events.clear();
       this.#im.unInitSDK();
       return ok({});
@@ -179,6 +179,15 @@ export class Chat {
   setLogLevel(level: number): void {
     const l = LOG_LEVELS[Number(level)] ?? 'warn';
     this.#core.log = createLogger(l, `[confab ${this.#sdkAppID}]`);
+  }
+
+  /**
+   * `@tencentcloud/lite-chat`'s module registration (`chat.use(ConversationPlugin)`):
+   * every module is built in here, so nothing to do (lite-plugin.ts).
+   */
+  use(plugin: unknown, subPlugins?: unknown[]): void {
+    void plugin;
+    void subPlugins;
   }
 
   /** Upload and other plugins of the reference: accepted; Confab sends no media yet, so none is used. */
