@@ -169,6 +169,14 @@ describe('messages between two instances', () => {
     await waitFor(() => bob.events(EVENT.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED).at(-1) === 0, 'total 0');
     assert.equal(bob.lastList()![0]!.unreadCount, 0);
     assert.equal(bob.chat.getTotalUnreadMessageCount(), 0);
+
+    await alice.chat.sendMessage(textTo(alice.chat, 'w-bob', 'again'));
+    await waitFor(() => bob.chat.getTotalUnreadMessageCount() === 1, 'one unread again');
+    const unreadOnly = await bob.chat.getConversationList({ hasUnreadCount: true });
+    assert.deepEqual(unreadOnly.data.conversationList.map((c) => c.conversationID), ['C2Cw-alice']);
+    assert.deepEqual(await bob.chat.setAllMessageRead({ scope: TYPES.READ_ALL_MSG }), { code: 0, data: {} });
+    await waitFor(() => bob.chat.getTotalUnreadMessageCount() === 0, 'all read');
+    await assert.rejects(bob.chat.setAllMessageRead({ scope: 'everything' }), { code: 6017 });
   });
 
   test('getMessageList pages oldest-first with nextReqMessageID and isCompleted', async () => {
@@ -323,6 +331,17 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
     assert.deepEqual(byIDs.data.conversationList.map((c) => c.conversationID), ['C2Cw-prof-b']);
     const groupsOnly = await alice.chat.getConversationList({ type: TYPES.CONV_GROUP });
     assert.deepEqual(groupsOnly.data.conversationList, []);
+
+    const marked = await alice.chat.markConversation({ conversationIDList: ['C2Cw-prof-b'], markType: TYPES.CONV_MARK_TYPE_STAR, enableMark: true });
+    assert.deepEqual(marked.data, { successConversationIDList: ['C2Cw-prof-b'], failureConversationIDList: [] });
+    const custom = await alice.chat.setConversationCustomData({ conversationIDList: ['C2Cw-prof-b'], customData: 'tag' });
+    assert.deepEqual(custom.data.successConversationIDList, ['C2Cw-prof-b']);
+    await waitFor(() => {
+      const row = alice.lastList()?.find((c) => c.conversationID === 'C2Cw-prof-b');
+      return row?.customData === 'tag' && row.markList.includes(TYPES.CONV_MARK_TYPE_STAR);
+    }, 'mark and custom data in the list');
+    const starred = await alice.chat.getConversationList({ markType: TYPES.CONV_MARK_TYPE_STAR });
+    assert.deepEqual(starred.data.conversationList.map((c) => c.conversationID), ['C2Cw-prof-b']);
   });
 
   test('profiles: updateMyProfile emits PROFILE_UPDATED; peers\' nicks reach the list', async () => {
