@@ -65,6 +65,29 @@ describe('TencentCloudChat: create, login, SDK_READY', () => {
     assert.throws(() => TencentCloudChat.create({ SDKAppID: env.app.sdkAppID }), { code: 2905 }, 'no page origin in Node: serverUrl is required');
   });
 
+  test('create: a new instance per call in Node; in a page, one per SDKAppID until destroy()', async () => {
+    const options = { SDKAppID: env.app.sdkAppID, serverUrl: env.server.wsUrl };
+    assert.notEqual(TencentCloudChat.create(options), TencentCloudChat.create(options));
+    const g = globalThis as { document?: unknown };
+    g.document = {};
+    let first: Chat;
+    try {
+      first = TencentCloudChat.create(options);
+      assert.equal(TencentCloudChat.create({ SDKAppID: env.app.sdkAppID }), first, 'the same instance, with or without serverUrl');
+    } finally {
+      delete g.document;
+    }
+    await first.destroy();
+    g.document = {};
+    try {
+      const second = TencentCloudChat.create(options);
+      assert.notEqual(second, first, 'destroy() forgets the instance');
+      open.push(second);
+    } finally {
+      delete g.document;
+    }
+  });
+
   test('login resolves first, then SDK_READY; before it calls reject with the not-ready codes', async () => {
     const { chat, seen } = createChat();
     assert.equal(chat.isReady(), false);
