@@ -424,7 +424,48 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
   });
 });
 
+/** Every `chat.<method>(` in @tencentcloud/chat-uikit-engine 2.5.8's bundle, and every `EVENT.<name>` it subscribes. */
+const UIKIT_ENGINE_METHODS = [
+  'acceptFriendApplication', 'addFriend', 'addGroupMember', 'addMessageReaction', 'addToBlacklist',
+  'addToFriendGroup', 'callExperimentalAPI', 'changeGroupOwner', 'checkFriend', 'clearHistoryMessage',
+  'convertVoiceToText', 'createAudioMessage', 'createCustomMessage', 'createFaceMessage', 'createFileMessage',
+  'createForwardMessage', 'createFriendGroup', 'createGroup', 'createImageMessage', 'createLocationMessage',
+  'createMergerMessage', 'createTextAtMessage', 'createTextMessage', 'createVideoMessage',
+  'decreaseGroupCounter', 'deleteConversation', 'deleteFriend', 'deleteFriendApplication', 'deleteFriendGroup',
+  'deleteGroupAttributes', 'deleteGroupMember', 'deleteMessage', 'deleteMessageExtensions', 'destroy',
+  'dismissGroup', 'downloadMergerMessage', 'findMessage', 'getAllUserListOfMessageReaction', 'getBlacklist',
+  'getConversationList', 'getConversationProfile', 'getFriendApplicationList', 'getFriendGroupList',
+  'getFriendList', 'getFriendProfile', 'getGroupApplicationList', 'getGroupAttributes', 'getGroupCounters',
+  'getGroupList', 'getGroupMemberList', 'getGroupMemberProfile', 'getGroupMessageReadMemberList',
+  'getGroupOnlineMemberCount', 'getGroupProfile', 'getMessageExtensions', 'getMessageList',
+  'getMessageListHopping', 'getMessageReactions', 'getMessageReadReceiptList', 'getMyProfile',
+  'getSignalingInfo', 'getTotalUnreadMessageCount', 'getUserProfile', 'getUserStatus',
+  'handleGroupApplication', 'increaseGroupCounter', 'initGroupAttributes', 'isReady', 'joinGroup', 'login',
+  'logout', 'markConversation', 'markGroupMemberList', 'modifyMessage', 'off', 'on', 'pinConversation',
+  'quitGroup', 'refuseFriendApplication', 'registerPlugin', 'removeFromBlacklist', 'removeFromFriendGroup',
+  'removeMessageReaction', 'renameFriendGroup', 'resendMessage', 'revokeMessage', 'searchCloudGroups',
+  'searchCloudMessages', 'searchCloudUsers', 'searchGroupByID', 'sendMessage', 'sendMessageReadReceipt',
+  'setConversationDraft', 'setFriendApplicationRead', 'setGroupAttributes', 'setGroupCounters',
+  'setGroupMemberCustomField', 'setGroupMemberMuteTime', 'setGroupMemberNameCard', 'setGroupMemberRole',
+  'setLogLevel', 'setMessageExtensions', 'setMessageRead', 'setMessageRemindType', 'subscribeUserStatus',
+  'translateText', 'unsubscribeUserStatus', 'updateFriend', 'updateGroupProfile', 'updateMyProfile',
+];
+const UIKIT_ENGINE_EVENTS = [
+  'BLACKLIST_UPDATED', 'CONVERSATION_LIST_UPDATED', 'FRIEND_APPLICATION_LIST_UPDATED',
+  'FRIEND_GROUP_LIST_UPDATED', 'FRIEND_LIST_UPDATED', 'GROUP_ATTRIBUTES_UPDATED', 'GROUP_COUNTER_UPDATED',
+  'GROUP_LIST_UPDATED', 'KICKED_OUT', 'MESSAGE_MODIFIED', 'MESSAGE_REACTIONS_UPDATED', 'MESSAGE_READ_BY_PEER',
+  'MESSAGE_READ_RECEIPT_RECEIVED', 'MESSAGE_RECEIVED', 'MESSAGE_REVOKED', 'NET_STATE_CHANGE',
+  'PROFILE_UPDATED', 'SDK_NOT_READY', 'SDK_READY', 'TOTAL_UNREAD_MESSAGE_COUNT_UPDATED', 'USER_STATUS_UPDATED',
+];
+
 describe('what Confab lacks rejects with the reference\'s code', () => {
+  test('every method and event the reference\'s UIKit engine uses exists', () => {
+    const { chat } = createChat();
+    assert.deepEqual(UIKIT_ENGINE_METHODS.filter((m) => typeof (chat as unknown as Record<string, unknown>)[m] !== 'function'), []);
+    assert.deepEqual(UIKIT_ENGINE_EVENTS.filter((e) => !(e in EVENT)), []);
+    assert.equal(chat.callExperimentalAPI('statTUIKeyFeatures', 1), undefined);
+  });
+
   test('every unsupported method is a function rejecting with 3122; media send fails the message', async () => {
     const { chat } = await ready('w-unsupported');
     for (const name of UNSUPPORTED_METHODS) {

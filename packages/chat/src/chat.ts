@@ -201,6 +201,8 @@ export class Chat {
       case 'isCommercialAbilityEnabled':
         return Promise.resolve(ok({ enabled: false }));
       case 'isFeatureEnabledForStat':
+      case 'statTUIKeyFeatures':
+        // The reference's usage statistics for its own service: nothing to report here.
         return undefined;
       case 'canIUseModule':
         return true;
