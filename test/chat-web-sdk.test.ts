@@ -217,6 +217,14 @@ describe('messages between two instances', () => {
     assert.equal(third.data.isCompleted, true);
     assert.equal(alice.chat.findMessage(third.data.messageList[0]!.ID)?.payload.text, 'm1');
     await assert.rejects(alice.chat.getMessageList({ conversationID: 'bogus' }), { code: 2503 });
+
+    const seq3 = [...first.data.messageList, ...second.data.messageList].find((m) => m.payload.text === 'm3')!.sequence;
+    const older = await alice.chat.getMessageListHopping({ conversationID: 'C2Cw-pager-b', sequence: seq3, count: 2 });
+    assert.deepEqual(older.data.messageList.map((m) => m.payload.text), ['m2', 'm3']);
+    assert.equal(older.data.isCompleted, false);
+    const newer = await alice.chat.getMessageListHopping({ conversationID: 'C2Cw-pager-b', sequence: seq3, count: 5, direction: 1 });
+    assert.deepEqual(newer.data.messageList.map((m) => m.payload.text), ['m3', 'm4', 'm5']);
+    assert.equal(newer.data.isCompleted, true);
   });
 
   test('custom and @ messages; a failed send rejects with the message attached and can be resent', async () => {

@@ -323,6 +323,10 @@ export class Chat {
     return this.#run('getMessageList', false, () => messages.getMessageList(this.#ctx, options));
   }
 
+  getMessageListHopping(options: { conversationID: string; sequence?: number; time?: number; count?: number; direction?: number }) {
+    return this.#run('getMessageListHopping', false, () => messages.getMessageListHopping(this.#ctx, options));
+  }
+
   /** Synchronous: a message this instance has handed out (received, listed or created), else null. */
   findMessage(messageID: string): WebMessage | null {
     const core = this.#messages.byID(messageID);

@@ -232,3 +232,36 @@ export async function getMessageList(ctx: FaceContext, options: unknown): Promis
     isCompleted: page.length <= want,
   });
 }
+
+/**
+ * Messages around a point, oldest first: group chats by `sequence`, one-to-one chats by
+ * `time` (seconds; Confab numbers C2C messages too, so `sequence` works there as well).
+ * `direction` 0 pulls older messages (the point included), 1 newer ones. Served by the
+ * core's cloud history (`getHistoryMessageList`).
+ */
+export async function getMessageListHopping(ctx: FaceContext, options: unknown): Promise<ChatResponse<{ messageList: WebMessage[]; isCompleted: boolean }>> {
+  const o = options as { conversationID?: unknown; sequence?: unknown; time?: unknown; count?: unknown; direction?: unknown } | undefined;
+  if (!o || typeof o !== 'object') throw invalidParams('options must be an object');
+  const conv = requireWebConversationID(o.conversationID);
+  const count = o.count === undefined ? PAGE : Math.min(PAGE, Number(o.count));
+  if (!Number.isInteger(count) || count < 1) throw invalidParams('count must be a positive integer');
+  const newer = o.direction === 1;
+  const sequence = o.sequence === undefined ? undefined : Number(o.sequence);
+  const time = o.time === undefined ? undefined : Number(o.time);
+  if (sequence !== undefined && !(Number.isSafeInteger(sequence) && sequence > 0)) throw invalidParams('sequence must be a positive integer');
+  if (time !== undefined && !(Number.isSafeInteger(time) && time >= 0)) throw invalidParams('time must be seconds');
+  const page = await ctx.im.getMessageManager().getHistoryMessageList({
+    getType: newer ? 2 : 1,
+    ...(conv.type === TYPES.CONV_C2C ? { userID: conv.id } : { groupID: conv.id }),
+    count: count + 1,
+    ...(sequence !== undefined ? { lastMsgSeq: sequence } : time !== undefined && time > 0 ? { getTimeBegin: time } : {}),
+  });
+  // Nearest to the point first, whichever the direction; one extra tells whether more exist.
+  const nearest = [...page].sort((a, b) => (newer ? a.seq - b.seq : b.seq - a.seq)).slice(0, count);
+  const messageList = nearest.sort((a, b) => a.seq - b.seq).map((m) => {
+    const web = ctx.webMessage(m);
+    ctx.messages.remember(web, m);
+    return web;
+  });
+  return ok({ messageList, isCompleted: page.length <= count });
+}

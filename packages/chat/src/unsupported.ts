@@ -12,7 +12,7 @@ export const UNSUPPORTED_METHODS = [
   'sendMessageReadReceipt', 'getMessageReadReceiptList', 'getGroupMessageReadMemberList',
   'setMessageExtensions', 'getMessageExtensions', 'deleteMessageExtensions',
   'addMessageReaction', 'removeMessageReaction', 'getMessageReactions', 'getAllUserListOfMessageReaction',
-  'getMessageListHopping', 'searchCloudMessages', 'searchCloudUsers', 'searchCloudGroups', 'searchCloudGroupMembers',
+  'searchCloudMessages', 'searchCloudUsers', 'searchCloudGroups', 'searchCloudGroupMembers',
   // conversations
   'setMessageRemindType', 'setAllReceiveMessageOpt', 'getAllReceiveMessageOpt',
   'getConversationGroupList', 'createConversationGroup', 'deleteConversationGroup', 'renameConversationGroup',
