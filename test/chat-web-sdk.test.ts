@@ -487,7 +487,7 @@ describe('what Confab lacks rejects with the reference\'s code', () => {
     assert.equal(image.type, TYPES.MSG_IMAGE);
     await assert.rejects(chat.sendMessage(image), { code: 3122 });
     assert.equal(image.status, 'fail');
-    // Lists of things Confab has none of resolve empty: the reference's UIKits read them at login.
+    // A fresh user's blocklist and applications are empty: the reference's UIKits read them at login.
     assert.deepEqual(await chat.getBlacklist(), { code: 0, data: [] });
     assert.deepEqual(await chat.getFriendApplicationList(), { code: 0, data: { friendApplicationList: [], unreadCount: 0 } });
     await assert.rejects(chat.callExperimentalAPI('noSuchApi') as Promise<unknown>, { code: 2905 });

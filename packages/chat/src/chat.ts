@@ -388,14 +388,23 @@ export class Chat {
     return this.#run('deleteFriend', false, () => relations.deleteFriend(this.#ctx, options));
   }
 
-  /** Nobody is ever blocked on Confab (there is no blocklist yet): always empty. */
+  /** The user IDs in the caller's blocklist. */
   getBlacklist() {
-    return this.#run('getBlacklist', false, () => ok([] as string[]));
+    return this.#run('getBlacklist', false, async () => ok((await this.#ctx.im.getFriendshipManager().getBlackList()).map((f) => f.userID)));
   }
 
-  /** Friendship is immediate on Confab: there are never pending applications. */
+  /** Applications received (`Pendency_Type_ComeIn`) and sent (`Pendency_Type_SendOut`). */
   getFriendApplicationList() {
-    return this.#run('getFriendApplicationList', false, () => ok({ friendApplicationList: [] as unknown[], unreadCount: 0 }));
+    return this.#run('getFriendApplicationList', false, async () => {
+      const r = await this.#ctx.im.getFriendshipManager().getFriendApplicationList();
+      return ok({
+        friendApplicationList: r.friendApplicationList.map((a) => ({
+          userID: a.userID, avatar: a.faceUrl, nick: a.nickName, time: a.addTime, source: a.addSource, wording: a.addWording,
+          type: a.type === 1 ? TYPES.SNS_APPLICATION_SENT_TO_ME : TYPES.SNS_APPLICATION_SENT_BY_ME,
+        })),
+        unreadCount: r.unreadCount,
+      });
+    });
   }
 
   /** Confab has no friend groups: always empty. */

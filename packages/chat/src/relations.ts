@@ -1,9 +1,8 @@
 /**
  * Profiles, groups and friends in the Web SDK's shapes, over the core's managers.
- * Confab's friendship is mutual and immediate, so there are never friend applications,
- * friend groups or blocklist entries: those lists are truthfully empty (the reference's
- * UIKits read them at login and need them to resolve), and the calls that would create
- * such entries reject with 3122 (unsupported.ts).
+ * The blocklist and friend applications are read from the core; Confab has no friend
+ * groups, so that list is truthfully empty (the reference's UIKits read it at login and
+ * need it to resolve). Calls this face does not map yet reject with 3122 (unsupported.ts).
  */
 import { ErrorCode } from '@confab/protocol';
 import { ERROR_CODE, EVENT, TYPES } from './constants.js';
