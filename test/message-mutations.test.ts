@@ -342,5 +342,12 @@ describe('REST', () => {
     });
     assert.equal(modified.ActionStatus, 'OK', JSON.stringify(modified));
     await waitFor(() => member.modified.some((m) => m.msgID === second.msgID && m.textElem?.text === 'SECOND'), 'the member hears of the edit');
+
+    const spam = await member.im.sendGroupTextMessage('spam', groupID);
+    const kept = await owner.im.sendGroupTextMessage('kept', groupID);
+    const bySender = await rest('group_open_http_svc/delete_group_msg_by_sender', { GroupId: groupID, Sender_Account: `mm${n}-gmember` });
+    assert.equal(bySender.ActionStatus, 'OK', JSON.stringify(bySender));
+    await waitFor(() => owner.revoked.some((r) => r.msgID === spam.msgID), 'the owner hears of the recall');
+    assert.ok(!owner.revoked.some((r) => r.msgID === kept.msgID), 'other senders\' messages stay');
   });
 });
