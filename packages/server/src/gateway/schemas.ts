@@ -13,7 +13,7 @@ const id = z.string().min(1).max(128);
  */
 const ids = z.array(z.string().max(128));
 const elem = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('text'), text: z.string().min(1), atUserList: z.array(z.string().min(1).max(128)).max(100).optional() }).strict(),
   z.object({ type: z.literal('custom'), data: z.string(), description: z.string().optional(), extension: z.string().optional() }).strict(),
 ]);
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -43,10 +43,17 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'group.members': z.object({ groupID: id, nextSeq: seq.optional(), offset: seq.optional(), count: z.number().int().min(1).max(500).optional() }),
   'group.joinedList': z.object({}),
   'group.info': z.object({ groupIDs: ids }),
-  'msg.send': z.object({ conversationID: id, clientMsgID: z.string().min(1).max(64), elem }),
+  'msg.send': z.object({ conversationID: id, clientMsgID: z.string().min(1).max(64), elem, needReadReceipt: z.boolean().optional() }),
+  'msg.sendReadReceipts': z.object({ conversationID: id, seqs: z.array(seq.min(1)) }),
+  'msg.getReadReceipts': z.object({ conversationID: id, seqs: z.array(seq.min(1)) }),
+  'msg.readMembers': z.object({ conversationID: id, seq: seq.min(1), filter: z.union([z.literal(0), z.literal(1)]),
+    nextSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
   'msg.history': z.object({ conversationID: id, beforeSeq: seq.optional(), afterSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
   'conv.sync': z.object({ sinceVersion: seq, count: z.number().int().min(1).max(1000).optional(), cursor: z.string().min(1).max(1024).optional() }),
-  'conv.markRead': z.object({ conversationID: id }),
+  'conv.markRead': z.object({ conversationID: id, upToSeq: seq.optional(), upToTimestamp: seq.optional() }),
+  'conv.markAllRead': z.object({ type: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional() }),
+  'conv.setRecvOpt': z.object({ conversationIDs: ids, recvOpt: z.number().int() }),
+  'conv.getRecvOpt': z.object({ conversationIDs: z.array(id) }),
   'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),
   'conv.setDraft': z.object({ conversationID: id, draftText: z.string() }),
   'conv.setCustomData': z.object({ conversationIDs: ids, customData: z.string() }),

@@ -11,6 +11,8 @@ import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
 import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
+import { ReadStateService } from './read-state.js';
+import { ReceiptService } from './receipts.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -123,6 +125,8 @@ export class Domain {
   readonly groups: GroupService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly readState: ReadStateService;
+  readonly receipts: ReceiptService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
   readonly #unsubscribe: () => void;
@@ -176,6 +180,8 @@ export class Domain {
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+    this.readState = new ReadStateService(ctx, this.accounts, this.conversations);
+    this.receipts = new ReceiptService(ctx);
   }
 
   #rereadApps(): void {

@@ -1,4 +1,4 @@
-import type { GroupType } from '@confab/protocol';
+import type { GroupAtInfo, GroupType } from '@confab/protocol';
 import type { ConversationRow, GroupRecord } from './types.js';
 
 /**
@@ -22,6 +22,9 @@ export interface RawConversationRow {
   marks: string;
   deleted: number | boolean;
   version: number;
+  recv_opt?: number;
+  peer_read_seq?: number;
+  at_info?: string;
 }
 
 export function toConversationRow(raw: RawConversationRow): ConversationRow {
@@ -41,6 +44,9 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
     marks: JSON.parse(raw.marks) as number[],
     deleted: raw.deleted === true || raw.deleted === 1,
     version: raw.version,
+    recvOpt: raw.recv_opt ?? 0,
+    peerReadSeq: raw.peer_read_seq ?? 0,
+    atInfo: raw.at_info ? JSON.parse(raw.at_info) as GroupAtInfo[] : [],
   };
 }
 

@@ -7,6 +7,7 @@ import { MAX_REST_BODY_BYTES, readRestBody } from './body.js';
 import { sendError, sendFail, sendOk, type RestCommand } from './envelope.js';
 import { isObject } from './fields.js';
 import { sendMsg } from './openim.js';
+import { adminSetMsgRead, getGroupMsgReceipt } from './read-state.js';
 import { portraitGet } from './profile.js';
 import { batchDeleteContacts, deleteContact, getList } from './recentcontact.js';
 
@@ -15,6 +16,8 @@ const commands = new Map<string, RestCommand>([
   ['im_open_login_svc/account_import', accountImport],
   ['im_open_login_svc/multiaccount_import', multiAccountImport],
   ['openim/sendmsg', sendMsg],
+  ['openim/admin_set_msg_read', adminSetMsgRead],
+  ['group_open_http_svc/get_group_msg_receipt', getGroupMsgReceipt],
   ['recentcontact/get_list', getList],
   ['recentcontact/delete', deleteContact],
   ['recentcontact/batch_delete', batchDeleteContacts],

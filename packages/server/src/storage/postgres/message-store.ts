@@ -4,6 +4,7 @@ import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, Stor
 import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
+import { receiveMessage } from '../read-rules.js';
 
 interface RawMessage {
   app_id: number;
@@ -13,14 +14,16 @@ interface RawMessage {
   client_msg_id: string;
   created_at: number;
   elem: string;
+  need_receipt?: number;
 }
 
-const MESSAGE_COLUMNS = 'app_id, conv_key, seq, sender, client_msg_id, created_at, elem';
+const MESSAGE_COLUMNS = 'app_id, conv_key, seq, sender, client_msg_id, created_at, elem, need_receipt';
 
 function toStoredMessage(raw: RawMessage): StoredMessage {
   return {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+    ...(raw.need_receipt ? { needReadReceipt: true } : {}),
   };
 }
 
@@ -68,7 +71,8 @@ export class PgMessageStore implements MessageStore {
       const seqKey = convID(req.app, req.convKey);
       const seq = (lastSeqs.get(seqKey) ?? 0) + 1;
       lastSeqs.set(seqKey, seq);
-      const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
+      const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem,
+        ...(req.needReadReceipt ? { needReadReceipt: true } : {}) };
       inBatch.set(idKey, message);
       const result: AppendResult = { message, duplicate: false };
       results.push(result);
@@ -112,7 +116,7 @@ export class PgMessageStore implements MessageStore {
           row.readSeq = Math.max(row.readSeq, message.seq);
           row.unreadCount = 0;
         } else {
-          row.unreadCount += 1;
+          receiveMessage(row, message);
         }
         changes.put(row);
       }
@@ -195,7 +199,7 @@ export async function rangeOf(client: pg.PoolClient | pg.Pool, app: number, conv
 }
 
 async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): Promise<Map<string, StoredMessage>> {
-  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem FROM messages m
+  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.need_receipt FROM messages m
     JOIN unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(app_id, conv_key, sender, client_msg_id)
       ON m.app_id = t.app_id AND m.conv_key = t.conv_key AND m.sender = t.sender AND m.client_msg_id = t.client_msg_id`,
   [batch.map((r) => r.app), batch.map((r) => r.convKey), batch.map((r) => r.sender), batch.map((r) => r.clientMsgID)]);
@@ -205,10 +209,10 @@ async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): P
 }
 
 async function insertMessages(client: pg.PoolClient, messages: { app: number; message: StoredMessage }[]): Promise<void> {
-  await client.query(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem)
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[])`, [
+  await client.query(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, need_receipt)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::integer[])`, [
     messages.map((m) => m.app), messages.map((m) => m.message.convKey), messages.map((m) => m.message.seq),
     messages.map((m) => m.message.sender), messages.map((m) => m.message.clientMsgID), messages.map((m) => m.message.createdAt),
-    messages.map((m) => JSON.stringify(m.message.elem)),
+    messages.map((m) => JSON.stringify(m.message.elem)), messages.map((m) => (m.message.needReadReceipt ? 1 : 0)),
   ]);
 }

@@ -4,6 +4,7 @@ import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, Stor
 import type { WalSync } from './wal-sync.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
+import { receiveMessage } from '../read-rules.js';
 
 interface RawMessage {
   conv_key: string;
@@ -12,12 +13,14 @@ interface RawMessage {
   client_msg_id: string;
   created_at: number;
   elem: string;
+  need_receipt?: number;
 }
 
 export function toStoredMessage(raw: RawMessage): StoredMessage {
   return {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+    ...(raw.need_receipt ? { needReadReceipt: true } : {}),
   };
 }
 
@@ -48,7 +51,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#walSync = walSync;
     this.#rowStatements = prepareRowStatements(db);
     this.#byClientID = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ? AND client_msg_id = ?');
-    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem) VALUES (?, ?, ?, ?, ?, ?, ?)
+    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, need_receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (app_id, conv_key, sender, client_msg_id) DO NOTHING`);
     this.#lastSeq = db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?');
     this.#setLastSeq = db.prepare(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES (?, ?, ?)
@@ -101,12 +104,13 @@ export class SqliteMessageStore implements MessageStore {
       const seq = this.#currentSeq(seqs, seqKey, req.app, req.convKey) + 1;
       // Insert first and look up only on a conflict: a resend is rare, so the common case
       // costs one statement, not two. The seq is taken only when the insert happened.
-      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem)).changes === 0) {
+      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem), req.needReadReceipt ? 1 : 0).changes === 0) {
         results.push({ message: this.#findByClientID(req)!, duplicate: true });
         continue;
       }
       seqs.set(seqKey, seq);
-      const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
+      const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem,
+        ...(req.needReadReceipt ? { needReadReceipt: true } : {}) };
       inBatch.set(idKey, message);
       const result: AppendResult = { message, duplicate: false };
       results.push(result);
@@ -137,7 +141,7 @@ export class SqliteMessageStore implements MessageStore {
           row.readSeq = Math.max(row.readSeq, seq);
           row.unreadCount = 0;
         } else {
-          row.unreadCount += 1;
+          receiveMessage(row, message);
         }
         changes.put(row);
       }
