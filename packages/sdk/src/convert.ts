@@ -22,7 +22,8 @@ export function emptyNameCache(): NameCache {
   return { profiles: new Map(), friendRemarks: new Map(), groups: new Map() };
 }
 
-export function toV2Message(m: WireMessage, selfUserID: string): V2TIMMessage {
+/** `peerReadSeq`: for a C2C message, how far the peer has read (its conversation row's). */
+export function toV2Message(m: WireMessage, selfUserID: string, peerReadSeq = 0): V2TIMMessage {
   const isSelf = m.sender === selfUserID;
   const out: V2TIMMessage = {
     msgID: m.msgID,
@@ -39,6 +40,9 @@ export function toV2Message(m: WireMessage, selfUserID: string): V2TIMMessage {
     elemType: m.elem.type === 'text' ? V2TIMElemType.TEXT : V2TIMElemType.CUSTOM,
     seq: m.seq,
   };
+  if (!m.groupID) out.isPeerRead = isSelf && m.seq <= peerReadSeq;
+  if (m.needReadReceipt) out.needReadReceipt = true;
+  if (m.elem.type === 'text' && m.elem.atUserList) out.groupAtUserList = [...m.elem.atUserList];
   if (m.elem.type === 'text') out.textElem = { text: m.elem.text };
   else out.customElem = { data: m.elem.data, desc: m.elem.description ?? '', extension: m.elem.extension ?? '' };
   return out;
@@ -59,7 +63,7 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     showName = names.friendRemarks.get(userID) || p?.nickName || userID;
     faceUrl = p?.faceUrl ?? '';
   }
-  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID) : null;
+  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, c.peerReadSeq) : null;
   const out: V2TIMConversation = {
     conversationID: c.conversationID,
     type: c.type,
@@ -76,6 +80,8 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     customData: c.customData,
     // Rows stored by an SDK older than marks have none.
     markList: c.markList ?? [],
+    recvOpt: c.recvOpt ?? 0,
+    groupAtInfoList: (c.groupAtInfoList ?? []).map((a) => ({ seq: a.seq, atType: a.atType })),
   };
   if (c.type === 2) out.groupReadSequence = c.readSeq;
   // The wire has no read timestamp; the last message's time is exact when everything is read.

@@ -10,11 +10,13 @@ import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueC
 import { toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
-  type V2TIMAdvancedMsgListener, type V2TIMMessage, type V2TIMOfflinePushInfo,
+  type V2TIMAdvancedMsgListener, type V2TIMGroupMessageReadMemberList, type V2TIMMessage, type V2TIMMessageReceipt,
+  type V2TIMOfflinePushInfo, type V2TIMReceiveMessageOpt, type V2TIMReceiveMessageOptInfo,
 } from '../types.js';
 import { markRead } from './conversation-manager.js';
 import { randomID, type SdkCore, type Session } from './core.js';
 import { removeConversations } from './deletion.js';
+import { getC2CRecvOpt, getReceipts, markAllRead, readMembers, sendReceipts, setRecvOpt } from './read-state.js';
 
 /** Most messages one history call returns. */
 export const MAX_HISTORY_COUNT = 100;
@@ -31,7 +33,12 @@ function elemOf(message: V2TIMMessage): MessageElem {
   if (message?.elemType === V2TIMElemType.TEXT) {
     const text = message.textElem?.text;
     if (typeof text !== 'string' || text === '') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'text must be a non-empty string');
-    return { type: 'text', text };
+    const at = message.groupAtUserList;
+    if (at === undefined || at === null) return { type: 'text', text };
+    if (!Array.isArray(at) || at.length === 0 || at.length > 100 || at.some((id) => typeof id !== 'string' || id === '')) {
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'atUserList must hold 1-100 user IDs');
+    }
+    return { type: 'text', text, atUserList: [...at] };
   }
   if (message?.elemType === V2TIMElemType.CUSTOM) {
     const c = message.customElem;
@@ -65,6 +72,17 @@ export class V2TIMMessageManager {
   createTextMessage(text: string): V2TIMMessage {
     const m = newMessage(this.#core, V2TIMElemType.TEXT);
     m.textElem = { text };
+    return m;
+  }
+
+  /**
+   * The reference's text-at message for a group: `atUserList` names the mentioned
+   * members, `kImSDK_MesssageAtALL` mentions everyone. Each mentioned member's
+   * conversation gets a `groupAtInfoList` entry until they read past it.
+   */
+  createTextAtMessage(text: string, atUserList: string[]): V2TIMMessage {
+    const m = this.createTextMessage(text);
+    m.groupAtUserList = Array.isArray(atUserList) ? [...atUserList] : atUserList;
     return m;
   }
 
@@ -147,6 +165,59 @@ export class V2TIMMessageManager {
       return markRead(s, groupConversationID(groupID));
     });
   }
+
+  /**
+   * Marks every conversation read. The server marks them a bounded page per
+   * transaction (a user with 100k conversations costs as many short transactions, never
+   * one long one); the promise resolves once this device holds the result.
+   */
+  markAllMessageAsRead<C extends V2TIMCallback | undefined>(cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => markAllRead(this.#core.requireSession(), 0));
+  }
+
+  /** The user's receive option for chats with these users (up to 100), synced to all of the user's devices. */
+  setC2CReceiveMessageOpt<C extends V2TIMCallback | undefined>(userIDList: string[], opt: V2TIMReceiveMessageOpt, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Array.isArray(userIDList)) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'userIDList must be an array');
+      userIDList.forEach((id) => assertUserID(id));
+      await setRecvOpt(s, userIDList.map((id) => c2cConversationID(id)), opt);
+    });
+  }
+
+  getC2CReceiveMessageOpt<C extends V2TIMValueCallback<V2TIMReceiveMessageOptInfo[]> | undefined>(userIDList: string[], cb?: C): CallbackResult<V2TIMReceiveMessageOptInfo[], C> {
+    return withCallback(cb, () => getC2CRecvOpt(this.#core.requireSession(), userIDList));
+  }
+
+  /** The user's receive option for a group's messages; shows as the conversation's `recvOpt` on every device. */
+  setGroupReceiveMessageOpt<C extends V2TIMCallback | undefined>(groupID: string, opt: V2TIMReceiveMessageOpt, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      await setRecvOpt(s, [groupConversationID(groupID)], opt);
+    });
+  }
+
+  /**
+   * Read receipts for received messages of one conversation: in a group, for those that
+   * asked for them (`needReadReceipt`; the app setting `groupReadReceipt` must be on,
+   * else 7013); in a C2C chat, the chat is marked read up to the newest of them.
+   */
+  sendMessageReadReceipts<C extends V2TIMCallback | undefined>(messageList: V2TIMMessage[], cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => sendReceipts(this.#core.requireSession(), messageList));
+  }
+
+  /** Read and unread counts (group) or `isPeerRead` (C2C) of sent messages of one conversation. */
+  getMessageReadReceipts<C extends V2TIMValueCallback<V2TIMMessageReceipt[]> | undefined>(messageList: V2TIMMessage[], cb?: C): CallbackResult<V2TIMMessageReceipt[], C> {
+    return withCallback(cb, () => getReceipts(this.#core.requireSession(), messageList));
+  }
+
+  /** Members who read (`filter` 0) or have not read (1) a group message, `count` (1-100) at a time from `nextSeq` (0 first). */
+  getGroupMessageReadMemberList<C extends V2TIMValueCallback<V2TIMGroupMessageReadMemberList> | undefined>(
+    message: V2TIMMessage, filter: number, nextSeq: number, count: number, cb?: C,
+  ): CallbackResult<V2TIMGroupMessageReadMemberList, C> {
+    return withCallback(cb, () => readMembers(this.#core.requireSession(), message, filter, nextSeq, count));
+  }
 }
 
 export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver: string | null, groupID: string | null): Promise<V2TIMMessage> {
@@ -171,7 +242,9 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   // Registered before sending: the `update` push for this message can beat the reply.
   s.ownOutgoing.add(message.clientMsgID);
   try {
-    const res = await s.connection.request('msg.send', { conversationID, clientMsgID: message.clientMsgID, elem }, { resend: true });
+    const res = await s.connection.request('msg.send', {
+      conversationID, clientMsgID: message.clientMsgID, elem, ...(message.needReadReceipt === true && groupID ? { needReadReceipt: true } : {}),
+    }, { resend: true });
     // The reply's update omits the sent message (it is `res.message`); put it back.
     await s.engine.handleUpdate(res.update && { ...res.update, messages: [...res.update.messages, res.message] });
     Object.assign(message, toV2Message(res.message, s.userID));
@@ -202,7 +275,8 @@ async function history(s: Session, conversationID: string, count: number, lastMs
     messages = res.messages;
     await s.engine.cacheHistory(messages);
   }
-  return messages.map((m) => toV2Message(m, s.userID)).sort((a, b) => b.seq - a.seq);
+  const peerRead = conversationID.startsWith('c2c_') ? (await s.store.getConversation(conversationID))?.peerReadSeq ?? 0 : 0;
+  return messages.map((m) => toV2Message(m, s.userID, peerRead)).sort((a, b) => b.seq - a.seq);
 }
 
 /** The cached range if it is complete and contiguous, else undefined. */
