@@ -60,7 +60,7 @@ export class PgConversationStore implements ConversationStore {
     }));
   }
 
-  async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[]; peerChanges: UserChange[] }> {
+  async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[]; peerChanges?: UserChange[] }> {
     return withTransaction(this.#pool, async (client) => {
       const changes = new UserChangeSet(client, app);
       // A C2C read also writes the peer's row: lock both accounts at once (in user order).
@@ -83,7 +83,8 @@ export class PgConversationStore implements ConversationStore {
       const activates = patchActivates(patch);
       const all = await changes.commit((row) => activates && row.userID === userID);
       const change = all.find((c) => c.userID === userID);
-      return { change: change ?? null, missing, peerChanges: all.filter((c) => c.userID !== userID) };
+      const peerChanges = all.filter((c) => c.userID !== userID);
+      return { change: change ?? null, missing, ...(peerChanges.length ? { peerChanges } : {}) };
     });
   }
 

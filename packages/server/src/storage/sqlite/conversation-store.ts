@@ -19,7 +19,7 @@ export class SqliteConversationStore implements ConversationStore {
   /** `listLive` statements by `${nonEmptyOnly}/${hasAfter}`. */
   readonly #list = new Map<string, Database.Statement>();
   readonly #patchTx: (app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) =>
-    { change: UserChange | null; missing: string[]; peerChanges: UserChange[] };
+    { change: UserChange | null; missing: string[]; peerChanges?: UserChange[] };
   readonly #unreadPage: Database.Statement;
   readonly #readPageTx: (app: number, userID: string, type: 0 | 1 | 2, limit: number) => { changes: UserChange[]; more: boolean };
 
@@ -124,6 +124,7 @@ export class SqliteConversationStore implements ConversationStore {
     const activates = patchActivates(patch);
     const all = changes.commit((row) => activates && row.userID === userID);
     const change = all.find((c) => c.userID === userID);
-    return { change: change ?? null, missing, peerChanges: all.filter((c) => c.userID !== userID) };
+    const peerChanges = all.filter((c) => c.userID !== userID);
+      return { change: change ?? null, missing, ...(peerChanges.length ? { peerChanges } : {}) };
   }
 }
