@@ -136,12 +136,12 @@ test('mentions: @me and @all reach each member\'s conversation and clear as they
 
   const bobAt = await waitFor(async () => {
     const c = await conv(bobLaptop.im, `group_${groupID}`);
-    return c.unreadCount === 3 ? c.groupAtInfoList : undefined;
+    return c.unreadCount === 3 ? c.groupAtInfoList ?? [] : undefined;
   }, 'bob\'s laptop has the group');
   assert.deepEqual(bobAt, [{ seq: 1, atType: 1 }, { seq: 2, atType: 2 }]);
   const carolAt = await waitFor(async () => {
     const c = await conv(carol.im, `group_${groupID}`);
-    return c.unreadCount === 3 ? c.groupAtInfoList : undefined;
+    return c.unreadCount === 3 ? c.groupAtInfoList ?? [] : undefined;
   }, 'carol has the group');
   assert.deepEqual(carolAt, [{ seq: 2, atType: 2 }]);
   assert.deepEqual((await conv(alice.im, `group_${groupID}`)).groupAtInfoList, [], 'the sender is not mentioned');
@@ -159,7 +159,7 @@ test('mentions: @me and @all reach each member\'s conversation and clear as they
   await bobLaptop.im.getMessageManager().markGroupMessageAsRead(groupID);
   await waitFor(async () => {
     const c = await conv(bobPhone.im, `group_${groupID}`);
-    return c.unreadCount === 0 && c.groupAtInfoList.length === 0;
+    return c.unreadCount === 0 && c.groupAtInfoList?.length === 0;
   }, 'reading clears the mentions on the other device');
 
   // A C2C message cannot carry an at-list.

@@ -647,8 +647,9 @@ async function loadDeletions() {
   hideError(errorEl);
   $('deletions-body').setAttribute('aria-busy', 'true');
   try {
-    const { deletions } = await api('GET', `/admin/api/apps/${sdkAppID}/deletions?${params}`);
+    const { deletions, storage } = await api('GET', `/admin/api/apps/${sdkAppID}/deletions?${params}`);
     if (state.app?.sdkAppID !== sdkAppID) return;
+    d.storage = storage;
     d.hasMore = deletions.length > PAGE_SIZE;
     d.rows = deletions.slice(0, PAGE_SIZE);
     renderDeletions();
@@ -685,7 +686,36 @@ function stateCell(r, now) {
       : null,
     r.state === 'purged' && typeof r.purgedAt === 'number'
       ? h('span', { className: 'muted small block', 'data-testid': 'deletion-purged-at' }, formatTime(r.purgedAt, true))
-      : null);
+      : null,
+    r.state === 'purged' ? erasureLine(r) : null);
+}
+
+const BACKEND_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
+/**
+ * "Rows deleted" and "bytes erased" are two steps: on PostgreSQL the tables that held the
+ * rows are rewritten a little after the rows are deleted, and until then their bytes are
+ * still in the database files.
+ */
+function erasureLine(r) {
+  const backend = BACKEND_NAMES[state.deletions.storage] ?? 'the database';
+  const erased = typeof r.erasedAt === 'number';
+  return h('span', {
+    className: `small block ${erased ? 'erased' : 'muted'}`, 'data-testid': 'deletion-erasure', 'data-erased': String(erased),
+    title: erased
+      ? `Rows deleted, and their bytes erased from the ${backend} files at ${new Date(r.erasedAt).toLocaleString()}`
+      : `Rows deleted; their bytes are still in the ${backend} files until the next erasure`,
+  }, erased ? `bytes erased (${backend}) at ${formatClock(r.erasedAt)}` : `rows deleted, bytes not yet erased (${backend})`);
+}
+
+/**
+ * A device ID as a table shows it: random IDs are 36 characters (a UUID), which pushed
+ * the "wiped n/m" column out of a 1280 px window. The first 8 characters tell devices
+ * apart; the whole ID is in the tooltip.
+ */
+function deviceCode(id) {
+  if (!id) return h('code', {}, '(none)');
+  return id.length > 12 ? h('code', { title: id, 'data-full-id': id }, `${id.slice(0, 8)}…`) : h('code', {}, id);
 }
 
 /** The Devices cell: "wiped on N of M", opening to each device and whether it wiped the deletion. */
@@ -709,7 +739,7 @@ function devicesCell(r, open) {
       h('ul', { className: 'device-list', 'aria-label': 'Devices told of this deletion' }, devices.map((x) =>
         h('li', { 'data-testid': 'deletion-device', 'data-device-id': x.deviceID, 'data-wiped': String(x.wiped), title: describe(x) },
           h('span', { className: x.wiped ? 'mark mark-yes' : 'mark mark-no', 'aria-hidden': 'true' }, x.wiped ? '✓' : '…'),
-          h('code', {}, x.deviceID || '(none)'),
+          deviceCode(x.deviceID),
           h('span', { className: 'muted small device-what' }, x.deviceID === r.deviceID ? 'deleted here' : x.wiped ? 'wiped' : 'not yet wiped'))))));
 }
 
@@ -743,7 +773,7 @@ function renderDeletions() {
         onclick: () => lookUp(r.userID),
       }, r.userID)),
       h('td', { 'data-testid': 'deletion-conversation' }, h('code', {}, r.conversationID)),
-      h('td', {}, r.deviceID ? h('code', {}, r.deviceID) : h('span', { className: 'muted' }, '—')),
+      h('td', {}, r.deviceID ? deviceCode(r.deviceID) : h('span', { className: 'muted' }, '—')),
       h('td', {}, MODE_LABELS[r.mode] ?? r.mode),
       h('td', { className: 'num' }, r.watermarkSeq === null ? '—' : String(r.watermarkSeq)),
       stateCell(r, now),

@@ -12,7 +12,7 @@ import { ConfabError, ErrorCode, assertGroupID, assertUserID, type GroupType } f
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
 import { toV2User } from '../convert.js';
 import { createLogger } from '../log.js';
-import type { V2TIMMessage, V2TIMSDKConfig, V2TIMSDKListener, V2TIMUserFullInfo } from '../types.js';
+import type { ConnectionState, V2TIMMessage, V2TIMSDKConfig, V2TIMSDKListener, V2TIMUserFullInfo } from '../types.js';
 import { V2TIMLoginStatus } from '../types.js';
 import { V2TIMConversationManager } from './conversation-manager.js';
 import { SdkCore } from './core.js';
@@ -21,6 +21,8 @@ import { V2TIMGroupManager } from './group-manager.js';
 import { sendMessage, V2TIMMessageManager } from './message-manager.js';
 
 let instance: V2TIMManager | undefined;
+/** Set by the class's static block: how `internal.ts` reaches a manager's core. */
+let readCore: (manager: V2TIMManager) => SdkCore;
 
 /** A URL, or a non-empty list of URLs (the nodes of a cluster). */
 function validServerUrl(url: unknown): url is string | string[] {
@@ -34,6 +36,10 @@ export class V2TIMManager {
   readonly #message = new V2TIMMessageManager(this.#core);
   readonly #friendship = new V2TIMFriendshipManager(this.#core);
   readonly #group = new V2TIMGroupManager(this.#core);
+
+  static {
+    readCore = (manager) => manager.#core;
+  }
 
   /** The process-wide instance. Use `new V2TIMManager()` for more users or devices in one process. */
   static getInstance(): V2TIMManager {
@@ -57,7 +63,7 @@ export class V2TIMManager {
       capabilities: config.capabilities ? [...config.capabilities] : undefined,
     });
     core.store = config.store ?? SdkCore.defaultStore();
-    core.log = createLogger(config.logLevel ?? 'warn', `[confab ${sdkAppID}]`);
+    core.log = createLogger(config.logLevel ?? 'warn', `[confab ${sdkAppID}]`, config.logger);
     if (listener) core.sdkListeners.add(listener);
     return true;
   }
@@ -98,6 +104,14 @@ export class V2TIMManager {
   /** The logged-in user ID, or '' when logged out. */
   getLoginUser(): string {
     return this.#core.status === V2TIMLoginStatus.LOGINED ? (this.#core.session?.userID ?? '') : '';
+  }
+
+  /**
+   * Confab's addition: the state of the session's connection (`closed` when logged out).
+   * Changes are reported to `V2TIMSDKListener.onConnectionStateChanged`.
+   */
+  getConnectionState(): ConnectionState {
+    return this.#core.session?.connection.state ?? 'closed';
   }
 
   /** 1 logged in, 2 logging in, 3 logged out (the reference's V2TIMLoginStatus). */
@@ -205,4 +219,9 @@ export class V2TIMManager {
       s.names.profiles.set(res.profile.userID, res.profile);
     });
   }
+}
+
+/** @internal The core behind a manager, for the other faces of the SDK (see internal.ts). */
+export function coreOf(manager: V2TIMManager): SdkCore {
+  return readCore(manager);
 }

@@ -28,6 +28,14 @@ export function toWireMessage(viewer: string, message: StoredMessage): WireMessa
     elem: message.elem,
   };
   if (message.needReadReceipt) wire.needReadReceipt = true;
+  const extra = message.extra;
+  if (extra) {
+    if (extra.nickName !== undefined) wire.nickName = extra.nickName;
+    if (extra.faceUrl !== undefined) wire.faceUrl = extra.faceUrl;
+    if (extra.cloudCustomData !== undefined) wire.cloudCustomData = extra.cloudCustomData;
+    if (extra.priority !== undefined) wire.priority = extra.priority;
+    if (extra.offlinePushInfo !== undefined) wire.offlinePushInfo = extra.offlinePushInfo;
+  }
   if (message.convKey.startsWith('group:')) {
     wire.groupID = message.convKey.slice(6);
   } else {

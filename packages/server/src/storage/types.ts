@@ -1,4 +1,4 @@
-import type { GroupAtInfo, GroupMemberRole, GroupType, MessageElem } from '@confab/protocol';
+import type { GroupAtInfo, GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
 
 /**
  * The storage seam. Domain services speak only to these interfaces; the embedded
@@ -231,6 +231,21 @@ export interface AppendRequest {
    * of touching every member's row (see `FanoutStore`).
    */
   fanout?: boolean;
+  /** Stored with the message as given (its `extra` column). */
+  extra?: MessageExtra;
+}
+
+/**
+ * What a message carries besides its element: the sender's profile at send time, the
+ * sender's cloud custom data, its priority and its offline push info. One JSON column,
+ * absent when empty, so an old row and a plain message cost nothing more.
+ */
+export interface MessageExtra {
+  nickName?: string;
+  faceUrl?: string;
+  cloudCustomData?: string;
+  priority?: number;
+  offlinePushInfo?: OfflinePushInfo;
 }
 
 export interface StoredMessage {
@@ -241,6 +256,17 @@ export interface StoredMessage {
   createdAt: number;
   elem: MessageElem;
   needReadReceipt?: boolean;
+  extra?: MessageExtra;
+}
+
+/** Reads the `extra` column (NULL or JSON text). */
+export function parseExtra(text: string | null | undefined): MessageExtra | undefined {
+  return text ? JSON.parse(text) as MessageExtra : undefined;
+}
+
+/** Writes the `extra` column: NULL when there is nothing to keep. */
+export function encodeExtra(extra: MessageExtra | undefined): string | null {
+  return extra && Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
 }
 
 export interface ConversationRow {
@@ -310,6 +336,12 @@ export interface MessageStore {
   /** Messages of a conversation with fromSeq <= seq <= toSeq, ascending, at most `limit`. */
   range(app: number, convKey: string, fromSeq: number, toSeq: number, limit: number, order: 'asc' | 'desc'): Promise<StoredMessage[]>;
   get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined>;
+  /**
+   * The seq of the first message created at or after `time` (`edge: 'first'`), or of the
+   * last one created at or before it (`'last'`); undefined when none. One seek of the (conversation, created_at) index: a history page bounded by
+   * time costs O(page) however far back it starts.
+   */
+  seqAtTime(app: number, convKey: string, time: number, edge: 'first' | 'last'): Promise<number | undefined>;
 }
 
 export type ConversationPatch =
@@ -413,8 +445,14 @@ export interface DeletionRecord {
   /** Messages below this seq became invisible to the user; null when history was kept. */
   watermarkSeq: number | null;
   createdAt: number;
-  /** When the last of those messages was physically erased; null while pending. */
+  /** When the last of those messages was physically erased (rows deleted); null while pending. */
   purgedAt: number | null;
+  /**
+   * When the bytes of those rows left the backend's files (docs/deletion.md, "What is
+   * erased where"): on SQLite the checkpoint after the purge, on PostgreSQL the rewrite
+   * of the tables that held them. Null until then.
+   */
+  erasedAt: number | null;
   /** The user's sync version the deletion committed at; a device that acknowledged it has wiped it. */
   version: number;
   /** Until when the deletion can be undone; null when it never could. */
@@ -501,8 +539,17 @@ export interface DeletionStore {
   wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean>;
   /** Forgets the records of erased messages purged before `olderThan`; returns how many. */
   forgetPurged(olderThan: number): Promise<number>;
-  /** Makes erased bytes unrecoverable from the backend's files (SQLite: WAL checkpoint). */
-  compact(): Promise<void>;
+  /**
+   * Makes the bytes of purged rows unrecoverable from the backend's files (SQLite: WAL
+   * checkpoint; PostgreSQL: a rewrite of the tables that held them), then stamps
+   * `erasedAt = now` on the deletions that were purged before it began. `complete` is
+   * false when it could not vouch for that (a SQLite reader kept the WAL, or a
+   * PostgreSQL transaction older than the purge still ran or held a lock past the
+   * timeout): nothing is stamped and it is worth calling again later.
+   */
+  compact(now?: number): Promise<{ complete: boolean; erased: number }>;
+  /** Whether some deletion's rows are purged but its bytes not yet erased (compact() would stamp it). */
+  awaitingErasure(): Promise<boolean>;
   /**
    * Forgets deletion request IDs recorded before `olderThan`; returns how many. A retry
    * that arrives later than that is applied as a new deletion.

@@ -123,7 +123,8 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
     const before = Number(url.searchParams.get('before') ?? 0) || undefined;
     const records = await domain.storage.deletions.list(sdkAppID, { userID, limit, beforeID: before });
     const devicesByUser = await domain.storage.devices.listMany(sdkAppID, records.map((r) => r.userID));
-    return { deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID) ?? [], app) })) };
+    // `storage` says what `erasedAt` means: which backend's files the bytes left.
+    return { storage: domain.storage.kind, deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID) ?? [], app) })) };
   }
   if (parts.length === 4 && parts[2] === 'users' && method === 'GET') {
     const userID = parts[3]!;

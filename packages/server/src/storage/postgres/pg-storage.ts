@@ -14,6 +14,7 @@ import { PgLeaseStore } from './lease-store.js';
 import { PgFanoutStore } from './fanout-store.js';
 import { PgReceiptStore } from './receipt-store.js';
 import { PgPresenceStore } from './presence-store.js';
+import type { RewriteOptions } from './erasure.js';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -25,6 +26,8 @@ export interface PostgresStorageOptions {
   schema?: string;
   /** Connections per node; 10 by default. */
   poolSize?: number;
+  /** How the purge's erasure rewrite waits for older transactions and for its locks (./erasure.ts). */
+  erasure?: RewriteOptions;
 }
 
 const INT8_OID = 20;
@@ -75,7 +78,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     groups: new PgGroupStore(pool),
     messages: new PgMessageStore(pool),
     conversations: new PgConversationStore(pool),
-    deletions: new PgDeletionStore(pool),
+    deletions: new PgDeletionStore(pool, options.erasure),
     devices: new PgDeviceStore(pool),
     leases: new PgLeaseStore(pool),
     fanout: new PgFanoutStore(pool),

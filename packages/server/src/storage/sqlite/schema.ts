@@ -1,4 +1,16 @@
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+
+/**
+ * `confab_msg_key(clientMsgID)`: the first 16 bytes of its SHA-256, what the index
+ * finding a resend holds instead of the ID. Registered on every connection before the
+ * migrations run; a tool that opens the file without it can read it but not write
+ * messages or VACUUM it (SQLite needs the function to maintain the index).
+ */
+export function registerMessageKey(db: Database.Database): void {
+  db.function('confab_msg_key', { deterministic: true }, (id: unknown) =>
+    createHash('sha256').update(String(id)).digest().subarray(0, 16));
+}
 
 /**
  * Schema migrations, applied in order inside one transaction each. `user_version`
@@ -237,6 +249,22 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX presence_by_node ON presence (node);
   CREATE INDEX presence_by_expiry ON presence (expires_at);
+  `,
+  // What a message carries besides its element (MessageExtra: sender profile, cloud
+  // custom data, priority, offline push info), and history read by time with one seek.
+  `
+  ALTER TABLE messages ADD COLUMN extra TEXT;
+  CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
+  `,
+  // Erasure (docs/deletion.md, "What is erased where"): the index that finds a resend by
+  // its clientMsgID holds a hash of it (confab_msg_key, registered by sqlite-storage.ts),
+  // not the ID itself; and each deletion records when the bytes of its purged rows left
+  // the files (erased_at), apart from when the rows were deleted (purged_at).
+  `
+  CREATE UNIQUE INDEX messages_by_client_key ON messages (app_id, conv_key, sender, confab_msg_key(client_msg_id));
+  DROP INDEX messages_by_client_id;
+  ALTER TABLE deletions ADD COLUMN erased_at INTEGER;
+  CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
   `,
   // Read state, receive options and mentions on the user's row; messages that asked for
   // group read receipts; who read them (per message and reader, with the reader's join

@@ -5,7 +5,7 @@ import type {
   AccountRecord, AccountStore, AppRecord, AppSettings, AppStore, FriendRecord, FriendStore, Storage,
 } from '../types.js';
 import { DEFAULT_APP_SETTINGS, LimitReachedError } from '../types.js';
-import { migrate } from './schema.js';
+import { migrate, registerMessageKey } from './schema.js';
 import { SqliteMessageStore } from './message-store.js';
 import { SqliteConversationStore } from './conversation-store.js';
 import { SqliteGroupStore } from './group-store.js';
@@ -38,6 +38,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   // Deleted rows are overwritten with zeros, so erased messages do not linger in free pages.
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
+  registerMessageKey(db);
   migrate(db);
   const walSync = options.durability !== 'normal' && options.filename !== ':memory:' ? new WalSync(`${options.filename}-wal`) : undefined;
 
