@@ -370,12 +370,36 @@ async function onCreateApp(event) {
   }
 }
 
-function showNewSecret(app) {
+function showNewSecret(app, rotated = false) {
+  $('new-app-secret-title').textContent = rotated ? 'New secret key — copy it now' : 'App created — copy its secret key now';
   $('new-app-id').textContent = String(app.sdkAppID);
   $('new-app-secret-value').textContent = app.secretKey;
   $('copy-secret').textContent = 'Copy';
   $('new-app-secret').hidden = false;
   $('copy-secret').focus();
+}
+
+async function onRotateSecret() {
+  const app = state.app;
+  if (!app) return;
+  const errorEl = $('rotate-secret-error');
+  hideError(errorEl);
+  // Irreversible, and every UserSig signed with the old key stops working at its next login.
+  if (!confirm(`Give ${app.name} (${app.sdkAppID}) a new secret key? UserSigs made with the current key will be refused from their next login on, and your app back end needs the new key.`)) return;
+  $('rotate-secret').disabled = true;
+  try {
+    const result = await api('POST', `/admin/api/apps/${app.sdkAppID}/rotate-secret`, {});
+    // Signed in with this app's key: that session was signed with the old key; the reply carries one signed with the new key.
+    if (result.session) {
+      state.session = { ...state.session, token: result.session.token, expiresAt: result.session.expiresAt };
+      saveSession(state.session);
+    }
+    showNewSecret(result.app, true);
+  } catch (err) {
+    showError(errorEl, err);
+  } finally {
+    $('rotate-secret').disabled = false;
+  }
 }
 
 function hideNewSecret() {
@@ -837,6 +861,7 @@ function init() {
   $('create-app-form').addEventListener('submit', onCreateApp);
   $('copy-secret').addEventListener('click', () => void copySecret());
   $('dismiss-secret').addEventListener('click', hideNewSecret);
+  $('rotate-secret').addEventListener('click', () => void onRotateSecret());
   $('settings-form').addEventListener('submit', onSaveSettings);
   $('settings-form').addEventListener('input', onSettingsInput);
   $('settings-form').addEventListener('change', onSettingsInput);

@@ -33,6 +33,8 @@ export interface Storage {
    */
   readBarrier?(): Promise<void> | undefined;
   readonly presence: PresenceStore;
+  /** Rejects when the database cannot answer now (`/readyz`); a backend without it is taken as up while open. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,8 @@ export interface AppStore {
   get(sdkAppID: number): Promise<AppRecord | undefined>;
   list(): Promise<AppRecord[]>;
   updateSettings(sdkAppID: number, settings: AppSettings): Promise<void>;
+  /** Replaces the app's secret key (a rotation); UserSigs and admin sessions signed with the old one stop working. */
+  updateSecret(sdkAppID: number, secretKey: string): Promise<void>;
 }
 
 export interface AccountRecord {

@@ -84,6 +84,10 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     fanout: new PgFanoutStore(pool),
     receipts: new PgReceiptStore(pool),
     presence: new PgPresenceStore(pool),
+    async ping() {
+      if (closed) throw new Error('the PostgreSQL pool is closed');
+      await pool.query('SELECT 1');
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -119,6 +123,9 @@ class PgAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     await this.#pool.query('UPDATE apps SET settings = $1 WHERE sdk_app_id = $2', [JSON.stringify(settings), sdkAppID]);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    await this.#pool.query('UPDATE apps SET secret_key = $1 WHERE sdk_app_id = $2', [secretKey, sdkAppID]);
   }
 }
 

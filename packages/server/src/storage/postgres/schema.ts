@@ -289,6 +289,12 @@ const MIGRATIONS: string[] = [
 ];
 
 /**
+ * The schema version this build writes: migration N is `MIGRATIONS[N - 1]`, and
+ * `schema_migrations` holds one row per N applied.
+ */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
  * Brings `schema` (created if missing) up to date. Every step runs under a
  * transaction-scoped advisory lock, so nodes that start together apply each step once:
  * the others wait, then find it recorded.
@@ -306,6 +312,11 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
           version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
         const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
         const current = rows[0]!.v;
+        // Written by a newer release (a downgrade after an upgrade): refuse, as on SQLite.
+        if (current > MIGRATIONS.length) {
+          throw new Error(`the PostgreSQL schema ${schema} has schema version ${current}, newer than this Confab's ${MIGRATIONS.length}: `
+            + 'it was written by a newer release; run that release (or a later one) on it');
+        }
         if (current >= MIGRATIONS.length) {
           await client.query('COMMIT');
           return;

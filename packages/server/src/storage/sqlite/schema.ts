@@ -296,8 +296,20 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-export function migrate(db: Database.Database): void {
+/**
+ * The schema version this build writes: migration N is `MIGRATIONS[N - 1]`, and the
+ * database records the highest N applied (`PRAGMA user_version`).
+ */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database, filename = 'the database'): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  // A database a newer release migrated has tables this build does not know how to keep
+  // consistent (a downgrade after an upgrade): refuse it rather than write beside them.
+  if (current > MIGRATIONS.length) {
+    throw new Error(`${filename} has schema version ${current}, newer than this Confab's ${MIGRATIONS.length}: `
+      + 'it was written by a newer release; run that release (or a later one) on it');
+  }
   for (let i = current; i < MIGRATIONS.length; i++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[i]!);

@@ -39,7 +39,12 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
   registerMessageKey(db);
-  migrate(db);
+  try {
+    migrate(db, options.filename);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const walSync = options.durability !== 'normal' && options.filename !== ':memory:' ? new WalSync(`${options.filename}-wal`) : undefined;
 
   return {
@@ -57,6 +62,10 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     receipts: new SqliteReceiptStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
+    async ping() {
+      if (!db.open) throw new Error('the SQLite database is closed');
+      db.prepare('SELECT 1').get();
+    },
     async close() {
       await walSync?.barrier();
       walSync?.close();
@@ -85,6 +94,7 @@ class SqliteAppStore implements AppStore {
       get: db.prepare('SELECT * FROM apps WHERE sdk_app_id = ?'),
       list: db.prepare('SELECT * FROM apps ORDER BY sdk_app_id'),
       settings: db.prepare('UPDATE apps SET settings = ? WHERE sdk_app_id = ?'),
+      secret: db.prepare('UPDATE apps SET secret_key = ? WHERE sdk_app_id = ?'),
     };
   }
   async create(app: AppRecord) {
@@ -99,6 +109,9 @@ class SqliteAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     this.#s.settings.run(JSON.stringify(settings), sdkAppID);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    this.#s.secret.run(secretKey, sdkAppID);
   }
 }
 
