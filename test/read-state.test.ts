@@ -250,3 +250,42 @@ test('REST: admin_set_msg_read reads for a user, get_group_msg_receipt counts', 
   const answer = await rest('group_open_http_svc/get_group_msg_receipt', { ...body, MsgSeqList: [{ MsgSeq: sent.seq }] });
   assert.deepEqual(answer.MsgReceiptList, [{ MsgSeq: sent.seq, ReadNum: 1, UnreadNum: 0 }]);
 });
+
+test('markAllRead of 450 unread conversations is three bounded steps, each one version step pushed to every session', async () => {
+  const { RawClient } = await import('./helpers/raw-client.js');
+  const { storage } = env.server.domain;
+  const app = env.app.sdkAppID;
+  await storage.accounts.ensure(app, 'heavy', Date.now());
+  const peers = Array.from({ length: 450 }, (_, i) => `p${String(i).padStart(3, '0')}`);
+  for (const p of peers) await storage.accounts.ensure(app, p, Date.now());
+  // Written straight to storage: 450 one-to-one messages in 3 group commits.
+  for (let i = 0; i < peers.length; i += 150) {
+    await storage.messages.appendBatch(peers.slice(i, i + 150).map((p) => ({
+      app, convKey: `c2c:heavy|${p}`, sender: p, clientMsgID: `m-${p}`, elem: { type: 'text' as const, text: 'hi' },
+      recipients: [{ userID: p, conversationID: 'c2c_heavy' }, { userID: 'heavy', conversationID: `c2c_${p}` }], now: Date.now(),
+    })));
+  }
+  const connect = async (deviceID: string) => {
+    const c = await RawClient.connect(env.server.wsUrl);
+    await c.login({ sdkAppID: app, userID: 'heavy', userSig: await env.sig('heavy'), deviceID });
+    return c;
+  };
+  const [phone, laptop] = [await connect('phone'), await connect('laptop')];
+  try {
+    const before = await storage.accounts.syncVersion(app, 'heavy');
+    assert.deepEqual(await phone.ok('conv.markAllRead', {}), { conversations: 450 });
+    for (const c of [phone, laptop]) {
+      await c.ok('ping', {});
+      const steps = c.pushesSeen('update').filter((u) => u.version > before);
+      assert.deepEqual(steps.map((u) => u.version), [before + 1, before + 2, before + 3], 'one version step per page');
+      assert.deepEqual(steps.map((u) => u.conversations.length), [200, 200, 50]);
+      assert.ok(steps.every((u) => u.conversations.every((r) => r.unreadCount === 0)));
+    }
+    assert.equal((await storage.conversations.get(app, 'p449', 'c2c:heavy|p449'))?.peerReadSeq, 1, 'each peer learns the read');
+    assert.deepEqual(await phone.ok('conv.markAllRead', {}), { conversations: 0 }, 'nothing left: no step');
+    assert.equal(await storage.accounts.syncVersion(app, 'heavy'), before + 3);
+  } finally {
+    await phone.close();
+    await laptop.close();
+  }
+});

@@ -22,13 +22,18 @@ export async function markReadUpTo(s: Session, conversationID: string, upTo: { u
   else if (!upTo.upToSeq && !upTo.upToTimestamp) await s.engine.markReadLocally(conversationID);
 }
 
+/** How long markAllMessageAsRead waits for the server. */
+export const MARK_ALL_TIMEOUT_MS = 300_000;
+
 /**
  * Marks every conversation (`type` 1 C2C, 2 groups, 0 all) read. The server works in
  * bounded pages and pushes each page's changes; the sync after its reply makes sure this
  * device holds all of them before the promise resolves, whatever order they came in.
  */
 export async function markAllRead(s: Session, type: 0 | 1 | 2): Promise<void> {
-  await s.connection.request('conv.markAllRead', { type }, { resend: true });
+  // A user with 100k unread conversations is 500 steps on the server: more than the
+  // usual 15 s request timeout may pass before the answer.
+  await s.connection.request('conv.markAllRead', { type }, { resend: true, timeoutMs: MARK_ALL_TIMEOUT_MS });
   await s.engine.resync();
 }
 
