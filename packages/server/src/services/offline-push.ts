@@ -38,8 +38,8 @@ export function loggingPushProvider(logger: Logger): PushProvider {
 /**
  * Hands delivered messages to the push provider for recipients with no online session.
  * Runs beside the delivery, never in its way: a one-to-one batch or a fan-out chunk calls
- * `dispatch` with what it delivered and does not wait. Costs one presence read per
- * recipient of the chunk (at most a chunk's members), none for senders.
+ * `dispatch` with what it delivered and does not wait. Costs one presence query per
+ * call (a chunk's recipients together).
  */
 export class OfflinePusher {
   readonly #storage: Storage;
@@ -69,11 +69,14 @@ export class OfflinePusher {
   }
 
   async #run(app: number, deliveries: [string, StoredMessage[]][]): Promise<void> {
-    for (const [userID, messages] of deliveries) {
-      const wanted = messages.filter((m) => m.sender !== userID && !m.extra?.offlinePushInfo?.disablePush);
-      if (wanted.length === 0) continue;
-      if ((await this.#storage.presence.online(app, userID, this.#now())).length > 0) continue;
-      for (const m of wanted) {
+    const wanted = deliveries
+      .map(([userID, messages]) => [userID, messages.filter((m) => m.sender !== userID && !m.extra?.offlinePushInfo?.disablePush)] as const)
+      .filter(([, messages]) => messages.length > 0);
+    if (wanted.length === 0) return;
+    const online = await this.#storage.presence.onlineAmong(app, wanted.map(([userID]) => userID), this.#now());
+    for (const [userID, messages] of wanted) {
+      if (online.has(userID)) continue;
+      for (const m of messages) {
         try {
           await this.#provider.push({ sdkAppID: app, userID, message: toWireMessage(userID, m), offlinePushInfo: m.extra?.offlinePushInfo ?? {} });
         } catch (err) {
