@@ -289,3 +289,25 @@ test('markAllRead of 450 unread conversations is three bounded steps, each one v
     await laptop.close();
   }
 });
+
+test('a device offline while the peer read learns it at catch-up: receipt event and isPeerRead', async () => {
+  const { MemoryStore } = await import('@confab/sdk');
+  const store = new MemoryStore();
+  const [bob] = await user('bob');
+  const alice = device(env, { deviceID: 'alice-tablet', store });
+  const receipts: V2TIMMessageReceipt[] = [];
+  alice.im.getMessageManager().addAdvancedMsgListener({ onRecvC2CReadReceipt: (l) => receipts.push(...l) });
+  await alice.im.login('alice', await env.sig('alice'));
+  started.push(alice.im);
+  const sent = await send(alice.im, 'are you there', { userID: 'bob' });
+  await waitFor(async () => (await conv(bob.im, 'c2c_alice')).unreadCount === 1, 'bob has it');
+  await alice.im.logout();
+
+  await bob.im.getMessageManager().markC2CMessageAsRead('alice');
+  await alice.im.login('alice', await env.sig('alice'));
+  await waitFor(() => receipts.length > 0, 'the receipt is announced after the catch-up sync');
+  assert.equal(receipts[0]!.userID, 'bob');
+  const [again] = await alice.im.getMessageManager().getC2CHistoryMessageList('bob', 1, null);
+  assert.equal(again?.msgID, sent.msgID);
+  assert.equal(again?.isPeerRead, true);
+});
