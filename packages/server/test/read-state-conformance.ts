@@ -95,6 +95,11 @@ export function readStateConformance(get: () => Storage): void {
     const target = [{ convKey: 'group:g', conversationID: 'group_g', create: false }];
     await storage.conversations.patch(APP, 'm1', target, { kind: 'markRead', upToSeq: 2 });
     assert.deepEqual((await row('m1', 'group:g')).atInfo, [{ seq: 3, atType: 3 }]);
+    // Leaving and rejoining starts a fresh row that keeps the receive option.
+    await storage.groups.removeMember(APP, 'g', 'm2', T0);
+    await storage.groups.addMembers(APP, 'g', ['m2'], T0);
+    const back = await row('m2', 'group:g');
+    assert.deepEqual([back.recvOpt, back.atInfo, back.visibleFromSeq], [4, [], 5]);
   });
 
   test('markReadPage reads a bounded page per call, by type, and moves the C2C peers\' read points in the same transaction', async () => {
