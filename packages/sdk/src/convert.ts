@@ -52,6 +52,10 @@ export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, 
   if (m.needReadReceipt) out.needReadReceipt = true;
   if (m.elem.type === 'text' && m.elem.atUserList) out.groupAtUserList = [...m.elem.atUserList];
   setElem(out, m.elem, selfUserID);
+  if (m.status === V2TIMMessageStatus.LOCAL_REVOKED || m.status === V2TIMMessageStatus.HAS_DELETED) out.status = m.status;
+  if (m.revoker) out.revokerInfo = { userID: m.revoker, nickName: '', faceUrl: '', selfSignature: '' };
+  if (m.revokeReason) out.revokeReason = m.revokeReason;
+  if (m.modifyVersion) out.modifyVersion = m.modifyVersion;
   if (m.nickName !== undefined) out.nickName = m.nickName;
   if (m.faceUrl !== undefined) out.faceURL = m.faceUrl;
   if (m.cloudCustomData !== undefined) out.cloudCustomData = m.cloudCustomData;

@@ -1,3 +1,4 @@
+import { MessageMutationService } from './message-mutations.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
@@ -144,6 +145,7 @@ export class Domain {
   readonly groups: GroupService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly mutations: MessageMutationService;
   readonly readState: ReadStateService;
   readonly receipts: ReceiptService;
   readonly purge: PurgeWorker;
@@ -193,14 +195,18 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
+    const offlinePush = this.offlinePush = new OfflinePusher(storage,
+      // Without a provider, the presence query per batch would only feed a debug line.
+      options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
+    const onErased = () => this.purge.compactSoon();
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+    this.mutations = new MessageMutationService(ctx);
     this.readState = new ReadStateService(ctx, this.accounts, this.conversations);
     this.receipts = new ReceiptService(ctx);
   }

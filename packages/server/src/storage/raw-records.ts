@@ -22,6 +22,8 @@ export interface RawConversationRow {
   marks: string;
   deleted: number | boolean;
   version: number;
+  change_seq?: number;
+  delete_seq?: number;
   recv_opt?: number;
   peer_read_seq?: number;
   at_info?: string;
@@ -44,6 +46,8 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
     marks: JSON.parse(raw.marks) as number[],
     deleted: raw.deleted === true || raw.deleted === 1,
     version: raw.version,
+    changeSeq: raw.change_seq ?? 0,
+    deleteSeq: raw.delete_seq ?? 0,
     recvOpt: raw.recv_opt ?? 0,
     peerReadSeq: raw.peer_read_seq ?? 0,
     atInfo: raw.at_info ? JSON.parse(raw.at_info) as GroupAtInfo[] : [],
