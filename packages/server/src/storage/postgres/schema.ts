@@ -285,6 +285,7 @@ const MIGRATIONS: string[] = [
     cursor text COLLATE "C" NOT NULL DEFAULT '',
     queued_at bigint NOT NULL,
     PRIMARY KEY (app_id, conv_key)
+  );
   `,
   // Read state, receive options and mentions on the user's row; messages that asked for
   // group read receipts; who read them (per message and reader, with the reader's join

@@ -296,6 +296,7 @@ const MIGRATIONS: string[] = [
     cursor TEXT NOT NULL DEFAULT '',
     queued_at INTEGER NOT NULL,
     PRIMARY KEY (app_id, conv_key)
+  ) WITHOUT ROWID;
   `,
   // Read state, receive options and mentions on the user's row; messages that asked for
   // group read receipts; who read them (per message and reader, with the reader's join
