@@ -4,6 +4,7 @@ import type { PurgeWorkerOptions } from './purge-worker.js';
 export const PURGE_ENV = {
   CONFAB_PURGE_LEASE_SECONDS: 'leaseMs',
   CONFAB_RESEND_GUARD_HOURS: 'resendGuardMs',
+  CONFAB_ERASE_EVERY_SECONDS: 'eraseEveryMs',
 } as const;
 
 /**
@@ -24,5 +25,7 @@ export function purgeOptionsFromEnv(env: NodeJS.ProcessEnv): PurgeWorkerOptions 
   if (lease !== undefined) options.leaseMs = lease * 1000;
   const guard = number('CONFAB_RESEND_GUARD_HOURS', 1);
   if (guard !== undefined) options.resendGuardMs = guard * 3600 * 1000;
+  const erase = number('CONFAB_ERASE_EVERY_SECONDS', 1);
+  if (erase !== undefined) options.eraseEveryMs = erase * 1000;
   return options;
 }
