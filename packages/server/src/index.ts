@@ -10,3 +10,4 @@ export type { Bus, BusMessage } from './bus/types.js';
 export type * from './storage/types.js';
 export { DEFAULT_APP_SETTINGS } from './storage/types.js';
 export { Domain } from './services/domain.js';
+export { loggingPushProvider, type PushProvider, type OfflinePushNotification } from './services/offline-push.js';

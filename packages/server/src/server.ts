@@ -15,6 +15,7 @@ import { Domain } from './services/domain.js';
 import { persistedNodeID } from './node-identity.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import type { FanoutWorkerOptions } from './services/fanout-worker.js';
+import type { PushProvider } from './services/offline-push.js';
 import { Router, sendJson } from './http/router.js';
 import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -84,6 +85,11 @@ export interface ServerOptions {
   limits?: Partial<GatewayLimits>;
   /** Group fan-out worker tuning; `false` (or `paused`) leaves it stopped (then call `domain.fanout.runOnce()`). */
   fanout?: FanoutWorkerOptions | false;
+  /**
+   * Receives an offline push for each stored message reaching a recipient with no session
+   * online (see `PushProvider`); without one, each is a debug log line.
+   */
+  pushProvider?: PushProvider;
 }
 
 export interface ConfabServer {
@@ -155,7 +161,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
 
 async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits }): Promise<ConfabServer> {
   const { nodeID, logger, storage, bus, limits } = parts;
-  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, fanout: options.fanout || {}, nodeID });
+  const domain = new Domain(storage, bus, logger, {
+    purge: options.purge || {}, fanout: options.fanout || {}, nodeID, ...(options.pushProvider ? { pushProvider: options.pushProvider } : {}),
+  });
   if (options.purge !== false) domain.purge.start();
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
   const presence = new Presence(storage.presence, nodeID, logger, options.presenceTtlMs);

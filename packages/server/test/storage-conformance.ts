@@ -461,6 +461,16 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal((await storage.messages.range(APP, c2cKey('alice', 'bob'), 1, 100, 100, 'asc')).length, 2);
       });
 
+      test('clientMsgIDs with backslashes, quotes and non-ASCII are ordinary keys', async () => {
+        await users('alice', 'bob');
+        const odd = ['a\\b', '\\x00ff', "it's", 'ключ-ü-😀', '\\'];
+        const first = await storage.messages.appendBatch(odd.map((id, i) => c2cMessage('alice', 'bob', id, `m${i}`, T0 + i)));
+        assert.deepEqual(first.results.map((r) => r.duplicate), odd.map(() => false));
+        const again = await storage.messages.appendBatch(odd.map((id, i) => c2cMessage('alice', 'bob', id, `again ${i}`, T0 + 10 + i)));
+        assert.deepEqual(again.results.map((r) => [r.duplicate, r.message.clientMsgID, r.message.seq]),
+          first.results.map((r) => [true, r.message.clientMsgID, r.message.seq]), 'a resend of each finds its message');
+      });
+
       test('a duplicate across batches returns the stored message, consumes no seq and changes nothing', async () => {
         await users('alice', 'bob');
         const first = await storage.messages.appendBatch([

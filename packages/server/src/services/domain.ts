@@ -11,6 +11,7 @@ import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
 import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
+import { loggingPushProvider, OfflinePusher, type PushProvider } from './offline-push.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -111,6 +112,8 @@ export interface DomainOptions {
   fanout?: FanoutWorkerOptions;
   /** This node's ID in a cluster: the purge lease's holder, and the sender of cluster messages. Default: random. */
   nodeID?: string;
+  /** Offline pushes for recipients with no session online; default: a debug log line. */
+  pushProvider?: PushProvider;
 }
 
 /** Every domain service, wired to one storage and one bus. */
@@ -125,6 +128,8 @@ export class Domain {
   readonly conversations: ConversationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
+  /** Offline pushes to recipients with no session online (`PushProvider`). */
+  readonly offlinePush: OfflinePusher;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
   readonly #logger: Logger;
@@ -169,7 +174,8 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, publishOrder: new Sequencer() };
+    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
@@ -190,5 +196,6 @@ export class Domain {
     this.#unsubscribe();
     await this.purge.stop();
     await this.fanout.stop();
+    await this.offlinePush.idle();
   }
 }

@@ -239,12 +239,21 @@ const MIGRATIONS: string[] = [
   CREATE INDEX presence_by_node ON presence (node);
   CREATE INDEX presence_by_expiry ON presence (expires_at);
   `,
+  // What a message carries besides its element (MessageExtra: sender profile, cloud
+  // custom data, priority, offline push info), and history read by time with one seek.
+  `
+  ALTER TABLE messages ADD COLUMN extra text;
+  CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
+  `,
   // Erasure (docs/deletion.md, "What is erased where"): the index that finds a resend by
-  // its clientMsgID holds a SHA-256 of it, not the ID itself; and each deletion records
+  // its clientMsgID holds a SHA-256 of it, not the ID itself (convert_to, not a ::bytea
+  // cast, which reads backslashes in the ID as escapes and refuses "a\b"); and each deletion records
   // when the bytes of its purged rows left the files (erased_at: after the rewrite of
   // the tables that held them), apart from when the rows were deleted (purged_at).
   `
-  CREATE UNIQUE INDEX messages_by_client_key ON messages (app_id, conv_key, sender, sha256(client_msg_id::bytea));
+  CREATE FUNCTION confab_msg_key(text) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT sha256(convert_to($1, 'UTF8')) $$;
+  CREATE UNIQUE INDEX messages_by_client_key ON messages (app_id, conv_key, sender, confab_msg_key(client_msg_id));
   DROP INDEX messages_by_client_id;
   ALTER TABLE deletions ADD COLUMN erased_at bigint;
   CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;

@@ -250,6 +250,12 @@ const MIGRATIONS: string[] = [
   CREATE INDEX presence_by_node ON presence (node);
   CREATE INDEX presence_by_expiry ON presence (expires_at);
   `,
+  // What a message carries besides its element (MessageExtra: sender profile, cloud
+  // custom data, priority, offline push info), and history read by time with one seek.
+  `
+  ALTER TABLE messages ADD COLUMN extra TEXT;
+  CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
+  `,
   // Erasure (docs/deletion.md, "What is erased where"): the index that finds a resend by
   // its clientMsgID holds a hash of it (confab_msg_key, registered by sqlite-storage.ts),
   // not the ID itself; and each deletion records when the bytes of its purged rows left
