@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { GroupType } from '@confab/protocol';
-import { startServer, type AppRecord, type ConfabServer } from '@confab/server';
+import { DEFAULT_APP_SETTINGS, openPostgresStorage, startServer, type AppRecord, type ConfabServer } from '@confab/server';
 import { RawClient } from './helpers/raw-client.js';
 import { postgresMissing, TEST_DATABASE_URL } from './helpers/postgres.js';
 import { filesHolding } from './helpers/data-dir.js';
@@ -93,8 +93,15 @@ async function writeEverywhere(app: AppRecord, marker: string): Promise<void> {
   await bob.ok('conv.setCustomData', { conversationIDs: ['c2c_alice'], customData: `bob-custom ${marker}` });
   await alice.ok('group.create', { groupID: 'g1', groupType: GroupType.WORK, groupName: 'g', memberUserIDs: ['bob', 'carol'] });
   await carol.ok('msg.send', { conversationID: 'group_g1', clientMsgID: `gcid-${marker}`, elem: text(`group ${marker}`) });
-  await until('the group message reached bob', async () =>
-    (await bob.ok('msg.history', { conversationID: 'group_g1', count: 10 })).messages.length > 0);
+  // Every member's row must hold the message before they delete: a member the fan-out has
+  // not reached yet deletes below it, and the message rightly stays (it will bring the
+  // conversation back for that member).
+  for (const member of [alice, bob]) {
+    await until('the group message reached every member', async () => {
+      const rows = (await member.ok('conv.sync', { sinceVersion: 0 })).conversations;
+      return rows.some((c) => c.conversationID === 'group_g1' && c.lastMessage?.clientMsgID === `gcid-${marker}`);
+    });
+  }
   await bob.ok('conv.setDraft', { conversationID: 'group_g1', draftText: `group-draft ${marker}` });
 
 }
@@ -104,6 +111,20 @@ async function everyoneDeletes(): Promise<void> {
   const [alice, bob, carol] = clients.slice(-3) as [RawClient, RawClient, RawClient];
   for (const [client, ids] of [[alice, ['c2c_bob', 'group_g1']], [bob, ['c2c_alice', 'group_g1']], [carol, ['group_g1']]] as const) {
     await client.ok('conv.delete', { conversationIDs: [...ids], clearMessages: true });
+  }
+}
+
+/** The tables or indexes of the test database whose files these are, to say what failed. */
+async function relationsOf(files: string[]): Promise<string> {
+  if (files.length === 0) return 'none';
+  const db = new pg.Client({ connectionString: urlOf(DB) });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ file: string; rel: string }>(`SELECT pg_relation_filepath(c.oid) AS file, n.nspname || '.' || c.relname AS rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE pg_relation_filepath(c.oid) = ANY($1)`, [files]);
+    return files.map((f) => `${f}: ${rows.find((r) => r.file === f)?.rel ?? '?'}`).join(', ');
+  } finally {
+    await db.end();
   }
 }
 
@@ -140,7 +161,8 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
 
     // Whatever still sits in shared buffers goes to the files too, so the search sees it.
     await admin.query('CHECKPOINT');
-    assert.deepEqual(filesHolding(dataDir, marker, outsideWal), [], 'no file of the data directory outside pg_wal holds the marker');
+    const left = filesHolding(dataDir, marker, outsideWal);
+    assert.deepEqual(left, [], `no file of the data directory outside pg_wal holds the marker (${await relationsOf(left)})`);
 
     const walBefore = filesHolding(dataDir, marker, walOnly);
     // Reported, not asserted: PostgreSQL's own log of the writes keeps them until its
@@ -182,6 +204,42 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
     for (const c of clients.splice(0)) await c.close();
     await server.close();
     server = undefined;
+  });
+});
+
+describe('the erasure vouches only for what it erased', { timeout: 60_000 }, () => {
+  test('a transaction that still sees the purged rows holds the erasure back: nothing is stamped until it ends', async () => {
+    const storage = await openPostgresStorage({ connectionString: urlOf(DB), schema: 'horizon', erasure: { horizonWaitMs: 1000 } });
+    const holder = new pg.Client({ connectionString: urlOf(DB) });
+    await holder.connect();
+    try {
+      const app = 1400000077;
+      const now = Date.now();
+      await storage.apps.create({ sdkAppID: app, name: 'h', secretKey: 'k', adminUserID: 'administrator', settings: { ...DEFAULT_APP_SETTINGS }, createdAt: now });
+      for (const u of ['alice', 'bob']) await storage.accounts.ensure(app, u, now);
+      const convKey = 'c2c:alice|bob';
+      await storage.messages.appendBatch([{ app, convKey, sender: 'alice', clientMsgID: 'held-1', elem: text('held back'), now,
+        recipients: [{ userID: 'alice', conversationID: 'c2c_bob' }, { userID: 'bob', conversationID: 'c2c_alice' }] }]);
+      // A reader whose snapshot predates the purge (a long report, a backup tool's transaction).
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await holder.query('SELECT count(*) FROM horizon.messages');
+      for (const [u, peer] of [['alice', 'bob'], ['bob', 'alice']]) {
+        await storage.deletions.remove(app, u!, [{ convKey, conversationID: `c2c_${peer}` }], { mode: 'delete', deviceID: 'd', now });
+      }
+      assert.equal((await storage.deletions.purgeStep(app, convKey, 500, now + 1)).erased, 1);
+      assert.deepEqual((await holder.query('SELECT client_msg_id FROM horizon.messages')).rows, [{ client_msg_id: 'held-1' }],
+        'the reader still sees the purged row: a rewrite now would copy it');
+      assert.deepEqual(await storage.deletions.compact(now + 2), { complete: false, erased: 0 });
+      assert.ok((await storage.deletions.list(app, { limit: 10 })).every((e) => e.purgedAt !== null && e.erasedAt === null),
+        'rows deleted, bytes not vouched for');
+      assert.equal(await storage.deletions.awaitingErasure(), true);
+      await holder.query('COMMIT');
+      assert.deepEqual(await storage.deletions.compact(now + 3), { complete: true, erased: 2 });
+      assert.ok((await storage.deletions.list(app, { limit: 10 })).every((e) => e.erasedAt === now + 3));
+    } finally {
+      await holder.end();
+      await storage.close();
+    }
   });
 });
 
