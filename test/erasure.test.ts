@@ -27,6 +27,18 @@ import { filesHolding } from './helpers/data-dir.js';
 const GUARD_MS = 20_000;
 const DB = `confab_erasure_${randomBytes(5).toString('hex')}`;
 const text = (t: string) => ({ type: 'text' as const, text: t });
+const ADMIN_TOKEN = `op-${randomBytes(8).toString('hex')}`;
+
+/** The admin API's audit trail: which backend, and each deletion's rows-deleted and bytes-erased times. */
+async function auditOverHttp(app: AppRecord): Promise<{ storage: string; deletions: { state: string; purgedAt: number | null; erasedAt: number | null }[] }> {
+  const login = await fetch(`${server!.httpUrl}/admin/api/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ operatorToken: ADMIN_TOKEN }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  const res = await fetch(`${server!.httpUrl}/admin/api/apps/${app.sdkAppID}/deletions`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  return await res.json() as never;
+}
 
 function urlOf(database: string): string {
   const url = new URL(TEST_DATABASE_URL);
@@ -135,7 +147,7 @@ const walOnly = (rel: string) => !(rel === 'pg_wal' || rel.startsWith('pg_wal/')
 describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
   test('after every participant deletes and the purge runs, no file outside pg_wal holds the marker; pg_wal neither after the documented steps', async () => {
     const marker = `MARKER${randomBytes(8).toString('hex')}`;
-    server = await startServer({ port: 0, logLevel: 'silent', purge: false, databaseUrl: urlOf(DB) });
+    server = await startServer({ port: 0, logLevel: 'silent', purge: false, databaseUrl: urlOf(DB), adminToken: ADMIN_TOKEN });
     const app = await server.createApp({ name: 'erasure' });
     const dbOid = (await admin.query<{ oid: number }>('SELECT oid FROM pg_database WHERE datname = $1', [DB])).rows[0]!.oid;
 
@@ -158,6 +170,9 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
       assert.ok(entry.purgedAt !== null && entry.erasedAt !== null && entry.erasedAt >= entry.purgedAt,
         `${entry.userID} ${entry.conversationID}: purged ${entry.purgedAt}, erased ${entry.erasedAt}`);
     }
+    const overHttp = await auditOverHttp(app);
+    assert.equal(overHttp.storage, 'postgres');
+    assert.ok(overHttp.deletions.length === 5 && overHttp.deletions.every((d) => d.state === 'purged' && typeof d.erasedAt === 'number'));
 
     // Whatever still sits in shared buffers goes to the files too, so the search sees it.
     await admin.query('CHECKPOINT');
@@ -248,7 +263,7 @@ describe('the same on SQLite', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'confab-erasure-'));
     try {
       const marker = `MARKER${randomBytes(8).toString('hex')}`;
-      server = await startServer({ port: 0, logLevel: 'silent', purge: false, dataDir: dir });
+      server = await startServer({ port: 0, logLevel: 'silent', purge: false, dataDir: dir, adminToken: ADMIN_TOKEN });
       const app = await server.createApp({ name: 'erasure' });
       await writeEverywhere(app, marker);
       assert.ok(filesHolding(dir, marker).length > 0, 'the test sees the marker in the data folder before the deletion');
@@ -257,6 +272,9 @@ describe('the same on SQLite', { timeout: 60_000 }, () => {
       const audit = await server.domain.storage.deletions.list(app.sdkAppID, { limit: 10 });
       assert.equal(audit.length, 5);
       assert.ok(audit.every((e) => e.purgedAt !== null && e.erasedAt !== null), 'rows deleted and bytes erased');
+      const overHttp = await auditOverHttp(app);
+      assert.equal(overHttp.storage, 'sqlite');
+      assert.ok(overHttp.deletions.length === 5 && overHttp.deletions.every((d) => d.state === 'purged' && typeof d.erasedAt === 'number'));
       assert.deepEqual(filesHolding(dir, marker), [], 'no file holds the marker while the server runs');
       for (const c of clients.splice(0)) await c.close();
       await server.close();
