@@ -45,10 +45,10 @@ export interface PurgeWorkerOptions {
    */
   eraseEveryMs?: number;
   /**
-   * On PostgreSQL, the most of the time the erasure rewrite may take (default 0.01): after
+   * On PostgreSQL, the most of the time the erasure rewrite may take (default 0.005): after
    * a rewrite that took d, the next waits at least d / eraseDutyCycle, whatever
    * `eraseEveryMs` says. Senders to the rewritten tables wait for it (bench/erasure.ts), so
-   * at 1 % no more than about 1 % of sends can be held: the 99th percentile of send
+   * at 0.5 % no more than about 1 send in 200 can be held: the 99th percentile of send
    * latency keeps its value however large the tables grow, and the erasure comes later.
    */
   eraseDutyCycle?: number;
@@ -98,7 +98,7 @@ export class PurgeWorker {
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#resendGuardMs = options.resendGuardMs ?? DEFAULT_RESEND_GUARD_MS;
     this.#eraseEveryMs = options.eraseEveryMs ?? 60_000;
-    this.#eraseDutyCycle = options.eraseDutyCycle ?? 0.01;
+    this.#eraseDutyCycle = options.eraseDutyCycle ?? 0.005;
     this.holder = options.holder ?? randomUUID();
   }
 
