@@ -370,12 +370,36 @@ async function onCreateApp(event) {
   }
 }
 
-function showNewSecret(app) {
+function showNewSecret(app, rotated = false) {
+  $('new-app-secret-title').textContent = rotated ? 'New secret key — copy it now' : 'App created — copy its secret key now';
   $('new-app-id').textContent = String(app.sdkAppID);
   $('new-app-secret-value').textContent = app.secretKey;
   $('copy-secret').textContent = 'Copy';
   $('new-app-secret').hidden = false;
   $('copy-secret').focus();
+}
+
+async function onRotateSecret() {
+  const app = state.app;
+  if (!app) return;
+  const errorEl = $('rotate-secret-error');
+  hideError(errorEl);
+  // Irreversible, and every UserSig signed with the old key stops working at its next login.
+  if (!confirm(`Give ${app.name} (${app.sdkAppID}) a new secret key? UserSigs made with the current key will be refused from their next login on, and your app back end needs the new key.`)) return;
+  $('rotate-secret').disabled = true;
+  try {
+    const result = await api('POST', `/admin/api/apps/${app.sdkAppID}/rotate-secret`, {});
+    // Signed in with this app's key: that session was signed with the old key; the reply carries one signed with the new key.
+    if (result.session) {
+      state.session = { ...state.session, token: result.session.token, expiresAt: result.session.expiresAt };
+      saveSession(state.session);
+    }
+    showNewSecret(result.app, true);
+  } catch (err) {
+    showError(errorEl, err);
+  } finally {
+    $('rotate-secret').disabled = false;
+  }
 }
 
 function hideNewSecret() {
@@ -408,6 +432,8 @@ function fillSettings(settings) {
   $('setting-sync-deletion').checked = Boolean(settings.syncConversationDeletion);
   $('setting-undo-seconds').value = String(settings.deletionUndoSeconds ?? 0);
   $('setting-max-bytes').value = String(settings.maxMessageBytes);
+  $('setting-revoke-seconds').value = String(settings.revokeWindowSeconds ?? 120);
+  $('setting-revoke-seconds').removeAttribute('aria-invalid');
   $('setting-undo-seconds').removeAttribute('aria-invalid');
   $('setting-max-bytes').removeAttribute('aria-invalid');
   onSettingsInput();
@@ -424,6 +450,7 @@ function readSettingsForm() {
     syncConversationDeletion: $('setting-sync-deletion').checked,
     deletionUndoSeconds: readNumber('setting-undo-seconds'),
     maxMessageBytes: readNumber('setting-max-bytes'),
+    revokeWindowSeconds: readNumber('setting-revoke-seconds'),
   };
 }
 
@@ -435,6 +462,7 @@ function settingsPatch() {
   if (form.syncConversationDeletion !== saved.syncConversationDeletion) patch.syncConversationDeletion = form.syncConversationDeletion;
   if (form.deletionUndoSeconds !== (saved.deletionUndoSeconds ?? 0)) patch.deletionUndoSeconds = form.deletionUndoSeconds;
   if (form.maxMessageBytes !== saved.maxMessageBytes) patch.maxMessageBytes = form.maxMessageBytes;
+  if (form.revokeWindowSeconds !== (saved.revokeWindowSeconds ?? 120)) patch.revokeWindowSeconds = form.revokeWindowSeconds;
   return patch;
 }
 
@@ -443,6 +471,7 @@ function onSettingsInput() {
   $('sync-deletion-state').textContent = form.syncConversationDeletion ? 'On' : 'Off';
   $('undo-seconds-human').textContent = Number.isFinite(form.deletionUndoSeconds) ? `= ${formatSeconds(form.deletionUndoSeconds)}` : '';
   $('max-bytes-human').textContent = Number.isFinite(form.maxMessageBytes) ? `= ${formatBytes(form.maxMessageBytes)}` : '';
+  $('revoke-seconds-human').textContent = Number.isFinite(form.revokeWindowSeconds) ? `= ${formatSeconds(form.revokeWindowSeconds)}` : '';
   const dirty = Object.keys(settingsPatch()).length > 0;
   $('settings-save').disabled = !dirty;
   $('settings-reset').disabled = !dirty;
@@ -467,6 +496,12 @@ async function onSaveSettings(event) {
     const n = patch.deletionUndoSeconds;
     if (!Number.isInteger(n) || n < 0 || n > MAX_UNDO_SECONDS) {
       return invalid('setting-undo-seconds', `The undo window must be a whole number of seconds from 0 (off) to ${MAX_UNDO_SECONDS}.`);
+    }
+  }
+  if ('revokeWindowSeconds' in patch) {
+    const n = patch.revokeWindowSeconds;
+    if (!Number.isInteger(n) || n < 0 || n > 604800) {
+      return invalid('setting-revoke-seconds', 'The recall window must be a whole number of seconds from 0 to 604800 (7 days).');
     }
   }
   if ('maxMessageBytes' in patch) {
@@ -833,6 +868,7 @@ function init() {
   $('create-app-form').addEventListener('submit', onCreateApp);
   $('copy-secret').addEventListener('click', () => void copySecret());
   $('dismiss-secret').addEventListener('click', hideNewSecret);
+  $('rotate-secret').addEventListener('click', () => void onRotateSecret());
   $('settings-form').addEventListener('submit', onSaveSettings);
   $('settings-form').addEventListener('input', onSettingsInput);
   $('settings-form').addEventListener('change', onSettingsInput);

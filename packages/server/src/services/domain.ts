@@ -1,3 +1,4 @@
+import { MessageMutationService } from './message-mutations.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
@@ -57,6 +58,22 @@ export class AppService {
     if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
     const updated: AppRecord = { ...app, settings: { ...app.settings, ...patch } };
     await this.#storage.apps.updateSettings(sdkAppID, updated.settings);
+    this.#bump(sdkAppID);
+    this.#cache.set(sdkAppID, updated);
+    this.#onChange?.(sdkAppID);
+    return updated;
+  }
+
+  /**
+   * Gives the app a new random secret key, through the cache and to every node (as
+   * `updateSettings`). UserSigs signed with the old key stop working at their next login,
+   * as do admin sessions opened with it.
+   */
+  async rotateSecret(sdkAppID: number): Promise<AppRecord> {
+    const app = await this.#storage.apps.get(sdkAppID);
+    if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
+    const updated: AppRecord = { ...app, secretKey: randomBytes(32).toString('hex') };
+    await this.#storage.apps.updateSecret(sdkAppID, updated.secretKey);
     this.#bump(sdkAppID);
     this.#cache.set(sdkAppID, updated);
     this.#onChange?.(sdkAppID);
@@ -126,6 +143,7 @@ export class Domain {
   readonly groups: GroupService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly mutations: MessageMutationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
   /** Offline pushes to recipients with no session online (`PushProvider`). */
@@ -161,10 +179,9 @@ export class Domain {
     });
     // A bus between nodes can lose a message (NATS is at-most-once, and down while it
     // restarts), so cached apps are also re-read now and then: a missed settings change
-    // is applied within APP_REREAD_MS at worst.
-    if (bus.kind !== 'memory') {
-      this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
-    }
+    // is applied within APP_REREAD_MS at worst. One node re-reads too: `confab app
+    // rotate-secret` run beside a running node changes the key behind its back.
+    this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
     const onDeletion = () => {
       this.purge.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'purge', node: nodeID });
@@ -174,14 +191,18 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
+    const offlinePush = this.offlinePush = new OfflinePusher(storage,
+      // Without a provider, the presence query per batch would only feed a debug line.
+      options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
+    const onErased = () => this.purge.compactSoon();
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+    this.mutations = new MessageMutationService(ctx);
   }
 
   #rereadApps(): void {

@@ -1,5 +1,5 @@
 import { ConfabError, ErrorCode, parseConversationID, type MessageElem, type UserUpdate, type WireMessage } from '@confab/protocol';
-import type { AppendRequest, AppendResult, StoredMessage, UserChange } from '../storage/types.js';
+import type { AppendRequest, AppendResult, ConversationRow, StoredMessage, UserChange } from '../storage/types.js';
 import { publishChanges, type Caller, type PublishTurn, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
@@ -21,6 +21,8 @@ export class MessageService {
   readonly #ctx: ServiceContext;
   readonly #accounts: AccountService;
   readonly #committer: GroupCommitter<PendingSend, SendOutcome>;
+  /** The time the last batch was stamped with (see #writeBatch). */
+  #lastStamp = 0;
 
   constructor(ctx: ServiceContext, accounts: AccountService) {
     this.#ctx = ctx;
@@ -91,6 +93,13 @@ export class MessageService {
   }
 
   async #writeBatch(batch: PendingSend[], committed: () => void): Promise<SendOutcome[]> {
+    // A batch's messages are stamped with one time, never earlier than the previous
+    // batch's: a message's time then never goes down as its seq goes up, which is what
+    // lets a history page turn a time range into a seq range (history-filter.ts). Without
+    // it, a HIGH send taken ahead of the backlog would get a lower seq than, and an
+    // earlier-looking time than, sends that arrived before it.
+    const stamp = this.#lastStamp = Math.max(this.#lastStamp, ...batch.map((req) => req.now));
+    for (const req of batch) req.now = stamp;
     // The publish turn is taken when the batch commits, not when its sync completes: a
     // fan-out chunk or a pin committing meanwhile must not overtake its updates.
     let turn: PublishTurn | undefined;
@@ -168,6 +177,13 @@ export class MessageService {
    * watermark (`visibleFromSeq`) and never past the caller's own last seq (a former
    * group member does not see what was sent after they left).
    */
+  async #hideDeleted(app: number, row: ConversationRow, messages: StoredMessage[]): Promise<StoredMessage[]> {
+    if (messages.length === 0) return messages;
+    const seqs = messages.map((m) => m.seq);
+    const gone = await this.#ctx.storage.mutations.deletedIn(app, row.userID, row.convKey, Math.min(...seqs), Math.max(...seqs));
+    return gone.size ? messages.filter((m) => !gone.has(m.seq)) : messages;
+  }
+
   async history(caller: Caller, conversationID: string, opts: { beforeSeq?: number; afterSeq?: number; count?: number } & HistoryFilter): Promise<{ messages: WireMessage[]; isFinished: boolean; nextSeq?: number }> {
     const target = parseConversationID(conversationID);
     const app = caller.app.sdkAppID;
@@ -179,7 +195,15 @@ export class MessageService {
     const ceiling = row.lastSeq;
     if (opts.timeFrom !== undefined || opts.timeTo !== undefined || opts.elemTypes !== undefined) {
       const page = await filteredHistory(this.#ctx.storage, app, convKey, Math.max(floor, 1), ceiling, count, opts);
-      return { ...page, messages: page.messages.map((m) => toWireMessage(caller.userID, m)) };
+      const newer = opts.afterSeq !== undefined;
+      const cut = withinPageBytes(page.messages, newer ? 'oldest' : 'newest');
+      if (cut.length < page.messages.length) {
+        // Cut by size: the next page goes on from the last message kept.
+        page.isFinished = false;
+        page.nextSeq = newer ? cut[cut.length - 1]!.seq : cut[0]!.seq;
+      }
+      const kept = row.deleteSeq ? await this.#hideDeleted(app, row, cut) : cut;
+      return { ...page, messages: kept.map((m) => toWireMessage(caller.userID, m)) };
     }
     let stored;
     let isFinished: boolean;
@@ -196,6 +220,9 @@ export class MessageService {
       const kept = withinPageBytes(stored, 'newest');
       if (kept.length < stored.length) [stored, isFinished] = [kept, false];
     }
+    // Messages the caller deleted for themselves are left out; the page's end is judged
+    // on what was read, so a page of deleted messages does not end the history early.
+    if (row.deleteSeq) stored = await this.#hideDeleted(app, row, stored);
     return { messages: stored.map((m) => toWireMessage(caller.userID, m)), isFinished };
   }
 
@@ -214,6 +241,7 @@ export class MessageService {
       if (slash <= 0 || !Number.isSafeInteger(seq) || seq <= 0) continue;
       const row = await this.#ctx.storage.conversations.get(app, caller.userID, convKey);
       if (!row || seq < row.visibleFromSeq || seq > row.lastSeq) continue;
+      if (row.deleteSeq && (await this.#ctx.storage.mutations.deletedIn(app, caller.userID, convKey, seq, seq)).size) continue;
       const stored = await this.#ctx.storage.messages.get(app, convKey, seq);
       if (stored) out.push(toWireMessage(caller.userID, stored));
     }

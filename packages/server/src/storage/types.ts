@@ -1,4 +1,5 @@
 import type { GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
+import type { MessageMutationStore } from './message-mutations.js';
 
 /**
  * The storage seam. Domain services speak only to these interfaces; the embedded
@@ -24,6 +25,8 @@ export interface Storage {
   readonly devices: DeviceStore;
   readonly leases: LeaseStore;
   readonly fanout: FanoutStore;
+  /** Recalls, modifications and per-user message deletions (`message-mutations.ts`). */
+  readonly mutations: MessageMutationStore;
   /**
    * A promise while a commit is on its way to disk and already readable (SQLite's message
    * group commit, `storage/sqlite/wal-sync.ts`); request handlers wait for it before
@@ -32,6 +35,8 @@ export interface Storage {
    */
   readBarrier?(): Promise<void> | undefined;
   readonly presence: PresenceStore;
+  /** Rejects when the database cannot answer now (`/readyz`); a backend without it is taken as up while open. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,8 @@ export interface AppSettings {
   maxJoinedGroups: number;
   /** Members one group may hold, owner included (10014 when full; 10038 when a creation asks for more). */
   maxGroupMembers: number;
+  /** Seconds after sending during which a message can be recalled (the reference's 2 minutes; 20016 / 10031 after). */
+  revokeWindowSeconds?: number;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -64,6 +71,7 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   maxFriends: 3000,
   maxJoinedGroups: 1000,
   maxGroupMembers: 6000,
+  revokeWindowSeconds: 120,
 };
 
 /**
@@ -97,6 +105,8 @@ export interface AppStore {
   get(sdkAppID: number): Promise<AppRecord | undefined>;
   list(): Promise<AppRecord[]>;
   updateSettings(sdkAppID: number, settings: AppSettings): Promise<void>;
+  /** Replaces the app's secret key (a rotation); UserSigs and admin sessions signed with the old one stop working. */
+  updateSecret(sdkAppID: number, secretKey: string): Promise<void>;
 }
 
 export interface AccountRecord {
@@ -247,6 +257,13 @@ export interface StoredMessage {
   clientMsgID: string;
   createdAt: number;
   elem: MessageElem;
+  /** Set once recalled: who did it. The element is then erased (an empty text). */
+  revoker?: string;
+  revokeReason?: string;
+  /** Modifications and recalls so far (0: never changed). */
+  modifyVersion?: number;
+  /** The conversation's change counter at the latest change (0: never changed). */
+  changeSeq?: number;
   extra?: MessageExtra;
 }
 
@@ -277,6 +294,10 @@ export interface ConversationRow {
   marks: number[];
   deleted: boolean;
   version: number;
+  /** The conversation's change counter as far as this row has taken it (recalls, modifications). */
+  changeSeq?: number;
+  /** How many messages of the conversation the user deleted for themselves. */
+  deleteSeq?: number;
 }
 
 /** The rows of one user that one call changed, with the version step it took. */
@@ -631,6 +652,11 @@ export interface PresenceStore {
   removeNode(node: string): Promise<void>;
   /** The user's sessions whose rows have not expired at `now`, oldest login first. */
   online(app: number, userID: string, now: number): Promise<PresenceRecord[]>;
+  /**
+   * Which of `userIDs` (at most a fan-out chunk, a few hundred) have a session whose row
+   * has not expired at `now`: one query for a chunk of recipients (offline push).
+   */
+  onlineAmong(app: number, userIDs: string[], now: number): Promise<Set<string>>;
   /** Deletes rows that expired before `olderThan`; returns how many. */
   sweep(olderThan: number): Promise<number>;
 }

@@ -19,6 +19,7 @@ const loginBody = z.union([
 const settingsPatch = z.object({
   syncConversationDeletion: z.boolean().optional(),
   deletionUndoSeconds: z.number().int().min(0).max(600).optional(),
+  revokeWindowSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
   maxMessageBytes: z.number().int().min(256).max(1024 * 1024).optional(),
   // Lists bounded by these caps are read in batches (services/bounded.ts), so a larger
   // cap costs more batches, not one longer read.
@@ -115,6 +116,12 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
   if (parts.length === 3 && parts[2] === 'settings' && method === 'PATCH') {
     const patch = await jsonBody(req, settingsPatch);
     return { app: publicApp(await domain.apps.updateSettings(sdkAppID, patch), false) };
+  }
+  if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST') {
+    const rotated = await domain.apps.rotateSecret(sdkAppID);
+    // A session opened with the app's key was signed with the old one and ends here;
+    // the caller gets a session signed with the new key so the console stays signed in.
+    return { app: publicApp(rotated, true), ...(scope.kind === 'app' ? { session: issueToken(scope, rotated.secretKey) } : {}) };
   }
   if (parts.length === 3 && parts[2] === 'deletions' && method === 'GET') {
     const userID = url.searchParams.get('userID') ?? undefined;

@@ -12,6 +12,7 @@ import { PgDeletionStore } from './deletion-store.js';
 import { PgDeviceStore } from './device-store.js';
 import { PgLeaseStore } from './lease-store.js';
 import { PgFanoutStore } from './fanout-store.js';
+import { PgMessageMutationStore } from './message-mutation-store.js';
 import { PgPresenceStore } from './presence-store.js';
 import type { RewriteOptions } from './erasure.js';
 
@@ -81,7 +82,12 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     devices: new PgDeviceStore(pool),
     leases: new PgLeaseStore(pool),
     fanout: new PgFanoutStore(pool),
+    mutations: new PgMessageMutationStore(pool),
     presence: new PgPresenceStore(pool),
+    async ping() {
+      if (closed) throw new Error('the PostgreSQL pool is closed');
+      await pool.query('SELECT 1');
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -117,6 +123,9 @@ class PgAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     await this.#pool.query('UPDATE apps SET settings = $1 WHERE sdk_app_id = $2', [JSON.stringify(settings), sdkAppID]);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    await this.#pool.query('UPDATE apps SET secret_key = $1 WHERE sdk_app_id = $2', [secretKey, sdkAppID]);
   }
 }
 

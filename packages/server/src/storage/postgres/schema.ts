@@ -258,7 +258,42 @@ const MIGRATIONS: string[] = [
   ALTER TABLE deletions ADD COLUMN erased_at bigint;
   CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
   `,
+  // Recalls, modifications and per-user message deletions: see ../sqlite/schema.ts.
+  `
+  ALTER TABLE messages ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN modify_version bigint NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN revoker text;
+  ALTER TABLE messages ADD COLUMN revoke_reason text;
+  CREATE INDEX messages_by_change ON messages (app_id, conv_key, change_seq) WHERE change_seq > 0;
+  ALTER TABLE conversations ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN delete_seq bigint NOT NULL DEFAULT 0;
+  CREATE TABLE deleted_messages (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    delete_seq bigint NOT NULL,
+    deleted_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, conv_key, seq)
+  );
+  CREATE INDEX deleted_messages_by_delete_seq ON deleted_messages (app_id, user_id, conv_key, delete_seq);
+  CREATE TABLE change_queue (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    change_to bigint NOT NULL,
+    cursor text COLLATE "C" NOT NULL DEFAULT '',
+    queued_at bigint NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  );
+  `,
 ];
+
+/**
+ * The schema version this build writes: migration N is `MIGRATIONS[N - 1]`, and
+ * `schema_migrations` holds one row per N applied.
+ */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Brings `schema` (created if missing) up to date. Every step runs under a
@@ -278,6 +313,11 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
           version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
         const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
         const current = rows[0]!.v;
+        // Written by a newer release (a downgrade after an upgrade): refuse, as on SQLite.
+        if (current > MIGRATIONS.length) {
+          throw new Error(`the PostgreSQL schema ${schema} has schema version ${current}, newer than this Confab's ${MIGRATIONS.length}: `
+            + 'it was written by a newer release; run that release (or a later one) on it');
+        }
         if (current >= MIGRATIONS.length) {
           await client.query('COMMIT');
           return;

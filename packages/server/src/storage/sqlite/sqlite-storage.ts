@@ -13,6 +13,7 @@ import { SqliteDeletionStore } from './deletion-store.js';
 import { SqliteDeviceStore } from './device-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteFanoutStore } from './fanout-store.js';
+import { SqliteMessageMutationStore } from './message-mutation-store.js';
 import { WalSync } from './wal-sync.js';
 import { SqlitePresenceStore } from './presence-store.js';
 
@@ -38,7 +39,12 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
   registerMessageKey(db);
-  migrate(db);
+  try {
+    migrate(db, options.filename);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const walSync = options.durability !== 'normal' && options.filename !== ':memory:' ? new WalSync(`${options.filename}-wal`) : undefined;
 
   return {
@@ -53,8 +59,13 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     devices: new SqliteDeviceStore(db),
     leases: new SqliteLeaseStore(db),
     fanout: new SqliteFanoutStore(db),
+    mutations: new SqliteMessageMutationStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
+    async ping() {
+      if (!db.open) throw new Error('the SQLite database is closed');
+      db.prepare('SELECT 1').get();
+    },
     async close() {
       await walSync?.barrier();
       walSync?.close();
@@ -83,6 +94,7 @@ class SqliteAppStore implements AppStore {
       get: db.prepare('SELECT * FROM apps WHERE sdk_app_id = ?'),
       list: db.prepare('SELECT * FROM apps ORDER BY sdk_app_id'),
       settings: db.prepare('UPDATE apps SET settings = ? WHERE sdk_app_id = ?'),
+      secret: db.prepare('UPDATE apps SET secret_key = ? WHERE sdk_app_id = ?'),
     };
   }
   async create(app: AppRecord) {
@@ -97,6 +109,9 @@ class SqliteAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     this.#s.settings.run(JSON.stringify(settings), sdkAppID);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    this.#s.secret.run(secretKey, sdkAppID);
   }
 }
 
