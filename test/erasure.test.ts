@@ -140,11 +140,26 @@ async function relationsOf(files: string[]): Promise<string> {
   }
 }
 
+/** Live rows of messages and conversation rows that still hold the marker (a failure is then not about bytes). */
+async function liveRowsHolding(marker: string): Promise<string> {
+  const db = new pg.Client({ connectionString: urlOf(DB) });
+  await db.connect();
+  try {
+    const like = `%${marker}%`;
+    const { rows } = await db.query<{ what: string }>(`SELECT 'message ' || conv_key || ' seq ' || seq AS what FROM public.messages
+        WHERE elem LIKE $1 OR client_msg_id LIKE $1
+      UNION ALL SELECT 'row ' || user_id || ' ' || conv_key FROM public.user_conversations WHERE draft_text LIKE $1 OR custom_data LIKE $1`, [like]);
+    return rows.length ? rows.map((r) => r.what).join(', ') : 'none';
+  } finally {
+    await db.end();
+  }
+}
+
 /** Every file of the data directory but pg_wal; pg_wal only. */
 const outsideWal = (rel: string) => rel === 'pg_wal' || rel.startsWith(`pg_wal/`);
 const walOnly = (rel: string) => !(rel === 'pg_wal' || rel.startsWith('pg_wal/'));
 
-describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
+describe('erasure on PostgreSQL', { timeout: 240_000 }, () => {
   test('after every participant deletes and the purge runs, no file outside pg_wal holds the marker; pg_wal neither after the documented steps', async () => {
     const marker = `MARKER${randomBytes(8).toString('hex')}`;
     server = await startServer({ port: 0, logLevel: 'silent', purge: false, databaseUrl: urlOf(DB), adminToken: ADMIN_TOKEN });
@@ -177,7 +192,8 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
     // Whatever still sits in shared buffers goes to the files too, so the search sees it.
     await admin.query('CHECKPOINT');
     const left = filesHolding(dataDir, marker, outsideWal);
-    assert.deepEqual(left, [], `no file of the data directory outside pg_wal holds the marker (${await relationsOf(left)})`);
+    assert.deepEqual(left, [], `no file of the data directory outside pg_wal holds the marker (${await relationsOf(left)}; `
+      + `live rows holding it: ${await liveRowsHolding(marker)})`);
 
     const walBefore = filesHolding(dataDir, marker, walOnly);
     // Reported, not asserted: PostgreSQL's own log of the writes keeps them until its
