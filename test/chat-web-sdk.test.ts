@@ -287,6 +287,39 @@ describe('face, location, merger and forwarded messages', () => {
   });
 });
 
+describe('changing sent messages', () => {
+  test('revokeMessage, modifyMessage and deleteMessage; MESSAGE_REVOKED and MESSAGE_MODIFIED on the other side', async () => {
+    const alice = await ready('w-mut-a');
+    const bob = await ready('w-mut-b');
+    const first = textTo(alice.chat, 'w-mut-b', 'typo');
+    const second = textTo(alice.chat, 'w-mut-b', 'oops');
+    const third = textTo(alice.chat, 'w-mut-b', 'keep');
+    for (const m of [first, second, third]) await alice.chat.sendMessage(m);
+    await waitFor(() => bob.received().length === 3, 'bob has three');
+
+    first.payload.text = 'fixed';
+    const modified = await alice.chat.modifyMessage(first);
+    assert.equal(modified.data.message, first);
+    assert.equal(first.isModified, true);
+    await waitFor(() => bob.events(EVENT.MESSAGE_MODIFIED).length === 1, 'MESSAGE_MODIFIED');
+    const changed = (bob.events(EVENT.MESSAGE_MODIFIED)[0] as WebMessage[])[0]!;
+    assert.deepEqual([changed.ID, changed.payload.text], [first.ID, 'fixed']);
+
+    const revoked = await alice.chat.revokeMessage(second);
+    assert.equal(revoked.data.message.isRevoked, true);
+    await waitFor(() => bob.events(EVENT.MESSAGE_REVOKED).length === 1, 'MESSAGE_REVOKED');
+    const gone = (bob.events(EVENT.MESSAGE_REVOKED)[0] as WebMessage[])[0]!;
+    assert.deepEqual([gone.ID, gone.isRevoked, gone.revoker], [second.ID, true, 'w-mut-a']);
+
+    const deleted = await bob.chat.deleteMessage([bob.received()[2]!]);
+    assert.equal(deleted.data.messageList[0]!.isDeleted, true);
+    const bobHistory = await bob.chat.getMessageList({ conversationID: 'C2Cw-mut-a' });
+    assert.deepEqual(bobHistory.data.messageList.map((m) => [m.payload.text ?? '', m.isRevoked]), [['fixed', false], ['', true]]);
+    const aliceHistory = await alice.chat.getMessageList({ conversationID: 'C2Cw-mut-b' });
+    assert.equal(aliceHistory.data.messageList.length, 3, 'deleting is one-sided');
+  });
+});
+
 describe('deleting and clearing, in both forms', () => {
   test('deleteConversation(id) and ({ conversationIDList, clearHistoryMessage })', async () => {
     const alice = await ready('w-del-a');
@@ -481,7 +514,7 @@ describe('what Confab lacks rejects with the reference\'s code', () => {
       assert.equal(typeof fn, 'function', name);
       await assert.rejects(fn!.call(chat, {}), { code: 3122 }, name);
     }
-    await assert.rejects(chat.revokeMessage({}), { code: 3122 });
+    await assert.rejects(chat.revokeMessage({} as WebMessage), { code: 2105 });
     await assert.rejects(chat.setMessageRemindType({ userIDList: ['x'], messageRemindType: TYPES.MSG_REMIND_DISCARD }), { code: 3122 });
     const image = chat.createImageMessage({ to: 'w-x', conversationType: TYPES.CONV_C2C, payload: { file: {} } });
     assert.equal(image.type, TYPES.MSG_IMAGE);
@@ -496,7 +529,8 @@ describe('what Confab lacks rejects with the reference\'s code', () => {
 
   test('before SDK_READY an unsupported method rejects with the not-ready code, not 3122', async () => {
     const { chat } = createChat();
-    await assert.rejects(chat.revokeMessage({}), { code: 2024 });
+    await assert.rejects(chat.translateText({}), { code: 2024 });
+    await assert.rejects(chat.revokeMessage({} as WebMessage), { code: 2024 });
   });
 
   test('a second login on the same device kicks the first: KICKED_OUT, then SDK_NOT_READY', async () => {

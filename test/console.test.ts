@@ -401,6 +401,14 @@ describe('admin console in Chromium', { skip: hasChromium ? false : `${CHROMIUM}
     assert.equal((await settings()).deletionUndoSeconds, 30);
     assert.equal((await settings()).syncConversationDeletion, true, 'the other settings are unchanged');
 
+    // The group read receipts switch: off by default, saved on its own.
+    assert.equal(await page.getByTestId('group-receipts-state').innerText(), 'Off');
+    await page.getByTestId('setting-group-receipts').check();
+    assert.equal(await page.getByTestId('group-receipts-state').innerText(), 'On');
+    await page.getByTestId('settings-save').click();
+    await until('group read receipts saved', async () => (await settings()).groupReadReceipt === true);
+    assert.equal((await settings()).deletionUndoSeconds, 30, 'the other settings are unchanged');
+
     // A deletion with sync on and both of alice's devices online. The SDK acknowledges it by itself.
     const deleteBobFromPhone = async (text: string) => {
       await bob.im.sendC2CTextMessage(text, 'alice');

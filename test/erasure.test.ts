@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { GroupType } from '@confab/protocol';
-import { startServer, type AppRecord, type ConfabServer } from '@confab/server';
+import { DEFAULT_APP_SETTINGS, openPostgresStorage, startServer, type AppRecord, type ConfabServer } from '@confab/server';
 import { RawClient } from './helpers/raw-client.js';
 import { postgresMissing, TEST_DATABASE_URL } from './helpers/postgres.js';
 import { filesHolding } from './helpers/data-dir.js';
@@ -27,6 +27,18 @@ import { filesHolding } from './helpers/data-dir.js';
 const GUARD_MS = 20_000;
 const DB = `confab_erasure_${randomBytes(5).toString('hex')}`;
 const text = (t: string) => ({ type: 'text' as const, text: t });
+const ADMIN_TOKEN = `op-${randomBytes(8).toString('hex')}`;
+
+/** The admin API's audit trail: which backend, and each deletion's rows-deleted and bytes-erased times. */
+async function auditOverHttp(app: AppRecord): Promise<{ storage: string; deletions: { state: string; purgedAt: number | null; erasedAt: number | null }[] }> {
+  const login = await fetch(`${server!.httpUrl}/admin/api/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ operatorToken: ADMIN_TOKEN }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  const res = await fetch(`${server!.httpUrl}/admin/api/apps/${app.sdkAppID}/deletions`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  return await res.json() as never;
+}
 
 function urlOf(database: string): string {
   const url = new URL(TEST_DATABASE_URL);
@@ -93,8 +105,15 @@ async function writeEverywhere(app: AppRecord, marker: string): Promise<void> {
   await bob.ok('conv.setCustomData', { conversationIDs: ['c2c_alice'], customData: `bob-custom ${marker}` });
   await alice.ok('group.create', { groupID: 'g1', groupType: GroupType.WORK, groupName: 'g', memberUserIDs: ['bob', 'carol'] });
   await carol.ok('msg.send', { conversationID: 'group_g1', clientMsgID: `gcid-${marker}`, elem: text(`group ${marker}`) });
-  await until('the group message reached bob', async () =>
-    (await bob.ok('msg.history', { conversationID: 'group_g1', count: 10 })).messages.length > 0);
+  // Every member's row must hold the message before they delete: a member the fan-out has
+  // not reached yet deletes below it, and the message rightly stays (it will bring the
+  // conversation back for that member).
+  for (const member of [alice, bob]) {
+    await until('the group message reached every member', async () => {
+      const rows = (await member.ok('conv.sync', { sinceVersion: 0 })).conversations;
+      return rows.some((c) => c.conversationID === 'group_g1' && c.lastMessage?.clientMsgID === `gcid-${marker}`);
+    });
+  }
   await bob.ok('conv.setDraft', { conversationID: 'group_g1', draftText: `group-draft ${marker}` });
 
 }
@@ -107,14 +126,43 @@ async function everyoneDeletes(): Promise<void> {
   }
 }
 
+/** The tables or indexes of the test database whose files these are, to say what failed. */
+async function relationsOf(files: string[]): Promise<string> {
+  if (files.length === 0) return 'none';
+  const db = new pg.Client({ connectionString: urlOf(DB) });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ file: string; rel: string }>(`SELECT pg_relation_filepath(c.oid) AS file, n.nspname || '.' || c.relname AS rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE pg_relation_filepath(c.oid) = ANY($1)`, [files]);
+    return files.map((f) => `${f}: ${rows.find((r) => r.file === f)?.rel ?? '?'}`).join(', ');
+  } finally {
+    await db.end();
+  }
+}
+
+/** Live rows of messages and conversation rows that still hold the marker (a failure is then not about bytes). */
+async function liveRowsHolding(marker: string): Promise<string> {
+  const db = new pg.Client({ connectionString: urlOf(DB) });
+  await db.connect();
+  try {
+    const like = `%${marker}%`;
+    const { rows } = await db.query<{ what: string }>(`SELECT 'message ' || conv_key || ' seq ' || seq AS what FROM public.messages
+        WHERE elem LIKE $1 OR client_msg_id LIKE $1
+      UNION ALL SELECT 'row ' || user_id || ' ' || conv_key FROM public.user_conversations WHERE draft_text LIKE $1 OR custom_data LIKE $1`, [like]);
+    return rows.length ? rows.map((r) => r.what).join(', ') : 'none';
+  } finally {
+    await db.end();
+  }
+}
+
 /** Every file of the data directory but pg_wal; pg_wal only. */
 const outsideWal = (rel: string) => rel === 'pg_wal' || rel.startsWith(`pg_wal/`);
 const walOnly = (rel: string) => !(rel === 'pg_wal' || rel.startsWith('pg_wal/'));
 
-describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
+describe('erasure on PostgreSQL', { timeout: 240_000 }, () => {
   test('after every participant deletes and the purge runs, no file outside pg_wal holds the marker; pg_wal neither after the documented steps', async () => {
     const marker = `MARKER${randomBytes(8).toString('hex')}`;
-    server = await startServer({ port: 0, logLevel: 'silent', purge: false, databaseUrl: urlOf(DB) });
+    server = await startServer({ port: 0, logLevel: 'silent', purge: false, databaseUrl: urlOf(DB), adminToken: ADMIN_TOKEN });
     const app = await server.createApp({ name: 'erasure' });
     const dbOid = (await admin.query<{ oid: number }>('SELECT oid FROM pg_database WHERE datname = $1', [DB])).rows[0]!.oid;
 
@@ -137,10 +185,15 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
       assert.ok(entry.purgedAt !== null && entry.erasedAt !== null && entry.erasedAt >= entry.purgedAt,
         `${entry.userID} ${entry.conversationID}: purged ${entry.purgedAt}, erased ${entry.erasedAt}`);
     }
+    const overHttp = await auditOverHttp(app);
+    assert.equal(overHttp.storage, 'postgres');
+    assert.ok(overHttp.deletions.length === 5 && overHttp.deletions.every((d) => d.state === 'purged' && typeof d.erasedAt === 'number'));
 
     // Whatever still sits in shared buffers goes to the files too, so the search sees it.
     await admin.query('CHECKPOINT');
-    assert.deepEqual(filesHolding(dataDir, marker, outsideWal), [], 'no file of the data directory outside pg_wal holds the marker');
+    const left = filesHolding(dataDir, marker, outsideWal);
+    assert.deepEqual(left, [], `no file of the data directory outside pg_wal holds the marker (${await relationsOf(left)}; `
+      + `live rows holding it: ${await liveRowsHolding(marker)})`);
 
     const walBefore = filesHolding(dataDir, marker, walOnly);
     // Reported, not asserted: PostgreSQL's own log of the writes keeps them until its
@@ -185,12 +238,48 @@ describe('erasure on PostgreSQL', { timeout: 180_000 }, () => {
   });
 });
 
+describe('the erasure vouches only for what it erased', { timeout: 60_000 }, () => {
+  test('a transaction that still sees the purged rows holds the erasure back: nothing is stamped until it ends', async () => {
+    const storage = await openPostgresStorage({ connectionString: urlOf(DB), schema: 'horizon', erasure: { horizonWaitMs: 1000 } });
+    const holder = new pg.Client({ connectionString: urlOf(DB) });
+    await holder.connect();
+    try {
+      const app = 1400000077;
+      const now = Date.now();
+      await storage.apps.create({ sdkAppID: app, name: 'h', secretKey: 'k', adminUserID: 'administrator', settings: { ...DEFAULT_APP_SETTINGS }, createdAt: now });
+      for (const u of ['alice', 'bob']) await storage.accounts.ensure(app, u, now);
+      const convKey = 'c2c:alice|bob';
+      await storage.messages.appendBatch([{ app, convKey, sender: 'alice', clientMsgID: 'held-1', elem: text('held back'), now,
+        recipients: [{ userID: 'alice', conversationID: 'c2c_bob' }, { userID: 'bob', conversationID: 'c2c_alice' }] }]);
+      // A reader whose snapshot predates the purge (a long report, a backup tool's transaction).
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await holder.query('SELECT count(*) FROM horizon.messages');
+      for (const [u, peer] of [['alice', 'bob'], ['bob', 'alice']]) {
+        await storage.deletions.remove(app, u!, [{ convKey, conversationID: `c2c_${peer}` }], { mode: 'delete', deviceID: 'd', now });
+      }
+      assert.equal((await storage.deletions.purgeStep(app, convKey, 500, now + 1)).erased, 1);
+      assert.deepEqual((await holder.query('SELECT client_msg_id FROM horizon.messages')).rows, [{ client_msg_id: 'held-1' }],
+        'the reader still sees the purged row: a rewrite now would copy it');
+      assert.deepEqual(await storage.deletions.compact(now + 2), { complete: false, erased: 0 });
+      assert.ok((await storage.deletions.list(app, { limit: 10 })).every((e) => e.purgedAt !== null && e.erasedAt === null),
+        'rows deleted, bytes not vouched for');
+      assert.equal(await storage.deletions.awaitingErasure(), true);
+      await holder.query('COMMIT');
+      assert.deepEqual(await storage.deletions.compact(now + 3), { complete: true, erased: 2 });
+      assert.ok((await storage.deletions.list(app, { limit: 10 })).every((e) => e.erasedAt === now + 3));
+    } finally {
+      await holder.end();
+      await storage.close();
+    }
+  });
+});
+
 describe('the same on SQLite', { timeout: 60_000 }, () => {
   test('after every participant deletes and the purge runs, no file of the data folder holds the marker', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'confab-erasure-'));
     try {
       const marker = `MARKER${randomBytes(8).toString('hex')}`;
-      server = await startServer({ port: 0, logLevel: 'silent', purge: false, dataDir: dir });
+      server = await startServer({ port: 0, logLevel: 'silent', purge: false, dataDir: dir, adminToken: ADMIN_TOKEN });
       const app = await server.createApp({ name: 'erasure' });
       await writeEverywhere(app, marker);
       assert.ok(filesHolding(dir, marker).length > 0, 'the test sees the marker in the data folder before the deletion');
@@ -199,6 +288,9 @@ describe('the same on SQLite', { timeout: 60_000 }, () => {
       const audit = await server.domain.storage.deletions.list(app.sdkAppID, { limit: 10 });
       assert.equal(audit.length, 5);
       assert.ok(audit.every((e) => e.purgedAt !== null && e.erasedAt !== null), 'rows deleted and bytes erased');
+      const overHttp = await auditOverHttp(app);
+      assert.equal(overHttp.storage, 'sqlite');
+      assert.ok(overHttp.deletions.length === 5 && overHttp.deletions.every((d) => d.state === 'purged' && typeof d.erasedAt === 'number'));
       assert.deepEqual(filesHolding(dir, marker), [], 'no file holds the marker while the server runs');
       for (const c of clients.splice(0)) await c.close();
       await server.close();

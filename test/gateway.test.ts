@@ -652,9 +652,12 @@ describe('multi-device', () => {
     await flush(laptop);
     assert.deepEqual(laptop.pushesSeen('update').map((u) => u.version), [1, 2, 3, 5]);
 
-    // None of it touched bob, whose own sends came back in his replies, not as pushes.
+    // Bob's own sends came back in his replies, not as pushes; the read reached him as
+    // his read receipt (the peer's read point on his row), and the pin and draft did not.
     await flush(bob);
-    assert.deepEqual(bob.pushesSeen('update'), []);
+    const bobPushes = bob.pushesSeen('update');
+    assert.equal(bobPushes.length, 1);
+    assert.equal(convOf(bobPushes[0]!, 'c2c_alice').peerReadSeq, 2);
     const laptopView = (await laptop.ok('conv.sync', { sinceVersion: 0 })).conversations;
     assert.deepEqual(laptopView, [convOf(drafted.update, 'c2c_bob')]);
     assert.equal(laptopView[0]?.isPinned, true);

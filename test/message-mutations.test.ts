@@ -133,9 +133,45 @@ describe('revokeMessage', () => {
     }
     const seen = await other.im.getMessageManager().getGroupHistoryMessageList(groupID, 10, null);
     assert.equal(seen.find((m) => m.msgID === sent.msgID)?.status, V2TIMMessageStatus.LOCAL_REVOKED);
+    // A member offline during a recall learns it at reconnect, through its row's change seq.
+    const file = join(storeDir, `mm${n}-other.db`);
+    const away = await loggedIn(`mm${n}-other`, 'X2', new SqliteStore(file));
+    await waitFor(async () => (await away.im.getMessageManager().getGroupHistoryMessageList(groupID, 10, null)).length >= 1, 'X2 has the history');
+    const second = await member.im.sendGroupTextMessage('second', groupID);
+    const secondCopy = await waitFor(async () =>
+      (await owner.im.getMessageManager().getGroupHistoryMessageList(groupID, 10, null)).find((m) => m.msgID === second.msgID), 'owner has it');
+    await waitFor(async () => (await away.im.getMessageManager().getGroupHistoryMessageList(groupID, 10, null)).some((m) => m.msgID === second.msgID), 'X2 has it');
+    await away.im.logout();
+    await owner.im.getMessageManager().revokeMessage(secondCopy);
+    await waitFor(() => other.revoked.some((r) => r.msgID === second.msgID), 'the online device of the member hears of it');
+    const back = await loggedIn(`mm${n}-other`, 'X2', new SqliteStore(file));
+    await waitFor(() => back.revoked.some((r) => r.msgID === second.msgID), 'the offline device learns it at reconnect');
+    const cached = (await back.im.getMessageManager().getGroupHistoryMessageList(groupID, 10, null)).find((m) => m.msgID === second.msgID);
+    assert.equal(cached?.status, V2TIMMessageStatus.LOCAL_REVOKED);
+
     const late = await member.im.sendGroupTextMessage('late', groupID);
     await env.server.domain.apps.updateSettings(env.app.sdkAppID, { revokeWindowSeconds: 0 });
     await rejects(member.im.getMessageManager().revokeMessage(late), ErrorCode.GROUP_MSG_REVOKE_TIME_LIMIT);
+  });
+});
+
+describe('the recall window setting', () => {
+  test('is read and changed through the admin API (0 to 7 days) and applies to the next recall', async () => {
+    const login = await fetch(`${env.server.httpUrl}/admin/api/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sdkAppID: env.app.sdkAppID, secretKey: env.app.secretKey }),
+    });
+    const { token } = await login.json() as { token: string };
+    const patch = (body: unknown) => fetch(`${env.server.httpUrl}/admin/api/apps/${env.app.sdkAppID}/settings`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    assert.equal((await patch({ revokeWindowSeconds: 7 * 24 * 3600 + 1 })).status, 400);
+    const saved = await patch({ revokeWindowSeconds: 0 });
+    assert.equal(saved.status, 200);
+    assert.equal((await saved.json() as { app: { settings: { revokeWindowSeconds: number } } }).app.settings.revokeWindowSeconds, 0);
+    const { bob, a1 } = await twoByTwo();
+    const sent = await a1.im.sendC2CTextMessage('too late', bob);
+    await rejects(a1.im.getMessageManager().revokeMessage(sent), ErrorCode.MSG_REVOKE_TIME_LIMIT);
   });
 });
 
@@ -306,5 +342,12 @@ describe('REST', () => {
     });
     assert.equal(modified.ActionStatus, 'OK', JSON.stringify(modified));
     await waitFor(() => member.modified.some((m) => m.msgID === second.msgID && m.textElem?.text === 'SECOND'), 'the member hears of the edit');
+
+    const spam = await member.im.sendGroupTextMessage('spam', groupID);
+    const kept = await owner.im.sendGroupTextMessage('kept', groupID);
+    const bySender = await rest('group_open_http_svc/delete_group_msg_by_sender', { GroupId: groupID, Sender_Account: `mm${n}-gmember` });
+    assert.equal(bySender.ActionStatus, 'OK', JSON.stringify(bySender));
+    await waitFor(() => owner.revoked.some((r) => r.msgID === spam.msgID), 'the owner hears of the recall');
+    assert.ok(!owner.revoked.some((r) => r.msgID === kept.msgID), 'other senders\' messages stay');
   });
 });

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'node_modules', '.bin');
-const PACKAGES = ['protocol', 'server', 'sdk'] as const;
+const PACKAGES = ['protocol', 'server', 'sdk', 'chat'] as const;
 const out = mkdtempSync(join(tmpdir(), 'confab-packs-'));
 const tarballs = new Map<string, string>();
 

@@ -15,6 +15,7 @@ import { webConversation, webMessage, type Names, type WebConversation, type Web
 import { WebEmitter, type Handler } from './emitter.js';
 import { ChatError, notSupported, ok, toChatError, type ChatResponse } from './errors.js';
 import * as messages from './messages.js';
+import * as mutations from './mutations.js';
 import * as relations from './relations.js';
 import { CALLABLE_BEFORE_READY, UNSUPPORTED_METHODS, type UnsupportedMethods } from './unsupported.js';
 
@@ -321,6 +322,18 @@ export class Chat {
 
   getMessageList(options: { conversationID: string; nextReqMessageID?: string; count?: number }) {
     return this.#run('getMessageList', false, () => messages.getMessageList(this.#ctx, options));
+  }
+
+  revokeMessage(message: WebMessage) {
+    return this.#run('revokeMessage', false, () => mutations.revokeMessage(this.#ctx, message));
+  }
+
+  modifyMessage(message: WebMessage) {
+    return this.#run('modifyMessage', false, () => mutations.modifyMessage(this.#ctx, message));
+  }
+
+  deleteMessage(messageList: WebMessage[]) {
+    return this.#run('deleteMessage', false, () => mutations.deleteMessage(this.#ctx, messageList));
   }
 
   getMessageListHopping(options: { conversationID: string; sequence?: number; time?: number; count?: number; direction?: number }) {

@@ -266,13 +266,16 @@ export function webMessage(m: V2TIMMessage, selfUserID: string, names: Names): W
     from: sender,
     flow: out ? 'out' : 'in',
     time,
-    status: m.status === 2 ? 'success' : m.status === 3 ? 'fail' : 'unSend',
-    isRevoked: false, priority: WEB_PRIORITY[m.priority ?? 0] ?? TYPES.MSG_PRIORITY_NORMAL,
+    // Recalled (6) and deleted (4) messages were sent: their flags say what became of them.
+    status: m.status === 3 ? 'fail' : m.status === 1 ? 'unSend' : 'success',
+    isRevoked: m.status === 6, priority: WEB_PRIORITY[m.priority ?? 0] ?? TYPES.MSG_PRIORITY_NORMAL,
     nick, avatar,
-    isPeerRead: false, nameCard: '', atUserList: [], cloudCustomData: m.cloudCustomData ?? '', isDeleted: false, isModified: false,
+    isPeerRead: false, nameCard: '', atUserList: [], cloudCustomData: m.cloudCustomData ?? '', isDeleted: m.status === 4, isModified: false,
     needReadReceipt: false, readReceiptInfo: { readCount: undefined, unreadCount: undefined, isPeerRead: undefined, timestamp: 0 },
     isBroadcastMessage: false, isSupportExtension: false,
-    revoker: '', revokerInfo: { userID: '', nick: '', avatar: '' }, revokeReason: '',
+    revoker: m.revokerInfo?.userID ?? '',
+    revokerInfo: { userID: m.revokerInfo?.userID ?? '', nick: m.revokerInfo?.nickName ?? '', avatar: m.revokerInfo?.faceUrl ?? '' },
+    revokeReason: '',
     sequence: m.seq, clientSequence: m.seq, clientTime: time, random: 0, isResend: false, isSystemMessage: false,
     protocol: 'JSON', version: 0, hasRiskContent: false,
   };
@@ -302,8 +305,8 @@ export function webConversation(c: V2TIMConversation, selfUserID: string, names:
     const m = webMessage(c.lastMessage, selfUserID, names);
     lastMessage = {
       lastTime: m.time, lastSequence: m.sequence, fromAccount: m.from, messageForShow: messageForShow(m.type, m.payload),
-      payload: m.payload, type: m.type, isRevoked: false, cloudCustomData: m.cloudCustomData, onlineOnlyFlag: false,
-      nick: m.nick, nameCard: '', version: 0, isPeerRead: false, revoker: null,
+      payload: m.payload, type: m.type, isRevoked: m.isRevoked, cloudCustomData: m.cloudCustomData, onlineOnlyFlag: false,
+      nick: m.nick, nameCard: '', version: 0, isPeerRead: false, revoker: m.isRevoked ? m.revoker : null,
     };
   }
   const out: WebConversation = {

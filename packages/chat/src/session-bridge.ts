@@ -147,6 +147,17 @@ export class SessionBridge {
     };
     this.#ctx.im.getFriendshipManager().addFriendListener({ onFriendListAdded: friendsChanged, onFriendListDeleted: friendsChanged });
     this.#ctx.im.getMessageManager().addAdvancedMsgListener({
+      // The core names the recalled message by its server ID; the Web event carries the message.
+      onRecvMessageRevoked: (msgID: string) => {
+        const gen = this.#gen;
+        void this.#ctx.im.getMessageManager().findMessages([msgID]).then((found) => {
+          if (gen !== this.#gen || !this.#ready || found.length === 0) return;
+          this.#events.emit(EVENT.MESSAGE_REVOKED, found.map((m) => this.#remembered(m)));
+        }, () => undefined);
+      },
+      onRecvMessageModified: (m: V2TIMMessage) => {
+        if (this.#ready) this.#events.emit(EVENT.MESSAGE_MODIFIED, [this.#remembered(m)]);
+      },
       onRecvNewMessage: (m: V2TIMMessage) => {
         const web = this.#ctx.webMessage(m);
         this.#ctx.messages.remember(web, m);
@@ -154,6 +165,12 @@ export class SessionBridge {
         this.scheduleFlush();
       },
     });
+  }
+
+  #remembered(m: V2TIMMessage): WebMessage {
+    const web = this.#ctx.webMessage(m);
+    this.#ctx.messages.remember(web, m);
+    return web;
   }
 
   #onRows(rows: V2TIMConversation[]): void {

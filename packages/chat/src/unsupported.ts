@@ -2,13 +2,13 @@
  * Methods of the reference's Web SDK (3.6) that Confab does not offer yet. Each exists on
  * the instance and rejects with 3122 NO_USE (`errors.ts notSupported`) — after the same
  * readiness check as every other method — so an app's feature detection by error code
- * works and nothing fails with a TypeError. When the core gains one (revoke, message
- * deletion, remind types, read receipts, media are under way), its name leaves this list
+ * works and nothing fails with a TypeError. When the core gains one (remind types, read
+ * receipts and media are under way), its name leaves this list
  * and a method is written in the matching module; docs/web-sdk.md tracks the status.
  */
 export const UNSUPPORTED_METHODS = [
   // messages
-  'revokeMessage', 'deleteMessage', 'modifyMessage', 'translateText', 'convertVoiceToText',
+  'translateText', 'convertVoiceToText',
   'sendMessageReadReceipt', 'getMessageReadReceiptList', 'getGroupMessageReadMemberList',
   'setMessageExtensions', 'getMessageExtensions', 'deleteMessageExtensions',
   'addMessageReaction', 'removeMessageReaction', 'getMessageReactions', 'getAllUserListOfMessageReaction',

@@ -430,6 +430,7 @@ async function copySecret() {
 
 function fillSettings(settings) {
   $('setting-sync-deletion').checked = Boolean(settings.syncConversationDeletion);
+  $('setting-group-receipts').checked = Boolean(settings.groupReadReceipt);
   $('setting-undo-seconds').value = String(settings.deletionUndoSeconds ?? 0);
   $('setting-max-bytes').value = String(settings.maxMessageBytes);
   $('setting-revoke-seconds').value = String(settings.revokeWindowSeconds ?? 120);
@@ -448,6 +449,7 @@ function readNumber(id) {
 function readSettingsForm() {
   return {
     syncConversationDeletion: $('setting-sync-deletion').checked,
+    groupReadReceipt: $('setting-group-receipts').checked,
     deletionUndoSeconds: readNumber('setting-undo-seconds'),
     maxMessageBytes: readNumber('setting-max-bytes'),
     revokeWindowSeconds: readNumber('setting-revoke-seconds'),
@@ -460,6 +462,7 @@ function settingsPatch() {
   const form = readSettingsForm();
   const patch = {};
   if (form.syncConversationDeletion !== saved.syncConversationDeletion) patch.syncConversationDeletion = form.syncConversationDeletion;
+  if (form.groupReadReceipt !== Boolean(saved.groupReadReceipt)) patch.groupReadReceipt = form.groupReadReceipt;
   if (form.deletionUndoSeconds !== (saved.deletionUndoSeconds ?? 0)) patch.deletionUndoSeconds = form.deletionUndoSeconds;
   if (form.maxMessageBytes !== saved.maxMessageBytes) patch.maxMessageBytes = form.maxMessageBytes;
   if (form.revokeWindowSeconds !== (saved.revokeWindowSeconds ?? 120)) patch.revokeWindowSeconds = form.revokeWindowSeconds;
@@ -469,6 +472,7 @@ function settingsPatch() {
 function onSettingsInput() {
   const form = readSettingsForm();
   $('sync-deletion-state').textContent = form.syncConversationDeletion ? 'On' : 'Off';
+  $('group-receipts-state').textContent = form.groupReadReceipt ? 'On' : 'Off';
   $('undo-seconds-human').textContent = Number.isFinite(form.deletionUndoSeconds) ? `= ${formatSeconds(form.deletionUndoSeconds)}` : '';
   $('max-bytes-human').textContent = Number.isFinite(form.maxMessageBytes) ? `= ${formatBytes(form.maxMessageBytes)}` : '';
   $('revoke-seconds-human').textContent = Number.isFinite(form.revokeWindowSeconds) ? `= ${formatSeconds(form.revokeWindowSeconds)}` : '';

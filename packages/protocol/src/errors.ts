@@ -30,6 +30,8 @@ export const ErrorCode = {
   KICKED_OFF_BY_OTHER: 6208,
   /** A user ID is empty, too long or has characters outside [A-Za-z0-9_.@-]. */
   INVALID_IDENTIFIER: 7003,
+  /** The app has not turned this feature on (group read receipts: the app setting `groupReadReceipt`). */
+  INTERFACE_NOT_SUPPORT: 7013,
   /** `login` was called while a login is already running. */
   LOGIN_IN_PROCESS: 7501,
   /** A message body is larger than the app's limit (12 KiB by default). */

@@ -1,5 +1,5 @@
 import type {
-  DeletedMessageRef, DeletionStatus, FriendInfo, GroupInfo, GroupMember, GroupType, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
+  DeletedMessageRef, DeletionStatus, FriendInfo, GroupInfo, GroupReceipt, GroupMember, GroupType, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
   UserUpdate, WireConversation, WireMessage,
 } from './model.js';
 import { ConfabError, ErrorCode } from './errors.js';
@@ -30,6 +30,8 @@ export interface MsgSendRequest {
   /** Stored with the message; handed to the push provider for recipients with no session. */
   offlinePushInfo?: OfflinePushInfo;
   cloudCustomData?: string;
+  /** Group only: ask members for read receipts (the app's `groupReadReceipt` setting must be on, else it is dropped). */
+  needReadReceipt?: boolean;
 }
 
 /** Frames larger than this are refused (error 9522) and the connection is closed. */
@@ -156,6 +158,22 @@ export interface Ops {
   /** Non-members see a Public or Meeting group without its notification; a Work group not at all (`denied`). */
   'group.info': { req: { groupIDs: string[] }; res: { groups: GroupInfo[]; denied?: string[] } };
 
+  /**
+   * Group read receipts (the app's `groupReadReceipt` setting, else 7013): the caller
+   * read these messages of the group (others' messages that asked for receipts; the rest
+   * are skipped). Each sender online is told by a `msg.readReceipts` push.
+   */
+  'msg.sendReadReceipts': { req: { conversationID: string; seqs: number[] }; res: Empty };
+  /** Read and unread counts of these messages of a group (at most 100). */
+  'msg.getReadReceipts': { req: { conversationID: string; seqs: number[] }; res: { receipts: GroupReceipt[] } };
+  /**
+   * Members who read (`filter` 0) or have not read (1) one group message, in join order,
+   * a page at a time from `nextSeq` (0 starts; 0 with `isFinished` at the end).
+   */
+  'msg.readMembers': {
+    req: { conversationID: string; seq: number; filter: 0 | 1; nextSeq?: number; count?: number };
+    res: { userIDs: string[]; nextSeq: number; isFinished: boolean };
+  };
   'msg.send': { req: MsgSendRequest; res: { message: WireMessage } & WithUpdate };
   /**
    * History ("roaming") paging, newest first backwards: messages with seq < `beforeSeq`
@@ -210,7 +228,26 @@ export interface Ops {
     req: { sinceVersion: number; count?: number; cursor?: string };
     res: { conversations: WireConversation[]; version: number; isFinished: boolean; cursor?: string };
   };
-  'conv.markRead': { req: { conversationID: string }; res: WithUpdate };
+  /**
+   * Marks a conversation read: to its end, or only up to `upToSeq`, or up to the last
+   * message sent at or before `upToTimestamp` (seconds, the reference's cleanTimestamp).
+   * In a C2C chat the peer's row learns the new read point (`peerReadSeq`).
+   */
+  'conv.markRead': { req: { conversationID: string; upToSeq?: number; upToTimestamp?: number }; res: WithUpdate };
+  /**
+   * Marks every conversation of the caller read (`type` 1: C2C only, 2: groups only), a
+   * bounded page per transaction; the changes arrive as `update` pushes on every session
+   * (this one too) before the reply.
+   */
+  'conv.markAllRead': { req: { type?: 0 | 1 | 2 }; res: { conversations: number } };
+  /**
+   * Sets the receive option (`ReceiveMessageOpt`) of up to 100 conversations; a row is
+   * created for a C2C peer or group the caller has none for yet (list-hidden until a
+   * message). One result per ID; synced to the user's devices like any row change.
+   */
+  'conv.setRecvOpt': { req: { conversationIDs: string[]; recvOpt: number }; res: { results: OperationResult[] } & WithUpdate };
+  /** The caller's receive option for up to 100 conversations (0 where none was set). */
+  'conv.getRecvOpt': { req: { conversationIDs: string[] }; res: { results: { conversationID: string; recvOpt: number }[] } };
   'conv.pin': { req: { conversationID: string; isPinned: boolean }; res: WithUpdate };
   'conv.setDraft': { req: { conversationID: string; draftText: string }; res: WithUpdate };
   'conv.setCustomData': { req: { conversationIDs: string[]; customData: string }; res: { results: OperationResult[] } & WithUpdate };
@@ -279,6 +316,8 @@ export interface Pushes {
    * the version held (updates already held are dropped by version). Carries nothing.
    */
   'sync.hint': Record<string, never>;
+  /** Members read messages the user sent that asked for read receipts: their new counts. */
+  'msg.readReceipts': { receipts: GroupReceipt[] };
   /** A message sent with `onlineUserOnly`: for sessions online now, never stored (`seq` 0). */
   'msg.online': WireMessage;
 }

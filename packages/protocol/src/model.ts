@@ -16,7 +16,40 @@ export function elemTypeNumber(type: string): number {
 export interface TextElem {
   type: 'text';
   text: string;
+  /**
+   * Group only: the members this text mentions (the reference's text-at message,
+   * `V2TIMMessage.groupAtUserList`); `AT_ALL_TAG` mentions everyone.
+   */
+  atUserList?: string[];
 }
+
+/** The reference's tag for "@all" in an at-list (`kImSDK_MesssageAtALL`, spelt as the reference spells it). */
+export const AT_ALL_TAG = '__kImSDK_MesssageAtALL__';
+
+/** The reference's `V2TIMGroupAtInfo` types. */
+export const GroupAtType = { AT_ME: 1, AT_ALL: 2, AT_ALL_AT_ME: 3 } as const;
+export type GroupAtType = (typeof GroupAtType)[keyof typeof GroupAtType];
+
+/** One unread mention of the user in a group conversation (the reference's `V2TIMGroupAtInfo`). */
+export interface GroupAtInfo {
+  seq: number;
+  atType: GroupAtType;
+}
+
+/**
+ * The reference's `V2TIMReceiveMessageOpt`. What Confab does with each (docs/protocol.md
+ * "Receive options"): 0 counts and announces; 1 and 4 store the message (history stays
+ * pullable) but neither count it as unread nor announce it (4 still counts and announces
+ * a mention of the user); 2 and 3 count it in the conversation but not in the total.
+ */
+export const ReceiveMessageOpt = {
+  RECEIVE_MESSAGE: 0,
+  NOT_RECEIVE_MESSAGE: 1,
+  RECEIVE_NOT_NOTIFY_MESSAGE: 2,
+  RECEIVE_NOT_NOTIFY_MESSAGE_EXCEPT_AT: 3,
+  NOT_RECEIVE_MESSAGE_EXCEPT_AT: 4,
+} as const;
+export type ReceiveMessageOpt = (typeof ReceiveMessageOpt)[keyof typeof ReceiveMessageOpt];
 
 export interface CustomElem {
   type: 'custom';
@@ -99,6 +132,8 @@ export interface WireMessage {
   /** Server commit time, milliseconds since the epoch. */
   timestamp: number;
   elem: MessageElem;
+  /** Group only: the sender asked for read receipts (the reference's `needReadReceipt`; the app must allow them). */
+  needReadReceipt?: boolean;
   /** The sender's nickname and avatar when the message was sent. */
   nickName?: string;
   faceUrl?: string;
@@ -174,6 +209,21 @@ export interface WireConversation {
   changeSeq?: number;
   /** Counts this user's own message deletions in the conversation (`msg.delete`); as changeSeq. */
   deleteSeq?: number;
+  /** The user's receive option for this conversation (`ReceiveMessageOpt`); absent = 0. */
+  recvOpt?: ReceiveMessageOpt;
+  /** C2C: the peer has read the messages up to this seq (read receipts); absent = 0. */
+  peerReadSeq?: number;
+  /** Group: unread mentions of the user, oldest first; cleared as the user reads past them. */
+  groupAtInfoList?: GroupAtInfo[];
+}
+
+/** A group message's read receipt, the reference's `V2TIMMessageReceipt` fields for a group. */
+export interface GroupReceipt {
+  msgID: string;
+  groupID: string;
+  seq: number;
+  readCount: number;
+  unreadCount: number;
 }
 
 /**

@@ -27,9 +27,10 @@ export function emptyNameCache(): NameCache {
 /**
  * `readSeq`: the conversation's read position, for `isRead` (own messages are always
  * read; others' are read up to it). Without it, others' messages count as unread: a
- * message just received is.
+ * message just received is. `peerReadSeq`: for a C2C message, how far the peer has read
+ * (the conversation row's), for `isPeerRead`.
  */
-export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, readSeq?: number): V2TIMMessage {
+export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, readSeq?: number, peerReadSeq = 0): V2TIMMessage {
   const isSelf = m.sender === selfUserID;
   const out: V2TIMMessage = {
     msgID: m.msgID,
@@ -47,6 +48,9 @@ export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, 
     seq: m.seq,
     isRead: isSelf || (readSeq !== undefined && m.seq > 0 && m.seq <= readSeq),
   };
+  if (!m.groupID) out.isPeerRead = isSelf && m.seq <= peerReadSeq;
+  if (m.needReadReceipt) out.needReadReceipt = true;
+  if (m.elem.type === 'text' && m.elem.atUserList) out.groupAtUserList = [...m.elem.atUserList];
   setElem(out, m.elem, selfUserID);
   if (m.status === V2TIMMessageStatus.LOCAL_REVOKED || m.status === V2TIMMessageStatus.HAS_DELETED) out.status = m.status;
   if (m.revoker) out.revokerInfo = { userID: m.revoker, nickName: '', faceUrl: '', selfSignature: '' };
@@ -153,7 +157,7 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     showName = names.friendRemarks.get(userID) || p?.nickName || userID;
     faceUrl = p?.faceUrl ?? '';
   }
-  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, c.readSeq) : null;
+  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, c.readSeq, c.peerReadSeq) : null;
   const out: V2TIMConversation = {
     conversationID: c.conversationID,
     type: c.type,
@@ -170,6 +174,8 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     customData: c.customData,
     // Rows stored by an SDK older than marks have none.
     markList: c.markList ?? [],
+    recvOpt: c.recvOpt ?? 0,
+    groupAtInfoList: (c.groupAtInfoList ?? []).map((a) => ({ seq: a.seq, atType: a.atType })),
   };
   if (c.type === 2) out.groupReadSequence = c.readSeq;
   // The wire has no read timestamp; the last message's time is exact when everything is read.

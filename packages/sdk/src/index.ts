@@ -17,7 +17,7 @@ export type { IndexedDbStoreOptions } from './store/indexeddb-store.js';
 export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreChangeBatch, MessageQuery, ConversationPosition, LocalCustomPatch } from './store/types.js';
 export type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
 export { MetaKey } from './store/types.js';
-export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callback.js';
+export type { V2TIMCallback, V2TIMValueCallback, V2TIMCompleteCallback, CallbackResult } from './callback.js';
 export type { LogLevel, Logger } from './log.js';
 export type { UserSigProvider } from './manager/session-upkeep.js';
 export * from './types.js';

@@ -22,6 +22,30 @@ export type V2TIMMessageStatus = (typeof V2TIMMessageStatus)[keyof typeof V2TIMM
 export const V2TIMElemType = { TEXT: 1, CUSTOM: 2, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
 export type V2TIMElemType = (typeof V2TIMElemType)[keyof typeof V2TIMElemType];
 
+/** The reference's `V2TIMReceiveMessageOpt` (docs/protocol.md "Receive options" says what each does here). */
+export const V2TIMReceiveMessageOpt = {
+  V2TIM_RECEIVE_MESSAGE: 0,
+  V2TIM_NOT_RECEIVE_MESSAGE: 1,
+  V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE: 2,
+  V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE_EXCEPT_AT: 3,
+  V2TIM_NOT_RECEIVE_MESSAGE_EXCEPT_AT: 4,
+} as const;
+export type V2TIMReceiveMessageOpt = (typeof V2TIMReceiveMessageOpt)[keyof typeof V2TIMReceiveMessageOpt];
+
+/** The reference's `V2TIMGroupAtInfo` types. */
+export const V2TIMGroupAtType = { TIM_AT_ME: 1, TIM_AT_ALL: 2, TIM_AT_ALL_AT_ME: 3 } as const;
+
+/** The reference's at-all tag for `createTextAtMessage` (`kImSDK_MesssageAtALL`, spelt as the reference spells it). */
+export const kImSDK_MesssageAtALL = '__kImSDK_MesssageAtALL__';
+/** The same tag under the reference's Android name (`V2TIMGroupAtInfo.AT_ALL_TAG`). */
+export const AT_ALL_TAG = kImSDK_MesssageAtALL;
+
+/** The reference's `V2TIMGroupMessageReadMembersFilter`. */
+export const V2TIMGroupMessageReadMembersFilter = {
+  V2TIM_GROUP_MESSAGE_READ_MEMBERS_FILTER_READ: 0,
+  V2TIM_GROUP_MESSAGE_READ_MEMBERS_FILTER_UNREAD: 1,
+} as const;
+
 /** The reference's `V2TIMConversationType`. */
 export const V2TIMConversationType = { C2C: 1, GROUP: 2 } as const;
 
@@ -243,6 +267,44 @@ export interface V2TIMMessage {
   revokeReason?: string;
   /** @internal How many times it was modified or recalled: `modifyMessage` sends it for the conflict check. */
   modifyVersion?: number;
+  /** C2C, own messages: the peer has read it (their read point reached it). */
+  isPeerRead?: boolean;
+  /** Group: ask members for read receipts (the app setting `groupReadReceipt` must be on). */
+  needReadReceipt?: boolean;
+  /** Group text-at message: the mentioned members (`kImSDK_MesssageAtALL` for everyone). */
+  groupAtUserList?: string[];
+}
+
+/** The reference's `V2TIMGroupAtInfo`: an unread mention of the user. */
+export interface V2TIMGroupAtInfo {
+  seq: number;
+  /** 1 @me, 2 @all, 3 @all and @me (`V2TIMGroupAtType`). */
+  atType: number;
+}
+
+/** The reference's `V2TIMReceiveMessageOptInfo`. */
+export interface V2TIMReceiveMessageOptInfo {
+  userID: string;
+  c2CReceiveMessageOpt: V2TIMReceiveMessageOpt;
+}
+
+/** The reference's `V2TIMMessageReceipt`: C2C fills userID/timestamp/isPeerRead, groups fill groupID/readCount/unreadCount. */
+export interface V2TIMMessageReceipt {
+  msgID: string;
+  userID: string;
+  groupID: string;
+  /** C2C: when the receipt arrived here, seconds. */
+  timestamp: number;
+  isPeerRead: boolean;
+  readCount: number;
+  unreadCount: number;
+}
+
+/** The reference's `V2TIMGroupMessageReadMemberList`. */
+export interface V2TIMGroupMessageReadMemberList {
+  nextSeq: number;
+  isFinished: boolean;
+  memberInfoList: V2TIMGroupMemberInfo[];
 }
 
 export interface V2TIMConversation {
@@ -265,6 +327,10 @@ export interface V2TIMConversation {
   c2cReadTimestamp?: number;
   /** Group: read up to this seq. */
   groupReadSequence?: number;
+  /** The user's receive option (`V2TIMReceiveMessageOpt`), synced across the user's devices; always set by the SDK. */
+  recvOpt?: V2TIMReceiveMessageOpt;
+  /** Group: unread mentions of the user (the reference's `groupAtInfolist`); always set by the SDK. */
+  groupAtInfoList?: V2TIMGroupAtInfo[];
 }
 
 export interface V2TIMConversationResult {
@@ -299,6 +365,10 @@ export interface V2TIMAdvancedMsgListener {
   onRecvMessageRevoked?(msgID: string, revokerInfo?: V2TIMUserFullInfo, reason?: string): void;
   /** A message of a conversation this user is in was modified; `msg` is its new state. */
   onRecvMessageModified?(msg: V2TIMMessage): void;
+  /** The peer of a C2C chat read this user's messages (on any of the peer's devices). */
+  onRecvC2CReadReceipt?(receiptList: V2TIMMessageReceipt[]): void;
+  /** Members read group messages this user sent with `needReadReceipt`: their new counts. */
+  onRecvMessageReadReceipts?(receiptList: V2TIMMessageReceipt[]): void;
 }
 
 export interface V2TIMUserFullInfo {

@@ -305,7 +305,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       const store = await opened();
       const rand = prng(23);
       const pool = Array.from({ length: 12 }, (_, i) => (i % 4 ? `c2c_r${i}` : `group_r${i}`));
-      const recount = async () => (await store.listConversations()).reduce((sum, c) => sum + c.unreadCount, 0);
+      // Conversations with a receive option other than 0 (muted) stay out of the total.
+      const recount = async () => (await store.listConversations()).reduce((sum, c) => sum + ((c.recvOpt ?? 0) === 0 ? c.unreadCount : 0), 0);
       assert.equal(await store.getTotalUnread(), 0);
       for (let step = 0; step < 150; step++) {
         const batch: StoreChangeBatch = {};
@@ -314,6 +315,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
           // Upserts, sometimes the same ID twice in one batch (the later one wins).
           batch.upsertConversations = Array.from({ length: 1 + rand(4) }, () => conv(pool[rand(pool.length)]!, {
             unreadCount: rand(3) === 0 ? 0 : rand(50), orderKey: rand(10), isPinned: rand(4) === 0,
+            ...(rand(3) === 0 ? { recvOpt: rand(5) as 0 | 1 | 2 | 3 | 4 } : {}),
           }));
         }
         if (kinds !== 0) batch.removeConversations = Array.from({ length: 1 + rand(3) }, () => pool[rand(pool.length)]!);
@@ -336,6 +338,21 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       assert.equal(await store.getTotalUnread(), 5);
       await store.open(APP);
       assert.equal(await store.getTotalUnread(), mine);
+      await store.close();
+    });
+
+    it('leaves conversations with a receive option out of the total, and moves it when the option changes', async () => {
+      const store = await opened();
+      await store.apply({ upsertConversations: [conv('c2c_bob', { unreadCount: 3 }), conv('group_g', { unreadCount: 4, recvOpt: 2 })] });
+      assert.equal(await store.getTotalUnread(), 3);
+      await store.apply({ upsertConversations: [conv('c2c_bob', { unreadCount: 3, recvOpt: 1 })] });
+      assert.equal(await store.getTotalUnread(), 0, 'muting takes it out');
+      await store.apply({ upsertConversations: [conv('group_g', { unreadCount: 5 })] });
+      assert.equal(await store.getTotalUnread(), 5, 'unmuting brings it back with its count');
+      assert.equal((await store.getConversation('c2c_bob'))?.recvOpt, 1, 'the option is stored with the row');
+      await store.apply({ removeConversations: ['group_g'] });
+      assert.equal(await store.getTotalUnread(), 0);
+      await assert.rejects(store.apply({ upsertConversations: [conv('c2c_x', { recvOpt: 9 as never })] }), { code: 6017 });
       await store.close();
     });
 

@@ -132,6 +132,7 @@ async function start(): Promise<void> {
       purge: {
         ...(config.purgeLeaseSeconds ? { leaseMs: config.purgeLeaseSeconds * 1000 } : {}),
         ...(config.resendGuardHours ? { resendGuardMs: config.resendGuardHours * 3600 * 1000 } : {}),
+        ...(config.eraseEverySeconds ? { eraseEveryMs: config.eraseEverySeconds * 1000 } : {}),
       },
       dataDir,
       port: config.port,

@@ -62,6 +62,7 @@ const SETTINGS: Setting[] = [
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'CONFAB_DRAIN_TIMEOUT_MS', schema: whole(0), default: 30_000 },
   { key: 'purgeLeaseSeconds', env: 'CONFAB_PURGE_LEASE_SECONDS', schema: atLeast(1) },
   { key: 'resendGuardHours', env: 'CONFAB_RESEND_GUARD_HOURS', schema: atLeast(1) },
+  { key: 'eraseEverySeconds', env: 'CONFAB_ERASE_EVERY_SECONDS', schema: atLeast(1) },
   ...(Object.entries(LIMIT_ENV) as [keyof GatewayLimits, string][]).map(([key, env]): Setting => ({
     key: `limits.${key}`, env, schema: positive, default: DEFAULT_LIMITS[key],
   })),
@@ -89,6 +90,8 @@ export interface NodeConfig {
   drainTimeoutMs: number;
   purgeLeaseSeconds?: number;
   resendGuardHours?: number;
+  /** PostgreSQL: the least time between two rewrites of the tables erased rows were in. */
+  eraseEverySeconds?: number;
   limits: GatewayLimits;
 }
 

@@ -18,6 +18,7 @@ import {
 import { fanoutConformance } from './fanout-conformance.js';
 import { mutationConformance } from './mutation-conformance.js';
 import { relationConformance } from './relation-conformance.js';
+import { readStateConformance } from './read-state-conformance.js';
 
 export type OpenStorage = () => Promise<{ storage: Storage; cleanup(): Promise<void> }>;
 
@@ -634,11 +635,11 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
     describe('conversations', () => {
       // Paging (changedSince, listLive) is covered by storage-conformance-paging.ts.
 
-      test('patch markRead clears unread and steps the version once', async () => {
+      test('patch markRead clears unread and steps the version once; the C2C peer learns the read point', async () => {
         await users('alice', 'bob');
         await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a1', '1'), c2cMessage('alice', 'bob', 'a2', '2')]);
         const before = await storage.accounts.syncVersion(APP, 'bob');
-        const { change, missing } = await storage.conversations.patch(APP, 'bob',
+        const { change, missing, peerChanges } = await storage.conversations.patch(APP, 'bob',
           [{ convKey: c2cKey('alice', 'bob'), conversationID: 'c2c_alice', create: false }], { kind: 'markRead' });
         assert.deepEqual(missing, []);
         assert.ok(change);
@@ -651,7 +652,14 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal(r.lastSeq, 2);
         assert.deepEqual(await row('bob', c2cKey('alice', 'bob')), r);
         assert.equal(await storage.accounts.syncVersion(APP, 'bob'), before + 1);
-        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 1, 'the peer is untouched');
+        assert.equal(await storage.accounts.syncVersion(APP, 'alice'), 2, 'the peer takes one step: its read receipt');
+        assert.equal(peerChanges?.length, 1);
+        assertWellFormedChange(peerChanges![0]!);
+        assert.equal(peerChanges![0]!.rows[0]!.peerReadSeq, 2);
+        assert.equal((await row('alice', c2cKey('alice', 'bob'))).peerReadSeq, 2);
+        const again = await storage.conversations.patch(APP, 'bob',
+          [{ convKey: c2cKey('alice', 'bob'), conversationID: 'c2c_alice', create: false }], { kind: 'markRead' });
+        assert.deepEqual(again, { change: null, missing: [] }, 'reading again changes nobody');
 
         await storage.messages.appendBatch([c2cMessage('alice', 'bob', 'a3', '3')]);
         assert.equal((await row('bob', c2cKey('alice', 'bob'))).unreadCount, 1, 'unread counts from the read mark');
@@ -1339,6 +1347,8 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
     describe('fan-out queue', () => fanoutConformance(() => storage));
     describe('message changes', () => mutationConformance(() => storage));
     describe('friend relations and group administration', () => relationConformance(() => storage));
+
+    describe('read state', () => readStateConformance(() => storage));
 
     describe('leases', () => {
       const TTL = 30_000;

@@ -119,8 +119,9 @@ describe('postgres storage: several nodes on one database', skip ? { skip } : {}
           { mode: 'clearHistory', deviceID: 'd', now: T0 + i }).then(({ change }) => { if (change) changes.push(change); }));
       }
       if (i % 3 === 0) {
+        // Bob's read also steps alice (her peer read point) in the same transaction.
         ops.push(a!.conversations.patch(APP, 'bob', [{ convKey: ab, conversationID: 'c2c_alice', create: false }], { kind: 'markRead' })
-          .then(({ change }) => { if (change) changes.push(change); }));
+          .then(({ change, peerChanges = [] }) => { if (change) changes.push(change); changes.push(...peerChanges); }));
       }
     }
     await Promise.all(ops);

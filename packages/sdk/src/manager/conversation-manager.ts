@@ -16,6 +16,7 @@ import type {
 } from '../types.js';
 import type { SdkCore, Session } from './core.js';
 import { removeConversations } from './deletion.js';
+import { markAllRead, markReadUpTo } from './read-state.js';
 
 /** The reference's limit for customData. */
 const MAX_CUSTOM_DATA_BYTES = 256;
@@ -285,30 +286,31 @@ export class V2TIMConversationManager {
   }
 
   /**
-   * Marks a conversation read (`conv.markRead`, up to its lastSeq). `conversationID` "c2c",
-   * "group" or "" marks every C2C / group / conversation with unread messages, as in the
-   * reference. `cleanTimestamp`/`cleanSequence` are accepted for API compatibility but the
-   * protocol has no partial read point yet, so a conversation is always read up to the end.
+   * The reference's unread clearing. One conversation: a C2C one is read up to the last
+   * message sent at or before `cleanTimestamp` (seconds), a group one up to
+   * `cleanSequence`; 0 reads it to the end. `"c2c"`, `"group"` or `""` marks every C2C /
+   * group / conversation read (timestamp and sequence are not used then), the server
+   * working through them in bounded pages. The new counts arrive via onConversationChanged.
    */
   cleanConversationUnreadMessageCount<C extends V2TIMCallback | undefined>(
     conversationID: string, cleanTimestamp: number, cleanSequence: number, cb?: C,
   ): CallbackResult<void, C> {
-    void cleanTimestamp;
-    void cleanSequence;
     return withCallback(cb, async () => {
       const s = this.#core.requireSession();
       const id = conversationID ?? '';
-      let targets: string[];
       if (id === '' || id === 'c2c' || id === 'group') {
-        const type = id === 'c2c' ? 1 : id === 'group' ? 2 : 0;
-        targets = (await s.store.listConversations())
-          .filter((c) => c.unreadCount > 0 && (type === 0 || c.type === type))
-          .map((c) => c.conversationID);
-      } else {
-        if (!tryParseConversationID(id)) parseConversationID(id);
-        targets = [id];
+        await markAllRead(s, id === 'c2c' ? 1 : id === 'group' ? 2 : 0);
+        return;
       }
-      for (const target of targets) await markRead(s, target);
+      const parsed = parseConversationID(id);
+      for (const [name, v] of [['cleanTimestamp', cleanTimestamp], ['cleanSequence', cleanSequence]] as const) {
+        if (v !== undefined && v !== null && (!Number.isSafeInteger(v) || v < 0)) {
+          throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `${name} must be a non-negative integer`);
+        }
+      }
+      if (parsed.type === 1 && cleanTimestamp) await markReadUpTo(s, id, { upToTimestamp: cleanTimestamp });
+      else if (parsed.type === 2 && cleanSequence) await markReadUpTo(s, id, { upToSeq: cleanSequence });
+      else await markRead(s, id);
     });
   }
 }
@@ -324,14 +326,7 @@ export async function undoDelete(s: Session, conversationID: string): Promise<vo
   await s.engine.handleUpdate(res.update);
 }
 
-/**
- * `conv.markRead` + apply its update. Shared with the message manager's markXxxAsRead.
- * A reply without an update means the server had nothing to mark — e.g. the
- * conversation was deleted on another device with deletion sync off, so this device
- * still shows a badge the server will never send an update for: clear it locally.
- */
+/** `conv.markRead` to the end + apply its update. Shared with the message manager's markXxxAsRead. */
 export async function markRead(s: Session, conversationID: string): Promise<void> {
-  const res = await s.connection.request('conv.markRead', { conversationID }, { resend: true });
-  if (res.update) await s.engine.handleUpdate(res.update);
-  else await s.engine.markReadLocally(conversationID);
+  await markReadUpTo(s, conversationID);
 }

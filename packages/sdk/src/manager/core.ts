@@ -140,6 +140,7 @@ export class SdkCore {
         log: this.log,
         request: (op, body) => connection!.request(op, body),
         isOwnOutgoing: (m: WireMessage) => m.sender === userID && session.ownOutgoing.has(m.clientMsgID),
+        userID,
         events: this.#syncEvents(session),
         afterSync: () => this.#prefetch(session),
       });
@@ -267,6 +268,13 @@ export class SdkCore {
       case 'friend.event':
         this.#onFriendEvent(session, (frame as PushFrame<'friend.event'>).body);
         return;
+      case 'msg.readReceipts': {
+        const list = (frame as PushFrame<'msg.readReceipts'>).body.receipts.map((r) => ({
+          msgID: r.msgID, userID: '', groupID: r.groupID, timestamp: 0, isPeerRead: false, readCount: r.readCount, unreadCount: r.unreadCount,
+        }));
+        this.emit(this.messageListeners, (l) => l.onRecvMessageReadReceipts?.(list));
+        return;
+      }
       default:
         this.log.debug(`ignoring push ${String(frame.push)}`);
     }
@@ -402,6 +410,13 @@ export class SdkCore {
           const msg = toV2Message(m, session.userID);
           this.emit(this.messageListeners, (l) => l.onRecvMessageModified?.(msg));
         }
+      },
+      c2cReadReceipts: (rows: StoredConversation[]) => {
+        const now = Math.floor(Date.now() / 1000);
+        const list = rows.map((c) => ({
+          msgID: '', userID: c.userID ?? c.conversationID.slice(4), groupID: '', timestamp: now, isPeerRead: true, readCount: 0, unreadCount: 0,
+        }));
+        this.emit(this.messageListeners, (l) => l.onRecvC2CReadReceipt?.(list));
       },
     };
   }

@@ -16,7 +16,12 @@ export function elemOf(message: V2TIMMessage): MessageElem {
     case V2TIMElemType.TEXT: {
       const text = message.textElem?.text;
       if (typeof text !== 'string' || text === '') throw invalid('text must be a non-empty string');
-      return { type: 'text', text };
+      const at = message.groupAtUserList;
+      if (at === undefined || at === null) return { type: 'text', text };
+      if (!Array.isArray(at) || at.length === 0 || at.length > 100 || at.some((id) => typeof id !== 'string' || id === '')) {
+        throw invalid('atUserList must hold 1-100 user IDs');
+      }
+      return { type: 'text', text, atUserList: [...at] };
     }
     case V2TIMElemType.CUSTOM: {
       const c = message.customElem;

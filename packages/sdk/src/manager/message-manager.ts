@@ -14,8 +14,8 @@ import { deleteLocally, deleteMessages, modifyMessage, revokeMessage, visible } 
 import { setElem, toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
-  type V2TIMAdvancedMsgListener, type V2TIMMessage, type V2TIMMessageListGetOption, type V2TIMMessageSearchParam,
-  type V2TIMMessageSearchResult, type V2TIMOfflinePushInfo,
+  type V2TIMAdvancedMsgListener, type V2TIMGroupMessageReadMemberList, type V2TIMMessage, type V2TIMMessageListGetOption, type V2TIMMessageReceipt,
+  type V2TIMMessageSearchParam, type V2TIMMessageSearchResult, type V2TIMOfflinePushInfo, type V2TIMReceiveMessageOpt, type V2TIMReceiveMessageOptInfo,
 } from '../types.js';
 import { elemOf, mergerElem } from './message-create.js';
 import { historyByOption } from './history-option.js';
@@ -23,6 +23,7 @@ import { findMessages, searchLocalMessages } from './message-search.js';
 import { markRead } from './conversation-manager.js';
 import { randomID, type SdkCore, type Session } from './core.js';
 import { removeConversations } from './deletion.js';
+import { getC2CRecvOpt, getReceipts, markAllRead, readMembers, sendReceipts, setRecvOpt } from './read-state.js';
 
 /** Most messages one history call returns. */
 export const MAX_HISTORY_COUNT = 100;
@@ -55,6 +56,17 @@ export class V2TIMMessageManager {
   createTextMessage(text: string): V2TIMMessage {
     const m = newMessage(this.#core, V2TIMElemType.TEXT);
     m.textElem = { text };
+    return m;
+  }
+
+  /**
+   * The reference's text-at message for a group: `atUserList` names the mentioned
+   * members, `kImSDK_MesssageAtALL` mentions everyone. Each mentioned member's
+   * conversation gets a `groupAtInfoList` entry until they read past it.
+   */
+  createTextAtMessage(text: string, atUserList: string[]): V2TIMMessage {
+    const m = this.createTextMessage(text);
+    m.groupAtUserList = Array.isArray(atUserList) ? [...atUserList] : atUserList;
     return m;
   }
 
@@ -244,6 +256,59 @@ export class V2TIMMessageManager {
       return markRead(s, groupConversationID(groupID));
     });
   }
+
+  /**
+   * Marks every conversation read. The server marks them a bounded page per
+   * transaction (a user with 100k conversations costs as many short transactions, never
+   * one long one); the promise resolves once this device holds the result.
+   */
+  markAllMessageAsRead<C extends V2TIMCallback | undefined>(cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => markAllRead(this.#core.requireSession(), 0));
+  }
+
+  /** The user's receive option for chats with these users (up to 100), synced to all of the user's devices. */
+  setC2CReceiveMessageOpt<C extends V2TIMCallback | undefined>(userIDList: string[], opt: V2TIMReceiveMessageOpt, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      if (!Array.isArray(userIDList)) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'userIDList must be an array');
+      userIDList.forEach((id) => assertUserID(id));
+      await setRecvOpt(s, userIDList.map((id) => c2cConversationID(id)), opt);
+    });
+  }
+
+  getC2CReceiveMessageOpt<C extends V2TIMValueCallback<V2TIMReceiveMessageOptInfo[]> | undefined>(userIDList: string[], cb?: C): CallbackResult<V2TIMReceiveMessageOptInfo[], C> {
+    return withCallback(cb, () => getC2CRecvOpt(this.#core.requireSession(), userIDList));
+  }
+
+  /** The user's receive option for a group's messages; shows as the conversation's `recvOpt` on every device. */
+  setGroupReceiveMessageOpt<C extends V2TIMCallback | undefined>(groupID: string, opt: V2TIMReceiveMessageOpt, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      assertGroupID(groupID);
+      await setRecvOpt(s, [groupConversationID(groupID)], opt);
+    });
+  }
+
+  /**
+   * Read receipts for received messages of one conversation: in a group, for those that
+   * asked for them (`needReadReceipt`; the app setting `groupReadReceipt` must be on,
+   * else 7013); in a C2C chat, the chat is marked read up to the newest of them.
+   */
+  sendMessageReadReceipts<C extends V2TIMCallback | undefined>(messageList: V2TIMMessage[], cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => sendReceipts(this.#core.requireSession(), messageList));
+  }
+
+  /** Read and unread counts (group) or `isPeerRead` (C2C) of sent messages of one conversation. */
+  getMessageReadReceipts<C extends V2TIMValueCallback<V2TIMMessageReceipt[]> | undefined>(messageList: V2TIMMessage[], cb?: C): CallbackResult<V2TIMMessageReceipt[], C> {
+    return withCallback(cb, () => getReceipts(this.#core.requireSession(), messageList));
+  }
+
+  /** Members who read (`filter` 0) or have not read (1) a group message, `count` (1-100) at a time from `nextSeq` (0 first). */
+  getGroupMessageReadMemberList<C extends V2TIMValueCallback<V2TIMGroupMessageReadMemberList> | undefined>(
+    message: V2TIMMessage, filter: number, nextSeq: number, count: number, cb?: C,
+  ): CallbackResult<V2TIMGroupMessageReadMemberList, C> {
+    return withCallback(cb, () => readMembers(this.#core.requireSession(), message, filter, nextSeq, count));
+  }
 }
 
 /** Local fields go to the cached copy; a message this device does not hold cannot keep them. */
@@ -285,6 +350,7 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   if (onlineUserOnly) body.onlineUserOnly = true;
   if (offlinePushInfo) body.offlinePushInfo = pushInfo(offlinePushInfo);
   if (message.cloudCustomData) body.cloudCustomData = message.cloudCustomData;
+  if (message.needReadReceipt === true && groupID) body.needReadReceipt = true;
   const bytes = new TextEncoder().encode(JSON.stringify(elem) + (body.cloudCustomData ?? '') + (body.offlinePushInfo ? JSON.stringify(body.offlinePushInfo) : '')).length;
   if (bytes > DEFAULT_MAX_MESSAGE_BYTES) {
     throw new ConfabError(ErrorCode.MESSAGE_TOO_LARGE, `message is larger than ${DEFAULT_MAX_MESSAGE_BYTES} bytes`);
@@ -340,8 +406,8 @@ async function history(s: Session, conversationID: string, count: number, lastMs
   }
   const beforeSeq = lastMsg && lastMsg.seq > 0 ? lastMsg.seq : undefined;
   const messages = await historyWire(s, conversationID, count, beforeSeq);
-  const readSeq = (await s.store.getConversation(conversationID))?.readSeq;
-  return visible(messages).map((m) => toV2Message(m, s.userID, readSeq)).sort((a, b) => b.seq - a.seq);
+  const row = await s.store.getConversation(conversationID);
+  return visible(messages).map((m) => toV2Message(m, s.userID, row?.readSeq, row?.peerReadSeq)).sort((a, b) => b.seq - a.seq);
 }
 
 /** The page before `beforeSeq` (the newest without it): from the store when complete there, else from the server. */

@@ -40,7 +40,7 @@
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
 import { keepLocalFields, withLocalCustom } from './local-custom.js';
 import { validateBatch, validateScope, notOpen } from './validate.js';
-import { touchedConversations, unreadDelta } from './order.js';
+import { countedUnread, touchedConversations, unreadDelta } from './order.js';
 import type {
   ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
 } from './types.js';
@@ -73,7 +73,7 @@ interface TotalsRow { s: string; u: number }
 
 function conversationRow(s: string, c: StoredConversation): ConversationRow {
   // `|| 0`: -0 would be a distinct-looking key for orderKey 0 in debug tools; keep it plain.
-  return { s, c: c.conversationID, p: c.isPinned ? 0 : 1, o: -c.orderKey || 0, u: c.unreadCount, v: c };
+  return { s, c: c.conversationID, p: c.isPinned ? 0 : 1, o: -c.orderKey || 0, u: countedUnread(c), v: c };
 }
 interface MessageRow { s: string; c: string; q: number; id: string; v: StoredMessage }
 
@@ -295,7 +295,7 @@ export class IndexedDbStore implements LocalStore {
         request(totals.get(s)) as Promise<TotalsRow | undefined>,
       ]);
       const before = new Map<string, number>();
-      oldRows.forEach((row, i) => row && before.set(touched[i]!, row.u ?? row.v.unreadCount));
+      oldRows.forEach((row, i) => row && before.set(touched[i]!, row.u ?? countedUnread(row.v)));
       const delta = unreadDelta(batch, before);
       if (delta !== 0) totals.put({ s, u: (total?.u ?? 0) + delta } satisfies TotalsRow);
 

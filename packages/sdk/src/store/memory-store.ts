@@ -4,7 +4,7 @@
  * user who logs out and back in inside one process still sees the cached list.
  */
 import { validateBatch, validateScope, notOpen } from './validate.js';
-import { comparePositions, positionOf, touchedConversations, unreadDelta } from './order.js';
+import { comparePositions, countedUnread, positionOf, touchedConversations, unreadDelta } from './order.js';
 import type {
   ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
 } from './types.js';
@@ -184,7 +184,7 @@ export class MemoryStore implements LocalStore {
     const before = new Map<string, number>();
     for (const id of touchedConversations(batch)) {
       const c = data.conversations.get(id);
-      if (c) before.set(id, c.unreadCount);
+      if (c) before.set(id, countedUnread(c));
     }
     data.totalUnread += unreadDelta(batch, before);
     const touched = (batch.removeConversations?.length ?? 0) + (batch.upsertConversations?.length ?? 0);

@@ -38,9 +38,20 @@ export function touchedConversations(batch: StoreChangeBatch): string[] {
 export function unreadDelta(batch: StoreChangeBatch, before: ReadonlyMap<string, number>): number {
   const after = new Map(before);
   for (const id of batch.removeConversations ?? []) after.delete(id);
-  for (const c of batch.upsertConversations ?? []) after.set(c.conversationID, c.unreadCount);
+  for (const c of batch.upsertConversations ?? []) after.set(c.conversationID, countedUnread(c));
   let delta = 0;
   for (const v of after.values()) delta += v;
   for (const v of before.values()) delta -= v;
   return delta;
+}
+
+/**
+ * What a row adds to the total unread count: its unread count, or 0 when its receive
+ * option is anything but RECEIVE_MESSAGE (0) — the reference's total leaves out
+ * NOT_RECEIVE, RECEIVE_NOT_NOTIFY and RECEIVE_NOT_NOTIFY_EXCEPT_AT conversations (and 4).
+ * Stores keep this number per row, so the total moves by the difference when a
+ * conversation's option changes on any device.
+ */
+export function countedUnread(c: StoredConversation): number {
+  return (c.recvOpt ?? 0) === 0 ? c.unreadCount : 0;
 }

@@ -23,7 +23,7 @@ import Database from 'better-sqlite3';
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
 import { keepLocalFields, withLocalCustom } from './local-custom.js';
 import { validateBatch, validateScope, notOpen } from './validate.js';
-import { touchedConversations, unreadDelta } from './order.js';
+import { countedUnread, touchedConversations, unreadDelta } from './order.js';
 import type {
   ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
 } from './types.js';
@@ -288,7 +288,7 @@ export class SqliteStore implements LocalStore {
         }
         for (const id of batch.clearMessages ?? []) s.clearMessages.run(scope, id);
         for (const c of batch.upsertConversations ?? []) {
-          s.upsertConversation.run(scope, c.conversationID, JSON.stringify(c), c.isPinned ? 0 : 1, -c.orderKey || 0, c.unreadCount);
+          s.upsertConversation.run(scope, c.conversationID, JSON.stringify(c), c.isPinned ? 0 : 1, -c.orderKey || 0, countedUnread(c));
         }
         for (const m of batch.putMessages ?? []) {
           const old = s.byID.get(scope, m.msgID);

@@ -35,6 +35,7 @@ function checkConversation(c: StoredConversation | undefined, where: string): vo
     if (!isSeq(c[key], 0)) fail(`${where}: ${key} must be a non-negative integer`);
   }
   if (c.lastMessage !== null) checkMessage(c.lastMessage, `${where}.lastMessage`);
+  if (c.recvOpt !== undefined && (!Number.isInteger(c.recvOpt) || c.recvOpt < 0 || c.recvOpt > 4)) fail(`${where}: recvOpt must be 0-4`);
 }
 
 export function validateBatch(batch: StoreChangeBatch): void {

@@ -25,7 +25,7 @@
  * `onSyncServerFinish`, for the first screen in the background (history-prefetch.ts).
  */
 import {
-  ConfabError, ErrorCode, tryParseConversationID,
+  AT_ALL_TAG, ConfabError, ErrorCode, tryParseConversationID,
   type DeletionMode, type OpName, type OpRequest, type OpResult, type UserUpdate, type WireConversation, type WireMessage,
 } from '@confab/protocol';
 import type { Logger } from '../log.js';
@@ -76,6 +76,8 @@ export interface SyncEvents {
   revokedMessages?(messages: WireMessage[]): void;
   /** Messages modified since the device last heard, in their new state. */
   modifiedMessages?(messages: WireMessage[]): void;
+  /** C2C rows whose peer read point moved: the peer read this user's messages (onRecvC2CReadReceipt). */
+  c2cReadReceipts?(rows: StoredConversation[]): void;
 }
 
 export interface SyncEngineOptions {
@@ -87,6 +89,8 @@ export interface SyncEngineOptions {
   isOwnOutgoing(m: WireMessage): boolean;
   /** Runs after each sync that finished (not awaited, outside the write queue): the first-screen prefetch. */
   afterSync?(): void;
+  /** The logged-in user: a message mentioning them is announced even in a NOT_RECEIVE_MESSAGE_EXCEPT_AT conversation. */
+  userID?: string;
 }
 
 export class SyncEngine {
@@ -405,13 +409,20 @@ export class SyncEngine {
     }
     if (this.#stopped) return built;
 
-    const fresh = built.messages.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
+    const rowOf = new Map(built.batch.upsertConversations!.map((c) => [c.conversationID, c]));
+    const fresh = built.messages.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m)
+      && announces(rowOf.get(m.conversationID) ?? existing.get(m.conversationID), m, this.#o.userID));
     if (fresh.length) this.#o.events.newMessages(fresh);
     if (announced.revoked.length) this.#o.events.revokedMessages?.(announced.revoked);
     if (announced.modified.length) this.#o.events.modifiedMessages?.(announced.modified);
     if (built.added.length || built.changed.length || built.removed.length) {
       this.#o.events.conversations(built.added, built.changed, built.removed);
     }
+    // The peer's read point moved on a row this device held: a read receipt. A device's
+    // first sync takes read points as history, like messages.
+    const receipts = this.#pagingFirstSync ? [] : built.changed.filter((c) => c.type === 1
+      && (c.peerReadSeq ?? 0) > (existing.get(c.conversationID)?.peerReadSeq ?? 0));
+    if (receipts.length) this.#o.events.c2cReadReceipts?.(receipts);
     await this.#announceTotal();
     return built;
   }
@@ -474,7 +485,20 @@ export class SyncEngine {
     await store.apply({ putMessages: keep, upsertConversations: [{ ...current, deliveredSeq }] });
     if (deliveredSeq >= current.lastSeq) this.#lagging.delete(conversationID);
     if (this.#stopped) return;
-    const fresh = keep.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
+    const fresh = keep.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m) && announces(current, m, this.#o.userID));
     if (fresh.length) this.#o.events.newMessages(fresh);
   }
+}
+
+/**
+ * Whether a received message reaches `onRecvNewMessage`: not in a conversation set to
+ * NOT_RECEIVE_MESSAGE (1), nor in one set to NOT_RECEIVE_MESSAGE_EXCEPT_AT (4) unless it
+ * mentions the user (or all). The message is stored either way, so history shows it.
+ */
+function announces(row: StoredConversation | undefined, m: WireMessage, userID: string | undefined): boolean {
+  const opt = row?.recvOpt ?? 0;
+  if (opt === 1) return false;
+  if (opt !== 4) return true;
+  const at = m.elem.type === 'text' ? m.elem.atUserList ?? [] : [];
+  return at.includes(AT_ALL_TAG) || (userID !== undefined && at.includes(userID));
 }

@@ -13,7 +13,7 @@ const id = z.string().min(1).max(128);
  */
 const ids = z.array(z.string().max(128));
 const elem: z.ZodType = z.lazy(() => z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('text'), text: z.string().min(1), atUserList: z.array(z.string().min(1).max(128)).max(100).optional() }).strict(),
   z.object({ type: z.literal('custom'), data: z.string(), description: z.string().optional(), extension: z.string().optional() }).strict(),
   z.object({ type: z.literal('face'), index: z.number().int().min(0).max(0x7fffffff), data: z.string() }).strict(),
   z.object({ type: z.literal('location'), desc: z.string(), longitude: z.number().min(-180).max(180), latitude: z.number().min(-90).max(90) }).strict(),
@@ -86,7 +86,7 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'msg.send': z.object({
     conversationID: id, clientMsgID: z.string().min(1).max(64), elem,
     priority: z.number().int().min(0).max(3).optional(), onlineUserOnly: z.boolean().optional(),
-    offlinePushInfo: offlinePushInfo.optional(), cloudCustomData: z.string().optional(),
+    offlinePushInfo: offlinePushInfo.optional(), cloudCustomData: z.string().optional(), needReadReceipt: z.boolean().optional(),
   }),
   'msg.history': z.object({
     conversationID: id, beforeSeq: seq.optional(), afterSeq: seq.optional(), count: z.number().int().min(1).max(100).optional(),
@@ -97,8 +97,15 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'msg.modify': z.object({ conversationID: id, seq: seq.min(1), elem, modifyVersion: seq }),
   'msg.delete': z.object({ conversationID: id, seqs: z.array(seq.min(1)).max(1000) }),
   'msg.changes': z.object({ conversationID: id, afterChangeSeq: seq, afterDeleteSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
+  'msg.sendReadReceipts': z.object({ conversationID: id, seqs: z.array(seq.min(1)) }),
+  'msg.getReadReceipts': z.object({ conversationID: id, seqs: z.array(seq.min(1)) }),
+  'msg.readMembers': z.object({ conversationID: id, seq: seq.min(1), filter: z.union([z.literal(0), z.literal(1)]),
+    nextSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
   'conv.sync': z.object({ sinceVersion: seq, count: z.number().int().min(1).max(1000).optional(), cursor: z.string().min(1).max(1024).optional() }),
-  'conv.markRead': z.object({ conversationID: id }),
+  'conv.markRead': z.object({ conversationID: id, upToSeq: seq.optional(), upToTimestamp: seq.optional() }),
+  'conv.markAllRead': z.object({ type: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional() }),
+  'conv.setRecvOpt': z.object({ conversationIDs: ids, recvOpt: z.number().int() }),
+  'conv.getRecvOpt': z.object({ conversationIDs: z.array(id) }),
   'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),
   'conv.setDraft': z.object({ conversationID: id, draftText: z.string() }),
   'conv.setCustomData': z.object({ conversationIDs: ids, customData: z.string() }),

@@ -190,8 +190,9 @@ export class ConversationService {
     return this.#ctx.apps?.peek(caller.app.sdkAppID) ?? caller.app;
   }
 
-  async markRead(caller: Caller, conversationID: string): Promise<UserUpdate | undefined> {
-    return this.#patchOne(caller, conversationID, { kind: 'markRead' }, false);
+  /** Reads to the end, or up to `upToSeq`; a C2C read also tells the peer (their row's `peerReadSeq`). */
+  async markRead(caller: Caller, conversationID: string, upToSeq?: number): Promise<UserUpdate | undefined> {
+    return this.#patchOne(caller, conversationID, upToSeq === undefined ? { kind: 'markRead' } : { kind: 'markRead', upToSeq }, false);
   }
 
   async pin(caller: Caller, conversationID: string, isPinned: boolean): Promise<UserUpdate | undefined> {
@@ -252,12 +253,12 @@ export class ConversationService {
         ? parsed.userID !== caller.userID && await this.#accounts.exists(app, parsed.userID)
         : (await this.#ctx.storage.groups.member(app, parsed.groupID, caller.userID)) !== undefined;
     }
-    const { change, missing } = await this.#ctx.storage.conversations.patch(app, caller.userID,
+    const { change, missing, peerChanges = [] } = await this.#ctx.storage.conversations.patch(app, caller.userID,
       [{ convKey: convKeyFor(caller.userID, parsed), conversationID, create }], patch);
     if (missing.length && createIfAllowed) {
       throw new ConfabError(ErrorCode.INVALID_CONVERSATION, `conversation ${conversationID} does not exist for you`);
     }
-    if (!change) return undefined;
-    return (await publishChanges(this.#ctx, [change], undefined, {}, originOf(caller))).get(`${app}|${caller.userID}`);
+    if (!change && peerChanges.length === 0) return undefined;
+    return (await publishChanges(this.#ctx, change ? [change, ...peerChanges] : peerChanges, undefined, {}, originOf(caller))).get(`${app}|${caller.userID}`);
   }
 }

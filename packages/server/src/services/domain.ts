@@ -14,6 +14,8 @@ import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
 import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
+import { ReadStateService } from './read-state.js';
+import { ReceiptService } from './receipts.js';
 import { loggingPushProvider, OfflinePusher, type PushProvider } from './offline-push.js';
 
 /**
@@ -150,6 +152,8 @@ export class Domain {
   readonly messages: MessageService;
   readonly conversations: ConversationService;
   readonly mutations: MessageMutationService;
+  readonly readState: ReadStateService;
+  readonly receipts: ReceiptService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
   /** Offline pushes to recipients with no session online (`PushProvider`). */
@@ -211,6 +215,8 @@ export class Domain {
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
     this.mutations = new MessageMutationService(ctx);
+    this.readState = new ReadStateService(ctx, this.accounts, this.conversations);
+    this.receipts = new ReceiptService(ctx);
   }
 
   #rereadApps(): void {

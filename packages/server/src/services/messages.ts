@@ -5,6 +5,7 @@ import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
 import { refusePurgedResend } from './purged-resends.js';
+import { receiptsEnabled } from './receipts.js';
 import { buildExtra, checkMergerDepth, deliverOnline, messageBytes, priorityRank, type SendOptions } from './message-options.js';
 import { filteredHistory, type HistoryFilter } from './history-filter.js';
 import { assertMaySpeak } from './group-admin.js';
@@ -38,9 +39,14 @@ export class MessageService {
     return this.#committer.pending;
   }
 
-  async send(caller: Caller, conversationID: string, clientMsgID: string, elem: MessageElem, options: SendOptions = {}): Promise<{ message: WireMessage; update?: UserUpdate }> {
+  async send(caller: Caller, conversationID: string, clientMsgID: string, elem: MessageElem, options: SendOptions & { needReadReceipt?: boolean } = {}): Promise<{ message: WireMessage; update?: UserUpdate }> {
     const target = parseConversationID(conversationID);
     checkMergerDepth(elem);
+    if (elem.type === 'text' && elem.atUserList !== undefined && target.type !== 2) {
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'atUserList (a text-at message) is for group messages');
+    }
+    // Kept only where receipts can be asked for: a group message of an app that allows them.
+    const needReadReceipt = options.needReadReceipt === true && target.type === 2 && receiptsEnabled(this.#ctx.apps?.peek(caller.app.sdkAppID) ?? caller.app);
     const size = messageBytes(elem, options);
     if (size > caller.app.settings.maxMessageBytes) {
       throw new ConfabError(ErrorCode.SERVER_MESSAGE_TOO_LARGE,
@@ -78,7 +84,7 @@ export class MessageService {
     await refusePurgedResend(this.#ctx, app, convKey, caller.userID, clientMsgID);
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
-      ...(fanout ? { fanout } : {}), ...(Object.keys(extra).length > 0 ? { extra } : {}),
+      ...(fanout ? { fanout } : {}), ...(Object.keys(extra).length > 0 ? { extra } : {}), ...(needReadReceipt ? { needReadReceipt } : {}),
     });
     if (result.duplicate) {
       // A resend (say, after a reconnect) of a message its sender deleted in the meantime,

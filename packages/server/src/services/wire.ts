@@ -27,6 +27,7 @@ export function toWireMessage(viewer: string, message: StoredMessage): WireMessa
     timestamp: message.createdAt,
     elem: message.elem,
   };
+  if (message.needReadReceipt) wire.needReadReceipt = true;
   const extra = message.extra;
   if (extra) {
     if (extra.nickName !== undefined) wire.nickName = extra.nickName;
@@ -75,6 +76,10 @@ export function toWireConversation(row: ConversationRow, lastMessage: StoredMess
   if (row.deleteSeq) wire.deleteSeq = row.deleteSeq;
   if (isGroup) wire.groupID = row.convKey.slice(6);
   else wire.userID = row.conversationID.slice(4);
+  // Sent only when set, so rows of users who never use these features stay as they were.
+  if (row.recvOpt) wire.recvOpt = row.recvOpt as WireConversation['recvOpt'] & number;
+  if (row.peerReadSeq) wire.peerReadSeq = row.peerReadSeq;
+  if (row.atInfo.length) wire.groupAtInfoList = row.atInfo;
   return wire;
 }
 

@@ -1,6 +1,7 @@
 import { groupConversationID } from '@confab/protocol';
 import type { ConversationRow, StoredMessage } from './types.js';
 import { newConversationRow } from './row-rules.js';
+import { receiveMessage } from './read-rules.js';
 
 /**
  * What the fan-out does to one member's row, shared by both backends (like
@@ -40,7 +41,7 @@ export function applyToMember(row: ConversationRow, messages: StoredMessage[], l
       row.readSeq = Math.max(row.readSeq, m.seq);
       row.unreadCount = 0;
     } else {
-      row.unreadCount += 1;
+      receiveMessage(row, m);
     }
   }
   return applied;

@@ -1,4 +1,4 @@
-import type { GroupType } from '@confab/protocol';
+import type { GroupAtInfo, GroupType } from '@confab/protocol';
 import type { ConversationRow, GroupRecord } from './types.js';
 
 /**
@@ -24,6 +24,9 @@ export interface RawConversationRow {
   version: number;
   change_seq?: number;
   delete_seq?: number;
+  recv_opt?: number;
+  peer_read_seq?: number;
+  at_info?: string;
 }
 
 export function toConversationRow(raw: RawConversationRow): ConversationRow {
@@ -45,6 +48,9 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
     version: raw.version,
     changeSeq: raw.change_seq ?? 0,
     deleteSeq: raw.delete_seq ?? 0,
+    recvOpt: raw.recv_opt ?? 0,
+    peerReadSeq: raw.peer_read_seq ?? 0,
+    atInfo: raw.at_info ? JSON.parse(raw.at_info) as GroupAtInfo[] : [],
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ConversationPatch, ConversationRow, DeletionMode } from './types.js';
+import { applyRead, recvOptRow } from './read-rules.js';
 
 /**
  * The rules for changing one user's conversation row, shared by every storage backend
@@ -11,7 +12,7 @@ export function newConversationRow(userID: string, convKey: string, conversation
   return {
     userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
     visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
-    deleted: false, version: 0, changeSeq: 0, deleteSeq: 0,
+    deleted: false, version: 0, changeSeq: 0, deleteSeq: 0, recvOpt: 0, peerReadSeq: 0, atInfo: [],
   };
 }
 
@@ -22,7 +23,8 @@ export function newConversationRow(userID: string, convKey: string, conversation
  * on pin and on draft; a tombstone keeps its watermark so nothing from before a
  * deletion comes back.
  */
-export function rowForPatch(existing: ConversationRow | undefined, target: { convKey: string; conversationID: string; create: boolean }, userID: string): ConversationRow | undefined {
+export function rowForPatch(existing: ConversationRow | undefined, target: { convKey: string; conversationID: string; create: boolean }, userID: string, patch?: ConversationPatch): ConversationRow | undefined {
+  if (patch?.kind === 'recvOpt') return recvOptRow(existing, target, userID);
   if (existing && !existing.deleted) return existing;
   if (!target.create) return undefined;
   return existing ? { ...existing, deleted: false } : newConversationRow(userID, target.convKey, target.conversationID, 1);
@@ -31,8 +33,10 @@ export function rowForPatch(existing: ConversationRow | undefined, target: { con
 export function applyPatch(row: ConversationRow, patch: ConversationPatch): void {
   switch (patch.kind) {
     case 'markRead':
-      row.readSeq = row.lastSeq;
-      row.unreadCount = 0;
+      applyRead(row, patch.upToSeq);
+      return;
+    case 'recvOpt':
+      row.recvOpt = patch.recvOpt;
       return;
     case 'pin':
       row.isPinned = patch.isPinned;
@@ -82,6 +86,7 @@ export function applyRemoval(row: ConversationRow, mode: DeletionMode): { waterm
   }
   row.unreadCount = 0;
   row.readSeq = Math.max(row.readSeq, row.lastSeq);
+  row.atInfo = [];
   if (mode !== 'clearHistory') {
     // A deleted conversation comes back only with a new message, and then starts clean:
     // no pin, draft or custom data from before.

@@ -1,4 +1,4 @@
-import type { GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
+import type { GroupAtInfo, GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
 import type { GroupAdminStore, RelationStore } from './relation-types.js';
 import type { MessageMutationStore } from './message-mutations.js';
 
@@ -32,6 +32,7 @@ export interface Storage {
   readonly fanout: FanoutStore;
   /** Recalls, modifications and per-user message deletions (`message-mutations.ts`). */
   readonly mutations: MessageMutationStore;
+  readonly receipts: ReceiptStore;
   /**
    * A promise while a commit is on its way to disk and already readable (SQLite's message
    * group commit, `storage/sqlite/wal-sync.ts`); request handlers wait for it before
@@ -67,6 +68,11 @@ export interface AppSettings {
   maxGroupMembers: number;
   /** Seconds after sending during which a message can be recalled (the reference's 2 minutes; 20016 / 10031 after). */
   revokeWindowSeconds?: number;
+  /**
+   * Group message read receipts (the reference's console switch "Group Message Read
+   * Receipts"): off by default; the receipt calls answer 7013 while it is off.
+   */
+  groupReadReceipt?: boolean;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -237,6 +243,8 @@ export interface AppendRequest {
   sender: string;
   clientMsgID: string;
   elem: MessageElem;
+  /** A group message whose sender asked for read receipts. */
+  needReadReceipt?: boolean;
   /** Users whose conversation rows this message updates, with the conversation ID each sees. */
   recipients: { userID: string; conversationID: string }[];
   now: number;
@@ -277,6 +285,7 @@ export interface StoredMessage {
   modifyVersion?: number;
   /** The conversation's change counter at the latest change (0: never changed). */
   changeSeq?: number;
+  needReadReceipt?: boolean;
   extra?: MessageExtra;
 }
 
@@ -311,6 +320,12 @@ export interface ConversationRow {
   changeSeq?: number;
   /** How many messages of the conversation the user deleted for themselves. */
   deleteSeq?: number;
+  /** The user's `ReceiveMessageOpt` for this conversation (kept across deletion: it is the user's choice about the peer or group). */
+  recvOpt: number;
+  /** C2C: the peer has read up to this seq. */
+  peerReadSeq: number;
+  /** Group: unread mentions of the user (seq ascending, at most MAX_AT_INFO). */
+  atInfo: GroupAtInfo[];
 }
 
 /** The rows of one user that one call changed, with the version step it took. */
@@ -364,7 +379,10 @@ export interface MessageStore {
 }
 
 export type ConversationPatch =
-  | { kind: 'markRead' }
+  /** Read to the end, or up to `upToSeq`; a C2C read also moves the peer's `peerReadSeq` in the same transaction. */
+  | { kind: 'markRead'; upToSeq?: number }
+  /** Sets the receive option; on a missing row it creates a tombstone that holds it (no list entry until a message). */
+  | { kind: 'recvOpt'; recvOpt: number }
   | { kind: 'pin'; isPinned: boolean }
   | { kind: 'draft'; draftText: string; now: number }
   | { kind: 'customData'; customData: string }
@@ -415,7 +433,32 @@ export interface ConversationStore {
    * version step. A conversation the user has no live row for is skipped (reported in
    * `missing`); pin and draft create the row when the caller may see the conversation.
    */
-  patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }>;
+  patch(app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[]; peerChanges?: UserChange[] }>;
+  /**
+   * Marks read at most `limit` of the user's live conversations with unread messages or
+   * mentions (`type` 1: C2C only, 2: groups only), found by a partial index, in one
+   * transaction: one version step for the user, and for each C2C peer whose
+   * `peerReadSeq` moved. `more` when another page may remain. markAllMessageAsRead for a
+   * user with 100k conversations is so many bounded transactions, never one big one.
+   */
+  markReadPage(app: number, userID: string, type: 0 | 1 | 2, limit: number): Promise<{ changes: UserChange[]; more: boolean }>;
+}
+
+/** Group read receipts: who read which message that asked for receipts, and how many. */
+export interface ReceiptStore {
+  /**
+   * Records that `reader` (a member with join seq `memberSeq`) read these messages of a
+   * group, in one transaction; a message already read by them, or not asking for
+   * receipts, or sent by them, is skipped. Returns the new read counts of the messages
+   * that changed, with their senders.
+   */
+  markRead(app: number, convKey: string, reader: string, memberSeq: number, seqs: number[], now: number): Promise<{ seq: number; sender: string; readCount: number }[]>;
+  /** Read counts of these messages (0 when none read, or absent), by seq. */
+  counts(app: number, convKey: string, seqs: number[]): Promise<Map<number, number>>;
+  /** Readers of one message after member seq `afterMemberSeq`, in member seq order: O(limit) by index. */
+  readers(app: number, convKey: string, seq: number, afterMemberSeq: number, limit: number): Promise<{ userID: string; memberSeq: number }[]>;
+  /** Current members but `exclude` (the sender) who have not read the message, after `afterMemberSeq`, in member seq order. */
+  nonReaders(app: number, convKey: string, seq: number, afterMemberSeq: number, limit: number, exclude?: string): Promise<{ userID: string; memberSeq: number }[]>;
 }
 
 /**

@@ -7,7 +7,8 @@ import { MAX_REST_BODY_BYTES, readRestBody } from './body.js';
 import { sendError, sendFail, sendOk, type RestCommand } from './envelope.js';
 import { isObject } from './fields.js';
 import { sendMsg } from './openim.js';
-import { adminMsgWithdraw, deleteC2CMsgRamble, groupMsgRecall, modifyC2CMsg, modifyGroupMsg } from './message-changes.js';
+import { adminMsgWithdraw, deleteC2CMsgRamble, deleteGroupMsgBySender, groupMsgRecall, modifyC2CMsg, modifyGroupMsg } from './message-changes.js';
+import { adminSetMsgRead, getGroupMsgReceipt } from './read-state.js';
 import { portraitGet } from './profile.js';
 import { batchDeleteContacts, deleteContact, getList } from './recentcontact.js';
 
@@ -21,6 +22,9 @@ const commands = new Map<string, RestCommand>([
   ['openim/delete_c2c_msg_ramble', deleteC2CMsgRamble],
   ['group_open_http_svc/group_msg_recall', groupMsgRecall],
   ['group_open_http_svc/modify_group_msg', modifyGroupMsg],
+  ['group_open_http_svc/delete_group_msg_by_sender', deleteGroupMsgBySender],
+  ['openim/admin_set_msg_read', adminSetMsgRead],
+  ['group_open_http_svc/get_group_msg_receipt', getGroupMsgReceipt],
   ['recentcontact/get_list', getList],
   ['recentcontact/delete', deleteContact],
   ['recentcontact/batch_delete', batchDeleteContacts],

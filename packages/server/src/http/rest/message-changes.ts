@@ -108,3 +108,26 @@ export const modifyGroupMsg: RestCommand = async (ctx, raw) => {
   await ctx.domain.mutations.modify(admin(ctx, ctx.app.adminUserID), groupConversationID(groupID), seq, body(f), undefined);
   return {};
 };
+
+/** Messages `delete_group_msg_by_sender` looks through: the group's newest, as the reference's. */
+const BY_SENDER_WINDOW = 1000;
+
+/**
+ * `group_open_http_svc/delete_group_msg_by_sender`: recalls `Sender_Account`'s messages
+ * among the group's newest 1000. Unlike the reference, members' devices are told (each
+ * message is recalled as by `group_msg_recall`): Confab's devices must stay in step with
+ * the server's history.
+ */
+export const deleteGroupMsgBySender: RestCommand = async (ctx, raw) => {
+  const f = new Fields(raw, ErrorCode.GROUP_INVALID_PARAMETERS);
+  const groupID = f.string('GroupId');
+  const sender = user(f, 'Sender_Account');
+  const group = await ctx.domain.storage.groups.get(ctx.app.sdkAppID, groupID);
+  if (!group || group.dismissedAt !== null) throw restError(ErrorCode.GROUP_NOT_FOUND, `group ${groupID} does not exist or was dismissed`);
+  const newest = await ctx.domain.storage.messages.range(ctx.app.sdkAppID, `group:${groupID}`, 1, Number.MAX_SAFE_INTEGER, BY_SENDER_WINDOW, 'desc');
+  for (const m of newest.reverse()) {
+    if (m.sender !== sender || m.revoker) continue;
+    await ctx.domain.mutations.revoke(admin(ctx, ctx.app.adminUserID), groupConversationID(groupID), m.seq);
+  }
+  return {};
+};

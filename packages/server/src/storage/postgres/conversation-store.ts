@@ -4,6 +4,7 @@ import { parseExtra, type ConversationPatch, type ConversationRow, type Conversa
 import type { MessageElem } from '@confab/protocol';
 import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
+import { applyPeerRead, applyRead, c2cPeer, unreadKeyRange } from '../read-rules.js';
 import { withTransaction } from './tx.js';
 
 interface RawMessageRow extends RawMutationColumns { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
@@ -65,14 +66,16 @@ export class PgConversationStore implements ConversationStore {
     });
   }
 
-  async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }> {
+  async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[]; peerChanges?: UserChange[] }> {
     return withTransaction(this.#pool, async (client) => {
       const changes = new UserChangeSet(client, app);
-      await changes.lock([userID]);
+      // A C2C read also writes the peer's row: lock both accounts at once (in user order).
+      const peers = patch.kind === 'markRead' ? targets.map((t) => c2cPeer(t.convKey, userID)).filter((p): p is string => p !== undefined) : [];
+      await changes.lock([userID, ...peers]);
       await changes.load(targets.map((t) => ({ userID, convKey: t.convKey })));
       const missing: string[] = [];
       for (const target of targets) {
-        const row = rowForPatch(await changes.row(userID, target.convKey), target, userID);
+        const row = rowForPatch(await changes.row(userID, target.convKey), target, userID, patch);
         if (!row) {
           missing.push(target.conversationID);
           continue;
@@ -80,11 +83,48 @@ export class PgConversationStore implements ConversationStore {
         const before = JSON.stringify(row);
         applyPatch(row, patch);
         // A patch that changes nothing (pinning a pinned conversation) takes no version step.
-        if (JSON.stringify(row) !== before) changes.put(row);
+        if (JSON.stringify(row) !== before || (patch.kind === 'recvOpt' && row.version === 0)) changes.put(row);
+        if (patch.kind === 'markRead') await tellPeer(changes, row);
       }
       const activates = patchActivates(patch);
-      const [change] = await changes.commit(() => activates);
-      return { change: change ?? null, missing };
+      const all = await changes.commit((row) => activates && row.userID === userID);
+      const change = all.find((c) => c.userID === userID);
+      const peerChanges = all.filter((c) => c.userID !== userID);
+      return { change: change ?? null, missing, ...(peerChanges.length ? { peerChanges } : {}) };
     });
   }
+
+  async markReadPage(app: number, userID: string, type: 0 | 1 | 2, limit: number): Promise<{ changes: UserChange[]; more: boolean }> {
+    return withTransaction(this.#pool, async (client) => {
+      const [from, to] = unreadKeyRange(type);
+      const page = async () => (await client.query<RawConversationRow>(`SELECT ${ROW_COLUMNS} FROM user_conversations
+        WHERE app_id = $1 AND user_id = $2 AND NOT deleted AND (unread_count > 0 OR at_info <> '[]') AND conv_key >= $3 AND conv_key < $4
+        ORDER BY conv_key LIMIT $5`, [app, userID, from, to, limit])).rows.map(toConversationRow);
+      // The page tells which peers to lock; it is read again under the locks.
+      const peers = (await page()).map((r) => c2cPeer(r.convKey, userID)).filter((p): p is string => p !== undefined);
+      const changes = new UserChangeSet(client, app);
+      await changes.lock([userID, ...peers]);
+      const rows = await page();
+      await changes.load(rows.flatMap((r) => {
+        const peer = c2cPeer(r.convKey, userID);
+        return peer ? [{ userID: peer, convKey: r.convKey }] : [];
+      }));
+      for (const row of rows) {
+        applyRead(row);
+        changes.put(row);
+        const peer = c2cPeer(row.convKey, userID);
+        // A peer that was not locked (the page changed in between) waits for the next page's read.
+        if (peer && peers.includes(peer)) await tellPeer(changes, row);
+      }
+      return { changes: await changes.commit(), more: rows.length === limit };
+    });
+  }
+}
+
+/** A C2C read moves the peer's `peerReadSeq` (their read receipt), in the same transaction. */
+async function tellPeer(changes: UserChangeSet, row: ConversationRow): Promise<void> {
+  const peer = c2cPeer(row.convKey, row.userID);
+  if (!peer) return;
+  const peerRow = await changes.row(peer, row.convKey);
+  if (peerRow && !peerRow.deleted && applyPeerRead(peerRow, row.readSeq)) changes.put(peerRow);
 }

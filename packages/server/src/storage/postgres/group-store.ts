@@ -201,7 +201,13 @@ async function openConversations(client: pg.PoolClient, app: number, groupID: st
   const changes = new UserChangeSet(client, app);
   await changes.lock(candidates);
   const { added, users } = await write();
-  for (const userID of users) changes.put(newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1));
+  // A rejoining member keeps their receive option (the user's choice about the group).
+  await changes.load(users.map((userID) => ({ userID, convKey })));
+  for (const userID of users) {
+    const row = newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1);
+    row.recvOpt = (await changes.row(userID, convKey))?.recvOpt ?? 0;
+    changes.put(row);
+  }
   const updates: UserChange[] = users.length ? await changes.commit(() => true) : [];
   return { added, updates };
 }

@@ -5,6 +5,7 @@ import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
 import { MUTATION_COLUMNS, withMutations, type RawMutationColumns } from '../message-mutations.js';
+import { receiveMessage } from '../read-rules.js';
 
 interface RawMessage extends RawMutationColumns {
   app_id: number;
@@ -14,15 +15,17 @@ interface RawMessage extends RawMutationColumns {
   client_msg_id: string;
   created_at: number;
   elem: string;
+  need_receipt?: number;
   extra: string | null;
 }
 
-const MESSAGE_COLUMNS = `app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra, ${MUTATION_COLUMNS}`;
+const MESSAGE_COLUMNS = `app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra, need_receipt, ${MUTATION_COLUMNS}`;
 
 export function toStoredMessage(raw: RawMessage): StoredMessage {
   const message: StoredMessage = {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+    ...(raw.need_receipt ? { needReadReceipt: true } : {}),
   };
   const extra = parseExtra(raw.extra);
   if (extra) message.extra = extra;
@@ -75,6 +78,7 @@ export class PgMessageStore implements MessageStore {
       lastSeqs.set(seqKey, seq);
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
       if (encodeExtra(req.extra) !== null) message.extra = req.extra;
+      if (req.needReadReceipt) message.needReadReceipt = true;
       inBatch.set(idKey, message);
       const result: AppendResult = { message, duplicate: false };
       results.push(result);
@@ -118,7 +122,7 @@ export class PgMessageStore implements MessageStore {
           row.readSeq = Math.max(row.readSeq, message.seq);
           row.unreadCount = 0;
         } else {
-          row.unreadCount += 1;
+          receiveMessage(row, message);
         }
         changes.put(row);
       }
@@ -208,7 +212,7 @@ export async function rangeOf(client: pg.PoolClient | pg.Pool, app: number, conv
 }
 
 async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): Promise<Map<string, StoredMessage>> {
-  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra, m.change_seq, m.modify_version, m.revoker, m.revoke_reason FROM messages m
+  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra, m.need_receipt, m.change_seq, m.modify_version, m.revoker, m.revoke_reason FROM messages m
     JOIN unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(app_id, conv_key, sender, client_msg_id)
       ON m.app_id = t.app_id AND m.conv_key = t.conv_key AND m.sender = t.sender
         AND confab_msg_key(m.client_msg_id) = confab_msg_key(t.client_msg_id) AND m.client_msg_id = t.client_msg_id`,
@@ -219,10 +223,10 @@ async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): P
 }
 
 async function insertMessages(client: pg.PoolClient, messages: { app: number; message: StoredMessage }[]): Promise<void> {
-  await client.query(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra)
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])`, [
+  await client.query(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra, need_receipt)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::integer[])`, [
     messages.map((m) => m.app), messages.map((m) => m.message.convKey), messages.map((m) => m.message.seq),
     messages.map((m) => m.message.sender), messages.map((m) => m.message.clientMsgID), messages.map((m) => m.message.createdAt),
-    messages.map((m) => JSON.stringify(m.message.elem)), messages.map((m) => encodeExtra(m.message.extra)),
+    messages.map((m) => JSON.stringify(m.message.elem)), messages.map((m) => encodeExtra(m.message.extra)), messages.map((m) => (m.message.needReadReceipt ? 1 : 0)),
   ]);
 }

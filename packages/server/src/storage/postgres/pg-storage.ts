@@ -15,6 +15,7 @@ import { PgDeviceStore } from './device-store.js';
 import { PgLeaseStore } from './lease-store.js';
 import { PgFanoutStore } from './fanout-store.js';
 import { PgMessageMutationStore } from './message-mutation-store.js';
+import { PgReceiptStore } from './receipt-store.js';
 import { PgPresenceStore } from './presence-store.js';
 import type { RewriteOptions } from './erasure.js';
 
@@ -87,6 +88,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     leases: new PgLeaseStore(pool),
     fanout: new PgFanoutStore(pool),
     mutations: new PgMessageMutationStore(pool),
+    receipts: new PgReceiptStore(pool),
     presence: new PgPresenceStore(pool),
     async ping() {
       if (closed) throw new Error('the PostgreSQL pool is closed');

@@ -287,6 +287,34 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, conv_key)
   );
   `,
+  // Read state, receive options and mentions on the user's row; messages that asked for
+  // group read receipts; who read them (per message and reader, with the reader's join
+  // seq so both member lists page by index) and how many.
+  `
+  ALTER TABLE user_conversations ADD COLUMN recv_opt integer NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN peer_read_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN at_info text NOT NULL DEFAULT '[]';
+  CREATE INDEX user_conversations_unread ON user_conversations (app_id, user_id, conv_key)
+    WHERE NOT deleted AND (unread_count > 0 OR at_info <> '[]');
+  ALTER TABLE messages ADD COLUMN need_receipt integer NOT NULL DEFAULT 0;
+  CREATE TABLE group_receipts (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    reader text COLLATE "C" NOT NULL,
+    member_seq bigint NOT NULL,
+    read_at bigint NOT NULL,
+    PRIMARY KEY (app_id, conv_key, seq, reader)
+  );
+  CREATE INDEX group_receipts_by_member ON group_receipts (app_id, conv_key, seq, member_seq);
+  CREATE TABLE group_receipt_counts (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    read_count integer NOT NULL,
+    PRIMARY KEY (app_id, conv_key, seq)
+  );
+  `,
   // Friendship and group administration, as on SQLite (storage/postgres/relation-store.ts,
   // group-admin-store.ts).
   `

@@ -4,6 +4,7 @@ import { parseExtra, type ConversationPatch, type ConversationRow, type Conversa
 import type { MessageElem } from '@confab/protocol';
 import { prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
+import { applyPeerRead, applyRead, c2cPeer, unreadKeyRange } from '../read-rules.js';
 
 interface RawMessageRow extends RawMutationColumns { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
 
@@ -22,7 +23,9 @@ export class SqliteConversationStore implements ConversationStore {
   /** `listLive` statements by `${nonEmptyOnly}/${hasAfter}`. */
   readonly #list = new Map<string, Database.Statement>();
   readonly #patchTx: (app: number, userID: string, targets: { convKey: string; conversationID: string; create: boolean }[], patch: ConversationPatch) =>
-    { change: UserChange | null; missing: string[] };
+    { change: UserChange | null; missing: string[]; peerChanges?: UserChange[] };
+  readonly #unreadPage: Database.Statement;
+  readonly #readPageTx: (app: number, userID: string, type: 0 | 1 | 2, limit: number) => { changes: UserChange[]; more: boolean };
 
   constructor(db: Database.Database) {
     this.#rowStatements = prepareRowStatements(db);
@@ -43,6 +46,33 @@ export class SqliteConversationStore implements ConversationStore {
       }
     }
     this.#patchTx = db.transaction((app, userID, targets, patch) => this.#patch(app, userID, targets, patch));
+    // The WHERE terms are the partial index's condition (user_conversations_unread).
+    this.#unreadPage = db.prepare(`SELECT * FROM user_conversations
+      WHERE app_id = ? AND user_id = ? AND deleted = 0 AND (unread_count > 0 OR at_info <> '[]') AND conv_key >= ? AND conv_key < ?
+      ORDER BY conv_key LIMIT ?`);
+    this.#readPageTx = db.transaction((app: number, userID: string, type: 0 | 1 | 2, limit: number) => {
+      const [from, to] = unreadKeyRange(type);
+      const rows = (this.#unreadPage.all(app, userID, from, to, limit) as RawConversationRow[]).map(toConversationRow);
+      const changes = new UserChangeSet(app, this.#rowStatements);
+      for (const row of rows) {
+        applyRead(row);
+        changes.put(row);
+        this.#tellPeer(changes, row);
+      }
+      return { changes: changes.commit(), more: rows.length === limit };
+    });
+  }
+
+  async markReadPage(app: number, userID: string, type: 0 | 1 | 2, limit: number): Promise<{ changes: UserChange[]; more: boolean }> {
+    return this.#readPageTx(app, userID, type, limit);
+  }
+
+  /** A C2C read moves the peer's `peerReadSeq` (their read receipt), in the same transaction. */
+  #tellPeer(changes: UserChangeSet, row: ConversationRow): void {
+    const peer = c2cPeer(row.convKey, row.userID);
+    if (!peer) return;
+    const peerRow = changes.row(peer, row.convKey);
+    if (peerRow && !peerRow.deleted && applyPeerRead(peerRow, row.readSeq)) changes.put(peerRow);
   }
 
   async get(app: number, userID: string, convKey: string): Promise<ConversationRow | undefined> {
@@ -84,7 +114,7 @@ export class SqliteConversationStore implements ConversationStore {
     const changes = new UserChangeSet(app, this.#rowStatements);
     const missing: string[] = [];
     for (const target of targets) {
-      const row = rowForPatch(changes.row(userID, target.convKey), target, userID);
+      const row = rowForPatch(changes.row(userID, target.convKey), target, userID, patch);
       if (!row) {
         missing.push(target.conversationID);
         continue;
@@ -92,10 +122,13 @@ export class SqliteConversationStore implements ConversationStore {
       const before = JSON.stringify(row);
       applyPatch(row, patch);
       // A patch that changes nothing (pinning a pinned conversation) takes no version step.
-      if (JSON.stringify(row) !== before) changes.put(row);
+      if (JSON.stringify(row) !== before || (patch.kind === 'recvOpt' && row.version === 0)) changes.put(row);
+      if (patch.kind === 'markRead') this.#tellPeer(changes, row);
     }
     const activates = patchActivates(patch);
-    const [change] = changes.commit(() => activates);
-    return { change: change ?? null, missing };
+    const all = changes.commit((row) => activates && row.userID === userID);
+    const change = all.find((c) => c.userID === userID);
+    const peerChanges = all.filter((c) => c.userID !== userID);
+      return { change: change ?? null, missing, ...(peerChanges.length ? { peerChanges } : {}) };
   }
 }

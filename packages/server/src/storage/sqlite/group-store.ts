@@ -88,7 +88,10 @@ export class SqliteGroupStore implements GroupStore {
     const lastSeq = (this.#s.lastSeq.get(app, convKey) as { last_seq: number } | undefined)?.last_seq ?? 0;
     const changes = new UserChangeSet(app, this.#rows);
     for (const userID of userIDs) {
-      changes.put(newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1));
+      const row = newConversationRow(userID, convKey, groupConversationID(groupID), lastSeq + 1);
+      // A rejoining member keeps their receive option (the user's choice about the group).
+      row.recvOpt = changes.row(userID, convKey)?.recvOpt ?? 0;
+      changes.put(row);
     }
     return changes.commit(() => true);
   }

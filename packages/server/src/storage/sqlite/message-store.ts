@@ -5,6 +5,7 @@ import type { WalSync } from './wal-sync.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
 import { withMutations, type RawMutationColumns } from '../message-mutations.js';
+import { receiveMessage } from '../read-rules.js';
 
 interface RawMessage extends RawMutationColumns {
   conv_key: string;
@@ -13,6 +14,7 @@ interface RawMessage extends RawMutationColumns {
   client_msg_id: string;
   created_at: number;
   elem: string;
+  need_receipt?: number;
   extra?: string | null;
 }
 
@@ -20,6 +22,7 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
   const message: StoredMessage = {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+    ...(raw.need_receipt ? { needReadReceipt: true } : {}),
   };
   const extra = parseExtra(raw.extra);
   if (extra) message.extra = extra;
@@ -56,7 +59,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#rowStatements = prepareRowStatements(db);
     this.#byClientID = db.prepare(`SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ?
       AND confab_msg_key(client_msg_id) = confab_msg_key(?) AND client_msg_id = ?`);
-    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra, need_receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (app_id, conv_key, sender, confab_msg_key(client_msg_id)) DO NOTHING`);
     this.#lastSeq = db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?');
     this.#setLastSeq = db.prepare(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES (?, ?, ?)
@@ -111,13 +114,14 @@ export class SqliteMessageStore implements MessageStore {
       const seq = this.#currentSeq(seqs, seqKey, req.app, req.convKey) + 1;
       // Insert first and look up only on a conflict: a resend is rare, so the common case
       // costs one statement, not two. The seq is taken only when the insert happened.
-      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem), encodeExtra(req.extra)).changes === 0) {
+      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem), encodeExtra(req.extra), req.needReadReceipt ? 1 : 0).changes === 0) {
         results.push({ message: this.#findByClientID(req)!, duplicate: true });
         continue;
       }
       seqs.set(seqKey, seq);
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
       if (encodeExtra(req.extra) !== null) message.extra = req.extra;
+      if (req.needReadReceipt) message.needReadReceipt = true;
       inBatch.set(idKey, message);
       const result: AppendResult = { message, duplicate: false };
       results.push(result);
@@ -148,7 +152,7 @@ export class SqliteMessageStore implements MessageStore {
           row.readSeq = Math.max(row.readSeq, seq);
           row.unreadCount = 0;
         } else {
-          row.unreadCount += 1;
+          receiveMessage(row, message);
         }
         changes.put(row);
       }

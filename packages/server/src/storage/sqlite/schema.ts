@@ -298,6 +298,34 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, conv_key)
   ) WITHOUT ROWID;
   `,
+  // Read state, receive options and mentions on the user's row; messages that asked for
+  // group read receipts; who read them (per message and reader, with the reader's join
+  // seq so both member lists page by index) and how many.
+  `
+  ALTER TABLE user_conversations ADD COLUMN recv_opt INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN peer_read_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN at_info TEXT NOT NULL DEFAULT '[]';
+  CREATE INDEX user_conversations_unread ON user_conversations (app_id, user_id, conv_key)
+    WHERE deleted = 0 AND (unread_count > 0 OR at_info <> '[]');
+  ALTER TABLE messages ADD COLUMN need_receipt INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE group_receipts (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    reader TEXT NOT NULL,
+    member_seq INTEGER NOT NULL,
+    read_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key, seq, reader)
+  ) WITHOUT ROWID;
+  CREATE INDEX group_receipts_by_member ON group_receipts (app_id, conv_key, seq, member_seq);
+  CREATE TABLE group_receipt_counts (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    read_count INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key, seq)
+  ) WITHOUT ROWID;
+  `,
   // Friendship and group administration (storage/sqlite/relation-store.ts,
   // group-admin-store.ts): friends become one-way rows with custom fields, applications
   // and blocklists get tables, groups an add option and a group-wide mute (add_opt NULL

@@ -16,6 +16,7 @@ import { SqliteDeviceStore } from './device-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteFanoutStore } from './fanout-store.js';
 import { SqliteMessageMutationStore } from './message-mutation-store.js';
+import { SqliteReceiptStore } from './receipt-store.js';
 import { WalSync } from './wal-sync.js';
 import { SqlitePresenceStore } from './presence-store.js';
 
@@ -64,6 +65,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     leases: new SqliteLeaseStore(db),
     fanout: new SqliteFanoutStore(db),
     mutations: new SqliteMessageMutationStore(db),
+    receipts: new SqliteReceiptStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
     async ping() {
