@@ -4,6 +4,7 @@
  */
 import type { FriendInfo, GroupInfo, GroupMember, UserProfile, WireMessage } from '@confab/protocol';
 import { comparePositions } from './store/order.js';
+import { setMediaElem, type FileUrlResolver } from './media-elems.js';
 import type { StoredConversation } from './store/types.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
@@ -22,7 +23,7 @@ export function emptyNameCache(): NameCache {
   return { profiles: new Map(), friendRemarks: new Map(), groups: new Map() };
 }
 
-export function toV2Message(m: WireMessage, selfUserID: string): V2TIMMessage {
+export function toV2Message(m: WireMessage, selfUserID: string, fileUrl?: FileUrlResolver): V2TIMMessage {
   const isSelf = m.sender === selfUserID;
   const out: V2TIMMessage = {
     msgID: m.msgID,
@@ -40,11 +41,12 @@ export function toV2Message(m: WireMessage, selfUserID: string): V2TIMMessage {
     seq: m.seq,
   };
   if (m.elem.type === 'text') out.textElem = { text: m.elem.text };
+  else if (m.elem.type !== 'custom') setMediaElem(out, m.elem, fileUrl);
   else out.customElem = { data: m.elem.data, desc: m.elem.description ?? '', extension: m.elem.extension ?? '' };
   return out;
 }
 
-export function toV2Conversation(c: StoredConversation, selfUserID: string, names: NameCache): V2TIMConversation {
+export function toV2Conversation(c: StoredConversation, selfUserID: string, names: NameCache, fileUrl?: FileUrlResolver): V2TIMConversation {
   const userID = c.type === 1 ? (c.userID ?? c.conversationID.slice(4)) : '';
   const groupID = c.type === 2 ? (c.groupID ?? c.conversationID.slice(6)) : '';
   let showName: string;
@@ -59,7 +61,7 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     showName = names.friendRemarks.get(userID) || p?.nickName || userID;
     faceUrl = p?.faceUrl ?? '';
   }
-  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID) : null;
+  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, fileUrl) : null;
   const out: V2TIMConversation = {
     conversationID: c.conversationID,
     type: c.type,

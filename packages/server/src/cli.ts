@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { fileStoreFromEnv } from './files/env.js';
 import { startServer } from './server.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import { openPostgresStorage } from './storage/postgres/pg-storage.js';
@@ -40,6 +41,12 @@ Environment:
                            data folder on SQLite, random with a database URL)
   CONFAB_PURGE_LEASE_SECONDS  how long the purge lease lasts without renewal (default 10)
   CONFAB_RESEND_GUARD_HOURS   how long a resend of a purged message is still refused (default 24)
+  CONFAB_FILE_STORE        where media messages' files go: disk (default without a database URL),
+                           postgres (default with one) or s3
+  CONFAB_FILE_DIR          the disk store's folder (default: files/ in the data folder)
+  CONFAB_S3_ENDPOINT, CONFAB_S3_BUCKET, CONFAB_S3_REGION, CONFAB_S3_ACCESS_KEY_ID,
+  CONFAB_S3_SECRET_ACCESS_KEY, CONFAB_S3_FORCE_PATH_STYLE (1 for MinIO/Ceph), CONFAB_S3_PREFIX
+                           the s3 store (see docs/operations.md, "Files")
   CONFAB_MAX_…             the gateway's abuse limits (output budget, login deadline, caps on
                            connections, sessions, devices and request rates): each variable,
                            its default and what a client sees are in docs/protocol.md, "Limits"
@@ -134,6 +141,7 @@ async function main(): Promise<void> {
       ...(process.env.CONFAB_NATS_PREFIX ? { natsPrefix: process.env.CONFAB_NATS_PREFIX } : {}),
       ...(process.env.CONFAB_BUS_HEARTBEAT_MS ? { busHeartbeatMs: positiveMs(process.env.CONFAB_BUS_HEARTBEAT_MS) } : {}),
       ...((values['node-id'] ?? process.env.CONFAB_NODE_ID) ? { nodeID: values['node-id'] ?? process.env.CONFAB_NODE_ID } : {}),
+      ...fileStoreFromEnv(process.env),
     });
     console.log(`Confab node ${server.nodeID} listening on ${server.httpUrl} (WebSocket ${server.wsUrl}), data in ${describeDatabase()}, `
       + `bus ${natsUrl ? 'NATS' : 'in-process'}`);

@@ -20,6 +20,9 @@ import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import { openPostgresStorage } from './storage/postgres/pg-storage.js';
 import type { AppRecord, Storage } from './storage/types.js';
+import { openFileStore, type FileStoreConfig } from './files/open.js';
+import type { FileStore } from './files/types.js';
+import type { FileServiceOptions } from './files/file-service.js';
 
 export interface ServerOptions {
   /** Folder for the embedded SQLite database (default `./.confab-data`). */
@@ -84,6 +87,15 @@ export interface ServerOptions {
   limits?: Partial<GatewayLimits>;
   /** Group fan-out worker tuning; `false` (or `paused`) leaves it stopped (then call `domain.fanout.runOnce()`). */
   fanout?: FanoutWorkerOptions | false;
+  /**
+   * Where the files of image, sound, video and file messages go: a `FileStore`, or
+   * `{ kind: 'disk', dir }`, `{ kind: 'postgres' }` or `{ kind: 's3', endpoint, bucket, … }`.
+   * Default: PostgreSQL when `databaseUrl` is set, else `files/` in the data folder.
+   * See docs/operations.md, "Files".
+   */
+  fileStore?: FileStore | FileStoreConfig;
+  /** Upload and download URL lifetimes, and how long an unsent upload is kept. */
+  files?: FileServiceOptions;
 }
 
 export interface ConfabServer {
@@ -146,16 +158,25 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
       nodeID, logger, ...(options.busHeartbeatMs ? { heartbeatMs: options.busHeartbeatMs } : {}),
     });
     if (!options.bus) opened.push(bus);
-    return await listen(options, { nodeID, logger, storage, bus, limits });
+    const lent = options.fileStore && 'put' in options.fileStore ? options.fileStore : undefined;
+    const fileStore = lent ?? openFileStore(options.fileStore as FileStoreConfig | undefined, {
+      dataDir: options.dataDir ?? '.confab-data',
+      ...(options.databaseUrl && !options.storage ? { databaseUrl: options.databaseUrl } : {}),
+      ...(options.databaseSchema ? { databaseSchema: options.databaseSchema } : {}),
+    });
+    if (!lent) opened.push(fileStore);
+    return await listen(options, { nodeID, logger, storage, bus, limits, fileStore });
   } catch (err) {
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits }): Promise<ConfabServer> {
-  const { nodeID, logger, storage, bus, limits } = parts;
-  const domain = new Domain(storage, bus, logger, { purge: options.purge || {}, fanout: options.fanout || {}, nodeID });
+async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits; fileStore: FileStore }): Promise<ConfabServer> {
+  const { nodeID, logger, storage, bus, limits, fileStore } = parts;
+  const domain = new Domain(storage, bus, logger, {
+    purge: options.purge || {}, fanout: options.fanout || {}, nodeID, fileStore, ...(options.files ? { files: options.files } : {}),
+  });
   if (options.purge !== false) domain.purge.start();
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
   const presence = new Presence(storage.presence, nodeID, logger, options.presenceTtlMs);
@@ -210,6 +231,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await bus.close();
       await storage.close();
+      if (!(options.fileStore && 'put' in options.fileStore)) await fileStore.close();
     },
   };
 }

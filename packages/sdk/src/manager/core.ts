@@ -25,6 +25,7 @@ import { prefetchFirstScreen } from '../sync/history-prefetch.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 import { recoverPendingDeletions } from './deletion.js';
 import { ListCursors } from './list-cursors.js';
+import { fileUrl } from './media.js';
 import {
   V2TIMLoginStatus,
   type V2TIMAdvancedMsgListener, type V2TIMConversationListener, type V2TIMFriendshipListener,
@@ -42,6 +43,8 @@ export class Session {
   readonly listCursors = new ListCursors();
   /** True while the first-screen history prefetch runs. */
   prefetching = false;
+  /** A signed download URL for a file of a message this user can see (media-elems.ts). */
+  readonly fileUrl = (uuid: string): Promise<string> => fileUrl(this, uuid);
   constructor(
     readonly userID: string,
     readonly store: LocalStore,
@@ -296,7 +299,7 @@ export class SdkCore {
   }
 
   #syncEvents(session: Session) {
-    const conv = (c: StoredConversation) => toV2Conversation(c, session.userID, session.names);
+    const conv = (c: StoredConversation) => toV2Conversation(c, session.userID, session.names, session.fileUrl);
     return {
       syncStart: () => this.emit(this.conversationListeners, (l) => l.onSyncServerStart?.()),
       syncFinish: () => this.emit(this.conversationListeners, (l) => l.onSyncServerFinish?.()),
@@ -309,7 +312,7 @@ export class SdkCore {
       totalUnread: (total: number) => this.emit(this.conversationListeners, (l) => l.onTotalUnreadMessageCountChanged?.(total)),
       newMessages: (messages: WireMessage[]) => {
         for (const m of messages) {
-          const msg = toV2Message(m, session.userID);
+          const msg = toV2Message(m, session.userID, session.fileUrl);
           this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
         }
       },

@@ -10,11 +10,12 @@ import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueC
 import { toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
-  type V2TIMAdvancedMsgListener, type V2TIMMessage, type V2TIMOfflinePushInfo,
+  type V2TIMAdvancedMsgListener, type V2TIMMediaSource, type V2TIMMessage, type V2TIMOfflinePushInfo, type V2TIMSendCallback,
 } from '../types.js';
 import { markRead } from './conversation-manager.js';
 import { randomID, type SdkCore, type Session } from './core.js';
 import { removeConversations } from './deletion.js';
+import { localPaths, mediaElemOf, mediaSources, uploadMessageMedia } from './media.js';
 
 /** Most messages one history call returns. */
 export const MAX_HISTORY_COUNT = 100;
@@ -42,7 +43,9 @@ function elemOf(message: V2TIMMessage): MessageElem {
       ...(c.extension ? { extension: c.extension } : {}),
     };
   }
-  throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'message must come from createTextMessage or createCustomMessage');
+  const media = mediaElemOf(message);
+  if (media) return media;
+  throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'message must come from one of the create…Message calls');
 }
 
 export class V2TIMMessageManager {
@@ -75,20 +78,59 @@ export class V2TIMMessageManager {
   }
 
   /**
+   * An image message: `imagePath` is a file path (Node), or a `File`/`Blob`/`Uint8Array`.
+   * `sendMessage` uploads it (with `onProgress`); the server makes the thumbnail and
+   * large sizes, so the sent message's `imageElem.imageList` has all three.
+   */
+  createImageMessage(imagePath: V2TIMMediaSource): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.IMAGE);
+    m.imageElem = { path: typeof imagePath === 'string' ? imagePath : '', imageList: [] };
+    mediaSources.set(m, { kind: 'image', main: imagePath });
+    return m;
+  }
+
+  /** A voice message of `duration` seconds. */
+  createSoundMessage(soundPath: V2TIMMediaSource, duration: number): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.SOUND);
+    m.soundElem = { path: typeof soundPath === 'string' ? soundPath : '', UUID: '', dataSize: 0, duration } as V2TIMMessage['soundElem'] & object;
+    mediaSources.set(m, { kind: 'sound', main: soundPath });
+    return m;
+  }
+
+  /** A video message: `type` is the file's extension (e.g. `mp4`), `snapshotPath` an image shown before playing. */
+  createVideoMessage(videoFilePath: V2TIMMediaSource, type: string, duration: number, snapshotPath: V2TIMMediaSource): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.VIDEO);
+    m.videoElem = {
+      videoPath: typeof videoFilePath === 'string' ? videoFilePath : '', videoUUID: '', videoSize: 0, videoType: type ?? '', duration,
+      snapshotPath: typeof snapshotPath === 'string' ? snapshotPath : '', snapshotUUID: '', snapshotSize: 0, snapshotWidth: 0, snapshotHeight: 0,
+    } as V2TIMMessage['videoElem'] & object;
+    mediaSources.set(m, { kind: 'video', main: videoFilePath, snapshot: snapshotPath });
+    return m;
+  }
+
+  /** A file message; `fileName` is what the receiver sees (default: the path's last part or the File's name). */
+  createFileMessage(filePath: V2TIMMediaSource, fileName?: string): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.FILE);
+    m.fileElem = { path: typeof filePath === 'string' ? filePath : '', fileName: fileName ?? '', UUID: '', fileSize: 0 } as V2TIMMessage['fileElem'] & object;
+    mediaSources.set(m, { kind: 'file', main: filePath });
+    return m;
+  }
+
+  /**
    * Sends to `receiver` (C2C) or `groupID` (group; wins when both are given). Resolves with
    * the same message object, now SEND_SUCC with msgID/seq/timestamp from the server; on
    * failure its status is SEND_FAIL. Sending the same object again reuses its clientMsgID,
    * so a retry after a timeout cannot duplicate it. `priority`, `onlineUserOnly` and
    * `offlinePushInfo` are accepted for API compatibility; Confab has no offline push yet.
    */
-  sendMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined>(
+  sendMessage<C extends V2TIMSendCallback<V2TIMMessage> | undefined>(
     message: V2TIMMessage, receiver: string | null, groupID: string | null,
     priority?: number, onlineUserOnly?: boolean, offlinePushInfo?: V2TIMOfflinePushInfo | null, cb?: C,
   ): CallbackResult<V2TIMMessage, C> {
     void priority;
     void onlineUserOnly;
     void offlinePushInfo;
-    return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID));
+    return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID, cb?.onProgress?.bind(cb)));
   }
 
   getC2CHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(
@@ -149,7 +191,8 @@ export class V2TIMMessageManager {
   }
 }
 
-export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver: string | null, groupID: string | null): Promise<V2TIMMessage> {
+export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver: string | null, groupID: string | null,
+  onProgress?: (progress: number) => void): Promise<V2TIMMessage> {
   const s = core.requireSession();
   let conversationID: string;
   if (groupID) {
@@ -158,6 +201,14 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   } else {
     assertUserID(receiver, 'receiver');
     conversationID = c2cConversationID(receiver);
+  }
+  if (mediaSources.has(message)) {
+    try {
+      await uploadMessageMedia(s, message, onProgress);
+    } catch (err) {
+      message.status = V2TIMMessageStatus.SEND_FAIL;
+      throw err;
+    }
   }
   const elem = elemOf(message);
   if (new TextEncoder().encode(JSON.stringify(elem)).length > DEFAULT_MAX_MESSAGE_BYTES) {
@@ -174,7 +225,9 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
     const res = await s.connection.request('msg.send', { conversationID, clientMsgID: message.clientMsgID, elem }, { resend: true });
     // The reply's update omits the sent message (it is `res.message`); put it back.
     await s.engine.handleUpdate(res.update && { ...res.update, messages: [...res.update.messages, res.message] });
-    Object.assign(message, toV2Message(res.message, s.userID));
+    const restorePaths = localPaths(message);
+    Object.assign(message, toV2Message(res.message, s.userID, s.fileUrl));
+    restorePaths();
     return message;
   } catch (err) {
     message.status = V2TIMMessageStatus.SEND_FAIL;
@@ -202,7 +255,7 @@ async function history(s: Session, conversationID: string, count: number, lastMs
     messages = res.messages;
     await s.engine.cacheHistory(messages);
   }
-  return messages.map((m) => toV2Message(m, s.userID)).sort((a, b) => b.seq - a.seq);
+  return messages.map((m) => toV2Message(m, s.userID, s.fileUrl)).sort((a, b) => b.seq - a.seq);
 }
 
 /** The cached range if it is complete and contiguous, else undefined. */

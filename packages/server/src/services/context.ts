@@ -4,6 +4,7 @@ import { userTopic, type BusMessage } from '../bus/types.js';
 import type { AppRecord, Storage, StoredMessage, UserChange } from '../storage/types.js';
 import { conversationIDFor, toWireMessage, toWireUpdate } from './wire.js';
 import type { UserUpdate } from '@confab/protocol';
+import type { FileService } from '../files/file-service.js';
 
 /** Who is asking: a logged-in user of an app. */
 export interface Caller {
@@ -29,6 +30,8 @@ export interface ServiceContext {
   onDeletion?: () => void;
   /** Called after group messages were queued for fan-out; wakes the fan-out worker. */
   onFanout?: () => void;
+  /** The files of media messages; without it, media messages are refused (6016). */
+  files?: FileService;
 }
 
 /** The session to leave out of a user's push because its reply carries the update. */

@@ -11,6 +11,8 @@ import { GroupService } from './groups.js';
 import { MessageService } from './messages.js';
 import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
+import { FileService, type FileServiceOptions } from '../files/file-service.js';
+import type { FileStore } from '../files/types.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -111,6 +113,9 @@ export interface DomainOptions {
   fanout?: FanoutWorkerOptions;
   /** This node's ID in a cluster: the purge lease's holder, and the sender of cluster messages. Default: random. */
   nodeID?: string;
+  /** Where media messages' files go; without one, media messages are refused. */
+  fileStore?: FileStore;
+  files?: FileServiceOptions;
 }
 
 /** Every domain service, wired to one storage and one bus. */
@@ -125,6 +130,8 @@ export class Domain {
   readonly conversations: ConversationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
+  /** Media messages' files; undefined when the domain has no file store. */
+  readonly files: FileService | undefined;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
   readonly #logger: Logger;
@@ -169,7 +176,15 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, publishOrder: new Sequencer() };
+    this.files = options.fileStore ? new FileService(options.fileStore, storage, this.apps, logger, options.files) : undefined;
+    if (this.files) {
+      const files = this.files;
+      this.purge.collectFilesWith(() => files.collect());
+    }
+    const ctx: ServiceContext = {
+      storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, publishOrder: new Sequencer(),
+      ...(this.files ? { files: this.files } : {}),
+    };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);

@@ -5,6 +5,7 @@ import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
 import { refusePurgedResend } from './purged-resends.js';
+import { isMediaElem } from '../files/file-service.js';
 
 interface PendingSend extends AppendRequest {
   sessionID?: string;
@@ -63,6 +64,10 @@ export class MessageService {
       fanout = true;
     }
     await refusePurgedResend(this.#ctx, app, convKey, caller.userID, clientMsgID);
+    if (isMediaElem(elem)) {
+      if (!this.#ctx.files) throw new ConfabError(ErrorCode.INVALID_MSG_ELEM, 'this server has no file store');
+      elem = await this.#ctx.files.prepareSend(caller, convKey, clientMsgID, elem);
+    }
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
       ...(fanout ? { fanout } : {}),
@@ -75,6 +80,7 @@ export class MessageService {
         throw new ConfabError(ErrorCode.MESSAGE_DELETED, 'this message is no longer visible to you (the conversation was deleted or cleared since it was first sent, or it belongs to an earlier group membership); it is not sent again');
       }
     }
+    if (isMediaElem(elem) && !result.duplicate) await this.#ctx.files?.sent(app, convKey, caller.userID, clientMsgID, result.message.seq);
     const message = toWireMessage(caller.userID, result.message);
     const reply: { message: WireMessage; update?: UserUpdate } = { message };
     // The reply's update leaves out the sent message itself: it is `message` already

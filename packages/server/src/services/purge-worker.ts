@@ -67,6 +67,8 @@ export class PurgeWorker {
   /** The fencing token of this node's current acquisition of the lease. */
   #token: number | null = null;
   #forgotAt = -Infinity;
+  /** Deletes the bytes of files whose messages a step erased, and of files never sent. */
+  #collectFiles: (() => Promise<number>) | undefined;
 
   constructor(storage: Storage, logger: Logger, options: PurgeWorkerOptions = {}) {
     this.#storage = storage;
@@ -76,6 +78,11 @@ export class PurgeWorker {
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#resendGuardMs = options.resendGuardMs ?? DEFAULT_RESEND_GUARD_MS;
     this.holder = options.holder ?? randomUUID();
+  }
+
+  /** Deletes media files with the messages: after each step that erased some, and in every run. */
+  collectFilesWith(collect: () => Promise<number>): void {
+    this.#collectFiles = collect;
   }
 
   start(): void {
@@ -175,6 +182,8 @@ export class PurgeWorker {
           }
           const { erased, done } = step;
           total += erased;
+          // The step doomed the erased messages' files in its transaction; their bytes go now.
+          if (erased > 0 && this.#collectFiles) await this.#collectFiles();
           if (erased > 0) progressed = true;
           if (done) {
             progressed = true;
@@ -190,6 +199,8 @@ export class PurgeWorker {
       await this.#storage.deletions.compact();
       this.#logger.info({ erased: total }, 'purged deleted messages');
     }
+    // Files uploaded but never sent, and doomed files a crash left behind.
+    if (this.#held && this.#collectFiles) await this.#collectFiles();
     if (this.#held && Date.now() - this.#forgotAt >= FORGET_EVERY_MS) {
       this.#forgotAt = Date.now();
       // Request IDs only need to outlive any retry: a device's pending deletion is re-sent

@@ -13,6 +13,7 @@ import { PgDeviceStore } from './device-store.js';
 import { PgLeaseStore } from './lease-store.js';
 import { PgFanoutStore } from './fanout-store.js';
 import { PgPresenceStore } from './presence-store.js';
+import { PgFileRecordStore } from './file-record-store.js';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -79,6 +80,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     leases: new PgLeaseStore(pool),
     fanout: new PgFanoutStore(pool),
     presence: new PgPresenceStore(pool),
+    files: new PgFileRecordStore(pool),
     async close() {
       if (closed) return;
       closed = true;

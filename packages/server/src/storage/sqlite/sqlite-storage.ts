@@ -1,3 +1,4 @@
+import { SqliteFileRecordStore } from './file-record-store.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -54,6 +55,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     fanout: new SqliteFanoutStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
+    files: new SqliteFileRecordStore(db),
     async close() {
       await walSync?.barrier();
       walSync?.close();
