@@ -470,6 +470,41 @@ describe('admin console in Chromium', { skip: hasChromium ? false : `${CHROMIUM}
     await shot(page, '07-undo-and-acks');
   });
 
+  test('fits a 390 px phone and a 1280 px window: no sideways page, the wiped column in view', async () => {
+    // A device with a random ID (a 36-character UUID, the SDK's default) deletes a
+    // conversation, so the audit table holds a long ID.
+    const tablet = new V2TIMManager();
+    assert.ok(tablet.initSDK(app.sdkAppID, { serverUrl: server.wsUrl, logLevel: 'silent', store: new MemoryStore() }));
+    devices.push({ im: tablet, userID: 'alice', deviceID: '', deleted: [] });
+    await tablet.login('alice', await server.genUserSig(app.sdkAppID, 'alice'));
+    await bob.im.sendC2CTextMessage('for the tablet', 'alice');
+    await until('the tablet lists c2c_bob', async () => (await tablet.getConversationManager().getConversationList(0, 100))
+      .conversationList.some((c) => c.conversationID === 'c2c_bob'));
+    await tablet.getConversationManager().deleteConversation('c2c_bob');
+    await page.getByTestId('deletions-user-filter').fill('');
+    await page.getByTestId('deletions-apply').click();
+    const newest = page.getByTestId('deletion-row').first();
+    await until('the tablet\'s deletion is listed', async () => /[0-9a-f]{8}…/.test(await newest.innerText()));
+    const full = await newest.locator('code[data-full-id]').first().getAttribute('title');
+    assert.match(full ?? '', /^[0-9a-f-]{36}$/, 'the whole device ID is in the tooltip');
+
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const inView = async () => page.evaluate(`(() => {
+      const cell = document.querySelector('[data-testid="deletion-row"] [data-testid="deletion-devices"]');
+      const wrap = cell?.closest('.table-wrap');
+      if (!cell || !wrap) return 'missing';
+      return cell.getBoundingClientRect().right <= wrap.getBoundingClientRect().right + 1 ? 'visible' : 'cut off';
+    })()`);
+    assert.equal(await inView(), 'visible', 'at 1280 px the wiped column is not scrolled out of the table');
+    await shot(page, '10-width-1280');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    const widths = await page.evaluate('({ page: document.documentElement.scrollWidth, viewport: window.innerWidth })') as { page: number; viewport: number };
+    assert.ok(widths.page <= widths.viewport, `at 390 px the page is ${widths.page} px wide`);
+    await shot(page, '11-width-390');
+    await page.setViewportSize({ width: 1360, height: 900 });
+  });
+
   test('sign out clears the session; an app admin signs in with SDKAppID and secret key', async () => {
     await page.getByTestId('signout').click();
     await page.getByTestId('signin-view').waitFor({ state: 'visible' });

@@ -688,6 +688,16 @@ function stateCell(r, now) {
       : null);
 }
 
+/**
+ * A device ID as a table shows it: random IDs are 36 characters (a UUID), which pushed
+ * the "wiped n/m" column out of a 1280 px window. The first 8 characters tell devices
+ * apart; the whole ID is in the tooltip.
+ */
+function deviceCode(id) {
+  if (!id) return h('code', {}, '(none)');
+  return id.length > 12 ? h('code', { title: id, 'data-full-id': id }, `${id.slice(0, 8)}…`) : h('code', {}, id);
+}
+
 /** The Devices cell: "wiped on N of M", opening to each device and whether it wiped the deletion. */
 function devicesCell(r, open) {
   const devices = Array.isArray(r.devices) ? r.devices : [];
@@ -709,7 +719,7 @@ function devicesCell(r, open) {
       h('ul', { className: 'device-list', 'aria-label': 'Devices told of this deletion' }, devices.map((x) =>
         h('li', { 'data-testid': 'deletion-device', 'data-device-id': x.deviceID, 'data-wiped': String(x.wiped), title: describe(x) },
           h('span', { className: x.wiped ? 'mark mark-yes' : 'mark mark-no', 'aria-hidden': 'true' }, x.wiped ? '✓' : '…'),
-          h('code', {}, x.deviceID || '(none)'),
+          deviceCode(x.deviceID),
           h('span', { className: 'muted small device-what' }, x.deviceID === r.deviceID ? 'deleted here' : x.wiped ? 'wiped' : 'not yet wiped'))))));
 }
 
@@ -743,7 +753,7 @@ function renderDeletions() {
         onclick: () => lookUp(r.userID),
       }, r.userID)),
       h('td', { 'data-testid': 'deletion-conversation' }, h('code', {}, r.conversationID)),
-      h('td', {}, r.deviceID ? h('code', {}, r.deviceID) : h('span', { className: 'muted' }, '—')),
+      h('td', {}, r.deviceID ? deviceCode(r.deviceID) : h('span', { className: 'muted' }, '—')),
       h('td', {}, MODE_LABELS[r.mode] ?? r.mode),
       h('td', { className: 'num' }, r.watermarkSeq === null ? '—' : String(r.watermarkSeq)),
       stateCell(r, now),

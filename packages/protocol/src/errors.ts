@@ -52,6 +52,8 @@ export const ErrorCode = {
   LOGIN_IN_PROCESS: 7501,
   /** A message body is larger than the app's limit (12 KiB by default). */
   MESSAGE_TOO_LARGE: 8001,
+  /** A merger message nests more than 100 levels of merged messages. */
+  MERGER_MSG_LAYERS_OVER_LIMIT: 8005,
   /** A group ID is malformed. */
   INVALID_GROUP_ID: 8501,
   /** The user sent more requests per second than the server allows; the request was not applied. */

@@ -1,5 +1,5 @@
 import type {
-  DeletionStatus, FriendInfo, GroupInfo, GroupMember, GroupType, MediaKind, MessageElem, OperationResult, UserProfile,
+  DeletionStatus, FriendInfo, GroupInfo, GroupMember, GroupType, MediaKind, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
   UserUpdate, WireConversation, WireMessage,
 } from './model.js';
 import { ConfabError, ErrorCode } from './errors.js';
@@ -17,6 +17,19 @@ export const Capability = {
   DELETION_SYNC: 'conv.deletion-sync',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
+
+export interface MsgSendRequest {
+  conversationID: string;
+  clientMsgID: string;
+  elem: MessageElem;
+  /** `MessagePriority` (0-3): under load, higher priority sends commit first. */
+  priority?: number;
+  /** Deliver to sessions online now only: not stored, not counted unread. */
+  onlineUserOnly?: boolean;
+  /** Stored with the message; handed to the push provider for recipients with no session. */
+  offlinePushInfo?: OfflinePushInfo;
+  cloudCustomData?: string;
+}
 
 /** Frames larger than this are refused (error 9522) and the connection is closed. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -43,6 +56,11 @@ export interface LoginResult {
   /** The user's current sync version; a device behind it runs `conv.sync`. */
   version: number;
   profile: UserProfile;
+  /**
+   * When the UserSig this session logged in with expires (ms since the epoch); the server
+   * ends the session then unless `auth.renew` hands it a newer one first.
+   */
+  userSigExpireAt?: number;
 }
 
 /** Replies of operations that change the caller's state carry the change, so the
@@ -58,6 +76,12 @@ export interface Ops {
   login: { req: LoginRequest; res: LoginResult };
   logout: { req: Empty; res: Empty };
   ping: { req: Empty; res: { serverTime: number } };
+  /**
+   * Replaces the session's UserSig with a newer one for the same user, before the old one
+   * expires, so a long-lived connection is not cut at expiry. Refused with the login's
+   * codes (70001…) when the new UserSig is not valid; the session keeps the old one then.
+   */
+  'auth.renew': { req: { userSig: string }; res: { userSigExpireAt: number } };
 
   'profile.get': { req: { userIDs: string[] }; res: { profiles: UserProfile[] } };
   'profile.set': { req: { nickName?: string; faceUrl?: string; selfSignature?: string }; res: { profile: UserProfile } };
@@ -89,16 +113,22 @@ export interface Ops {
   'group.joinedList': { req: Empty; res: { groups: GroupInfo[] } };
   'group.info': { req: { groupIDs: string[] }; res: { groups: GroupInfo[] } };
 
-  'msg.send': { req: { conversationID: string; clientMsgID: string; elem: MessageElem }; res: { message: WireMessage } & WithUpdate };
+  'msg.send': { req: MsgSendRequest; res: { message: WireMessage } & WithUpdate };
   /**
    * History ("roaming") paging, newest first backwards: messages with seq < `beforeSeq`
    * (0 = from the newest), at most `count`, returned in ascending seq order. With
    * `afterSeq` instead, messages with seq > afterSeq in ascending order (catch-up).
+   * `timeFrom`/`timeTo` (seconds, inclusive) keep messages sent in that range;
+   * `elemTypes` (the reference's V2TIMElemType numbers) keeps those kinds. A filtered
+   * page reads at most 1000 messages: `nextSeq` says where the next read starts (the
+   * `beforeSeq` or `afterSeq` to send), whatever it found.
    */
   'msg.history': {
-    req: { conversationID: string; beforeSeq?: number; afterSeq?: number; count?: number };
-    res: { messages: WireMessage[]; isFinished: boolean };
+    req: { conversationID: string; beforeSeq?: number; afterSeq?: number; count?: number; timeFrom?: number; timeTo?: number; elemTypes?: number[] };
+    res: { messages: WireMessage[]; isFinished: boolean; nextSeq?: number };
   };
+  /** Messages by msgID (at most 100), those the caller may see; unknown IDs are left out. */
+  'msg.find': { req: { msgIDs: string[] }; res: { messages: WireMessage[] } };
 
   /**
    * Conversation rows (tombstones included) changed after `sinceVersion`, oldest change
@@ -175,6 +205,8 @@ export interface Pushes {
    * the version held (updates already held are dropped by version). Carries nothing.
    */
   'sync.hint': Record<string, never>;
+  /** A message sent with `onlineUserOnly`: for sessions online now, never stored (`seq` 0). */
+  'msg.online': WireMessage;
 }
 export type PushName = keyof Pushes;
 

@@ -5,7 +5,13 @@
  */
 
 /** The reference's `V2TIMElemType` numbers for the element kinds Confab carries. */
-export const ElemType = { TEXT: 1, CUSTOM: 2, IMAGE: 3, SOUND: 4, VIDEO: 5, FILE: 6 } as const;
+export const ElemType = { TEXT: 1, CUSTOM: 2, IMAGE: 3, SOUND: 4, VIDEO: 5, FILE: 6, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
+
+/** An element's `V2TIMElemType` number from its wire `type` (0 for a kind this build does not know). */
+export function elemTypeNumber(type: string): number {
+  const known: Record<string, number> = { text: 1, custom: 2, image: 3, sound: 4, video: 5, file: 6, location: 7, face: 8, merger: 10 };
+  return known[type] ?? 0;
+}
 
 export interface TextElem {
   type: 'text';
@@ -73,8 +79,6 @@ export interface FileElem {
 
 export type MediaElem = ImageElem | SoundElem | VideoElem | FileElem;
 
-export type MessageElem = TextElem | CustomElem | MediaElem;
-
 /** What an upload is for; decides its size limit (see `MEDIA_LIMITS`). */
 export type MediaKind = 'image' | 'sound' | 'video' | 'file';
 
@@ -85,6 +89,61 @@ export const MEDIA_LIMITS: Record<MediaKind, number> = {
   video: 100 * 1024 * 1024,
   file: 100 * 1024 * 1024,
 };
+/** The reference's V2TIMFaceElem: an app-defined sticker (`index` into the app's set, `data` free). */
+export interface FaceElem {
+  type: 'face';
+  index: number;
+  data: string;
+}
+
+/** The reference's V2TIMLocationElem. */
+export interface LocationElem {
+  type: 'location';
+  desc: string;
+  longitude: number;
+  latitude: number;
+}
+
+/**
+ * The reference's V2TIMMergerElem: several messages forwarded as one ("chat history").
+ * The merged messages travel inline in `messageList`, so the element is bounded by the
+ * app's message size like any other (see docs/messages.md).
+ */
+export interface MergerElem {
+  type: 'merger';
+  title: string;
+  abstractList: string[];
+  compatibleText: string;
+  /** The merged messages as their senders sent them (nested mergers included). */
+  messageList: MergedMessage[];
+}
+
+/** One message inside a merger: what a reader needs to show it, not its place in a chat. */
+export interface MergedMessage {
+  sender: string;
+  nickName?: string;
+  faceUrl?: string;
+  /** Original commit time, milliseconds. */
+  timestamp: number;
+  elem: MessageElem;
+  cloudCustomData?: string;
+}
+
+export type MessageElem = TextElem | CustomElem | FaceElem | LocationElem | MergerElem | MediaElem;
+
+/** The reference's V2TIMMessagePriority. */
+export const MessagePriority = { DEFAULT: 0, HIGH: 1, NORMAL: 2, LOW: 3 } as const;
+
+/** The reference's V2TIMOfflinePushInfo, stored with the message for the push provider. */
+export interface OfflinePushInfo {
+  title?: string;
+  desc?: string;
+  ext?: string;
+  disablePush?: boolean;
+  iOSSound?: string;
+  androidSound?: string;
+  ignoreIOSBadge?: boolean;
+}
 
 export interface WireMessage {
   /** Unique on the server; stable across devices. */
@@ -103,6 +162,16 @@ export interface WireMessage {
   /** Server commit time, milliseconds since the epoch. */
   timestamp: number;
   elem: MessageElem;
+  /** The sender's nickname and avatar when the message was sent. */
+  nickName?: string;
+  faceUrl?: string;
+  /** Set by the sender before sending; stored and delivered as is. */
+  cloudCustomData?: string;
+  /** `MessagePriority`; absent means DEFAULT. */
+  priority?: number;
+  offlinePushInfo?: OfflinePushInfo;
+  /** True for a message sent with `onlineUserOnly`: never stored, `seq` 0. */
+  isOnlineOnly?: boolean;
 }
 
 /**

@@ -2,7 +2,9 @@
  * Wire/stored shapes → the reference's V2TIM objects. Pure functions; the caches they read
  * (profiles, friend remarks, group names) are passed in.
  */
-import type { FriendInfo, GroupInfo, GroupMember, UserProfile, WireMessage } from '@confab/protocol';
+import { elemTypeNumber, type FriendInfo, type GroupInfo, type GroupMember, type MergedMessage, type MergerElem, type MessageElem, type UserProfile, type WireMessage } from '@confab/protocol';
+import { withCallback } from './callback.js';
+import type { StoredMessage } from './store/types.js';
 import { comparePositions } from './store/order.js';
 import { setMediaElem, type FileUrlResolver } from './media-elems.js';
 import type { StoredConversation } from './store/types.js';
@@ -23,7 +25,12 @@ export function emptyNameCache(): NameCache {
   return { profiles: new Map(), friendRemarks: new Map(), groups: new Map() };
 }
 
-export function toV2Message(m: WireMessage, selfUserID: string, fileUrl?: FileUrlResolver): V2TIMMessage {
+/**
+ * `readSeq`: the conversation's read position, for `isRead` (own messages are always
+ * read; others' are read up to it). Without it, others' messages count as unread: a
+ * message just received is.
+ */
+export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, readSeq?: number, fileUrl?: FileUrlResolver): V2TIMMessage {
   const isSelf = m.sender === selfUserID;
   const out: V2TIMMessage = {
     msgID: m.msgID,
@@ -37,12 +44,100 @@ export function toV2Message(m: WireMessage, selfUserID: string, fileUrl?: FileUr
     groupID: m.groupID ?? '',
     isSelf,
     status: V2TIMMessageStatus.SEND_SUCC,
-    elemType: m.elem.type === 'text' ? V2TIMElemType.TEXT : V2TIMElemType.CUSTOM,
+    elemType: elemTypeNumber(m.elem.type) as V2TIMElemType,
     seq: m.seq,
+    isRead: isSelf || (readSeq !== undefined && m.seq > 0 && m.seq <= readSeq),
   };
-  if (m.elem.type === 'text') out.textElem = { text: m.elem.text };
-  else if (m.elem.type !== 'custom') setMediaElem(out, m.elem, fileUrl);
-  else out.customElem = { data: m.elem.data, desc: m.elem.description ?? '', extension: m.elem.extension ?? '' };
+  setElem(out, m.elem, selfUserID, fileUrl);
+  if (m.nickName !== undefined) out.nickName = m.nickName;
+  if (m.faceUrl !== undefined) out.faceURL = m.faceUrl;
+  if (m.cloudCustomData !== undefined) out.cloudCustomData = m.cloudCustomData;
+  out.priority = m.priority ?? 0;
+  if (m.offlinePushInfo !== undefined) out.offlinePushInfo = { ...m.offlinePushInfo };
+  if (m.isOnlineOnly) out.isOnlineOnly = true;
+  const local = m as StoredMessage;
+  if (local.localCustomData !== undefined) out.localCustomData = local.localCustomData;
+  if (local.localCustomInt !== undefined) out.localCustomInt = local.localCustomInt;
+  return out;
+}
+
+/** Fills the element field of a message object from a wire element. */
+export function setElem(out: V2TIMMessage, elem: MessageElem, selfUserID: string, fileUrl?: FileUrlResolver): void {
+  switch (elem.type) {
+    case 'image':
+    case 'sound':
+    case 'video':
+    case 'file':
+      setMediaElem(out, elem, fileUrl);
+      return;
+    case 'text':
+      out.textElem = { text: elem.text };
+      return;
+    case 'custom':
+      out.customElem = { data: elem.data, desc: elem.description ?? '', extension: elem.extension ?? '' };
+      return;
+    case 'face':
+      out.faceElem = { index: elem.index, data: elem.data };
+      return;
+    case 'location':
+      out.locationElem = { desc: elem.desc, longitude: elem.longitude, latitude: elem.latitude };
+      return;
+    case 'merger': {
+      const list = elem.messageList;
+      out.mergerElem = {
+        title: elem.title,
+        abstractList: [...elem.abstractList],
+        layersOverLimit: mergerDepth(elem) > MAX_MERGER_LAYERS,
+        // The merged messages are inside the element: nothing to download.
+        downloadMergerMessage: (cb) => withCallback(cb, async () => list.map((item) => fromMerged(item, selfUserID))),
+      };
+      rememberMerger(out, elem);
+      return;
+    }
+  }
+}
+
+/**
+ * The wire element of each merger message object: `V2TIMMergerElem` shows the title and
+ * abstracts, not the merged messages, which sending or forwarding it needs.
+ */
+const mergerElems = new WeakMap<V2TIMMessage, MergerElem>();
+
+export function rememberMerger(message: V2TIMMessage, elem: MergerElem): void {
+  mergerElems.set(message, elem);
+}
+
+export function mergerElemOf(message: V2TIMMessage): MergerElem | undefined {
+  return mergerElems.get(message);
+}
+
+/** The reference's limit on nested merger messages. */
+export const MAX_MERGER_LAYERS = 100;
+
+/** Levels of merged messages inside a merger (1 for a merger of plain messages). */
+export function mergerDepth(elem: MessageElem): number {
+  let depth = 0;
+  let level: MessageElem[] = [elem];
+  while (level.length > 0) {
+    const next: MessageElem[] = [];
+    for (const e of level) if (e.type === 'merger') for (const m of e.messageList) next.push(m.elem);
+    if (level.some((e) => e.type === 'merger')) depth++;
+    level = next;
+  }
+  return depth;
+}
+
+function fromMerged(item: MergedMessage, selfUserID: string): V2TIMMessage {
+  const isSelf = item.sender === selfUserID;
+  const out: V2TIMMessage = {
+    msgID: '', clientMsgID: '', conversationID: '', timestamp: Math.floor(item.timestamp / 1000), serverTime: item.timestamp,
+    sender: item.sender, userID: '', groupID: '', isSelf, status: V2TIMMessageStatus.SEND_SUCC,
+    elemType: elemTypeNumber(item.elem.type) as V2TIMElemType, seq: 0, isRead: true, priority: 0,
+  };
+  setElem(out, item.elem, selfUserID);
+  if (item.nickName !== undefined) out.nickName = item.nickName;
+  if (item.faceUrl !== undefined) out.faceURL = item.faceUrl;
+  if (item.cloudCustomData !== undefined) out.cloudCustomData = item.cloudCustomData;
   return out;
 }
 
@@ -61,7 +156,7 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     showName = names.friendRemarks.get(userID) || p?.nickName || userID;
     faceUrl = p?.faceUrl ?? '';
   }
-  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, fileUrl) : null;
+  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, c.readSeq, fileUrl) : null;
   const out: V2TIMConversation = {
     conversationID: c.conversationID,
     type: c.type,

@@ -14,11 +14,12 @@ export { MemoryStore } from './store/memory-store.js';
 // Browser persistence. Safe to import anywhere: it touches `indexedDB` only in open().
 export { IndexedDbStore } from './store/indexeddb-store.js';
 export type { IndexedDbStoreOptions } from './store/indexeddb-store.js';
-export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreChangeBatch, MessageQuery, ConversationPosition } from './store/types.js';
+export type { LocalStore, StoreScope, StoredConversation, StoredMessage, StoreChangeBatch, MessageQuery, ConversationPosition, LocalCustomPatch } from './store/types.js';
 export type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
 export { MetaKey } from './store/types.js';
 export type { V2TIMCallback, V2TIMValueCallback, CallbackResult } from './callback.js';
-export type { LogLevel } from './log.js';
+export type { LogLevel, Logger } from './log.js';
+export type { UserSigProvider } from './manager/session-upkeep.js';
 export * from './types.js';
 export { ConfabError, ErrorCode, GroupType, GroupMemberRole, Capability, PROTOCOL_VERSION, ConversationMarkType as V2TIMConversationMarkType } from '@confab/protocol';
 export type { DeletionStatus as V2TIMConversationDeletionStatus } from '@confab/protocol';

@@ -10,10 +10,13 @@ export interface Logger {
   error(msg: string, ...rest: unknown[]): void;
 }
 
-export function createLogger(level: LogLevel = 'warn', prefix = '[confab]'): Logger {
+/** Lines at `level` and above, with `prefix`, to `sink` (default: the console). */
+export function createLogger(level: LogLevel = 'warn', prefix = '[confab]', sink?: Logger): Logger {
   const min = ORDER[level] ?? ORDER.warn;
   const at = (l: Exclude<LogLevel, 'silent'>) => (msg: string, ...rest: unknown[]) => {
-    if (ORDER[l] >= min) console[l](`${prefix} ${msg}`, ...rest);
+    if (ORDER[l] < min) return;
+    if (sink) sink[l](`${prefix} ${msg}`, ...rest);
+    else console[l](`${prefix} ${msg}`, ...rest);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -7,6 +7,8 @@ import type { LocalStore } from './store/types.js';
 import type { CallbackResult, V2TIMValueCallback } from './callback.js';
 import type { LogLevel } from './log.js';
 import type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
+import type { UserSigProvider } from './manager/session-upkeep.js';
+import type { Logger } from './log.js';
 
 /** The reference's `V2TIMLoginStatus`. */
 export const V2TIMLoginStatus = { LOGINED: 1, LOGINING: 2, LOGOUT: 3 } as const;
@@ -17,7 +19,7 @@ export const V2TIMMessageStatus = { SENDING: 1, SEND_SUCC: 2, SEND_FAIL: 3 } as 
 export type V2TIMMessageStatus = (typeof V2TIMMessageStatus)[keyof typeof V2TIMMessageStatus];
 
 /** The reference's `V2TIMElemType` (the kinds Confab carries). */
-export const V2TIMElemType = { TEXT: 1, CUSTOM: 2, IMAGE: 3, SOUND: 4, VIDEO: 5, FILE: 6 } as const;
+export const V2TIMElemType = { TEXT: 1, CUSTOM: 2, IMAGE: 3, SOUND: 4, VIDEO: 5, FILE: 6, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
 export type V2TIMElemType = (typeof V2TIMElemType)[keyof typeof V2TIMElemType];
 
 /** The reference's `V2TIMConversationType`. */
@@ -43,6 +45,19 @@ export interface V2TIMSDKConfig {
   requestTimeoutMs?: number;
   logLevel?: LogLevel;
   /**
+   * Where the SDK's log lines go (default: the console), e.g. the app's own logger or a
+   * crash reporter's breadcrumbs. `logLevel` still decides which lines are written.
+   */
+  logger?: Logger;
+  /**
+   * Returns a fresh UserSig for the user. When given, the SDK calls it some time before
+   * the current UserSig expires (`userSigRefreshAheadMs`, default 5 minutes, at most half
+   * its remaining lifetime) and hands the new one to the server, so the connection is
+   * not cut at expiry; without it the session ends then with `onUserSigExpired`.
+   */
+  userSigProvider?: UserSigProvider;
+  userSigRefreshAheadMs?: number;
+  /**
    * After each sync, fetch the newest messages of the conversations at the top of the
    * list in the background, so the first chats a user opens come from the cache.
    * Default `{ conversations: 20, messages: 20 }`; `false` turns it off.
@@ -67,6 +82,12 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * The connection of the logged-in session: `closed` when there is none (logged out,
+ * kicked), `connecting` during a (re)connect, `disconnected` while waiting to reconnect.
+ */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'closed';
+
 export interface V2TIMSDKListener {
   onConnecting?(): void;
   onConnectSuccess?(): void;
@@ -75,6 +96,13 @@ export interface V2TIMSDKListener {
   onKickedOffline?(): void;
   /** The UserSig expired (70001); log in again with a fresh one. */
   onUserSigExpired?(): void;
+  /**
+   * Confab's addition: the connection's state changed (`getConnectionState()`), e.g. to
+   * show "connecting…" in the app's title bar.
+   */
+  onConnectionStateChanged?(state: ConnectionState): void;
+  /** Confab's addition: `userSigProvider` supplied a new UserSig and the server took it. */
+  onUserSigRenewed?(userSigExpireAt: number): void;
 }
 
 export interface V2TIMTextElem {
@@ -154,6 +182,91 @@ export interface V2TIMSendCallback<T> extends V2TIMValueCallback<T> {
   onProgress?(progress: number): void;
 }
 
+export interface V2TIMFaceElem {
+  index: number;
+  data: string;
+}
+export interface V2TIMLocationElem {
+  desc: string;
+  longitude: number;
+  latitude: number;
+}
+/**
+ * The reference's V2TIMMergerElem. The merged messages travel inside the message, so
+ * `downloadMergerMessage` answers from it without a request (docs/messages.md).
+ */
+export interface V2TIMMergerElem {
+  title: string;
+  abstractList: string[];
+  /** True when the merged messages nest more than 100 levels (they cannot be sent). */
+  layersOverLimit: boolean;
+  downloadMergerMessage<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(cb?: C): CallbackResult<V2TIMMessage[], C>;
+}
+
+/** The reference's V2TIMMessagePriority. */
+export const V2TIMMessagePriority = {
+  V2TIM_PRIORITY_DEFAULT: 0, V2TIM_PRIORITY_HIGH: 1, V2TIM_PRIORITY_NORMAL: 2, V2TIM_PRIORITY_LOW: 3,
+} as const;
+
+/** The reference's V2TIMMessageGetType. */
+export const V2TIMMessageGetType = {
+  V2TIM_GET_CLOUD_OLDER_MSG: 1, V2TIM_GET_CLOUD_NEWER_MSG: 2, V2TIM_GET_LOCAL_OLDER_MSG: 3, V2TIM_GET_LOCAL_NEWER_MSG: 4,
+} as const;
+
+/** The reference's V2TIMMessageListGetOption. */
+export interface V2TIMMessageListGetOption {
+  getType: number;
+  /** One of userID (C2C) or groupID. */
+  userID?: string;
+  groupID?: string;
+  count: number;
+  /** Page from this message (excluded); null for the newest (older) or the oldest (newer). */
+  lastMsg?: V2TIMMessage | null;
+  /** Page from this seq instead of lastMsg (included, as the reference's group option). */
+  lastMsgSeq?: number;
+  /** Seconds; 0 = now (older) / no bound (newer). */
+  getTimeBegin?: number;
+  /** Seconds; 0 = no bound. Older: [getTimeBegin - getTimePeriod, getTimeBegin]; newer: [getTimeBegin, getTimeBegin + getTimePeriod]. */
+  getTimePeriod?: number;
+  /** V2TIMElemType numbers to keep; empty = all. */
+  messageTypeList?: number[];
+}
+
+/** The reference's V2TIMKeywordListMatchType. */
+export const V2TIMKeywordListMatchType = { V2TIM_KEYWORD_LIST_MATCH_TYPE_OR: 0, V2TIM_KEYWORD_LIST_MATCH_TYPE_AND: 1 } as const;
+
+/** The reference's V2TIMMessageSearchParam. */
+export interface V2TIMMessageSearchParam {
+  keywordList?: string[];
+  keywordListMatchType?: number;
+  senderUserIDList?: string[];
+  messageTypeList?: number[];
+  /** Search one conversation; absent = all. */
+  conversationID?: string;
+  /** Seconds; 0 = now. */
+  searchTimePosition?: number;
+  /** Seconds back from searchTimePosition; 0 = no bound. */
+  searchTimePeriod?: number;
+  pageSize?: number;
+  pageIndex?: number;
+}
+
+export interface V2TIMMessageSearchResultItem {
+  conversationID: string;
+  messageCount: number;
+  /**
+   * With `conversationID` in the search: this page of the matching messages. Without it:
+   * the message when `messageCount` is 1, else empty (as the reference).
+   */
+  messageList: V2TIMMessage[];
+}
+
+export interface V2TIMMessageSearchResult {
+  /** Matching messages (one conversation searched) or matching conversations (all searched). */
+  totalCount: number;
+  messageSearchResultItems: V2TIMMessageSearchResultItem[];
+}
+
 export interface V2TIMMessage {
   /** Server ID; empty until sent. */
   msgID: string;
@@ -177,8 +290,26 @@ export interface V2TIMMessage {
   soundElem?: V2TIMSoundElem;
   videoElem?: V2TIMVideoElem;
   fileElem?: V2TIMFileElem;
-  /** Position in the conversation; 0 until sent. */
+  faceElem?: V2TIMFaceElem;
+  locationElem?: V2TIMLocationElem;
+  mergerElem?: V2TIMMergerElem;
+  /** Position in the conversation; 0 until sent (and for `onlineUserOnly` messages). */
   seq: number;
+  /** The sender's nickname and avatar when it was sent. */
+  nickName?: string;
+  faceURL?: string;
+  /** Read by this user: own messages, and others' up to the conversation's read position. */
+  isRead?: boolean;
+  /** Set before sending; stored and delivered with the message. */
+  cloudCustomData?: string;
+  /** On this device only (`setLocalCustomData`). */
+  localCustomData?: string;
+  localCustomInt?: number;
+  /** V2TIMMessagePriority. */
+  priority?: number;
+  offlinePushInfo?: V2TIMOfflinePushInfo;
+  /** Sent with `onlineUserOnly`: never stored. */
+  isOnlineOnly?: boolean;
 }
 
 export interface V2TIMConversation {
@@ -321,4 +452,9 @@ export interface V2TIMGroupListener {
 export interface V2TIMOfflinePushInfo {
   title?: string;
   desc?: string;
+  ext?: string;
+  disablePush?: boolean;
+  iOSSound?: string;
+  androidSound?: string;
+  ignoreIOSBadge?: boolean;
 }

@@ -251,3 +251,73 @@ describe('Connection with several server URLs (failover)', () => {
     assert.throws(() => make([]), { code: 6017 });
   });
 });
+
+describe('Connection.checkNow (network hints)', () => {
+  async function waitFor(cond: () => boolean, what: string) {
+    const until = Date.now() + 20_000;
+    while (!cond()) {
+      if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Connected, with a backoff so long that only checkNow can bring a reconnect within the test. */
+  async function slowBackoff() {
+    FakeSocket.all = [];
+    const conn = new Connection({
+      url: 'ws://fake/ws', WebSocket: FakeSocket, log: createLogger('silent'), requestTimeoutMs: 1000,
+      backoff: { baseMs: 600_000, capMs: 600_000, random: () => 0.99 },
+      login: { sdkAppID: 1, userID: 'alice', userSig: 's', deviceID: 'd', protocolVersion: 1 },
+    });
+    const started = conn.start();
+    await tick();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.reply(ws.last('login').id, LOGIN_RESULT);
+    await started;
+    return { conn, ws };
+  }
+
+  it('while waiting out the backoff, reconnects at once with the newest UserSig', async () => {
+    const { conn, ws } = await slowBackoff();
+    ws.drop();
+    assert.equal(conn.state, 'disconnected');
+    await tick();
+    assert.equal(FakeSocket.all.length, 1, 'the backoff holds the reconnect');
+    conn.setUserSig('renewed');
+    conn.checkNow('online');
+    await tick();
+    assert.equal(FakeSocket.all.length, 2, 'a new socket opens without waiting');
+    const ws2 = FakeSocket.all[1]!;
+    ws2.open();
+    assert.equal((ws2.last('login').body as { userSig: string }).userSig, 'renewed');
+    ws2.reply(ws2.last('login').id, LOGIN_RESULT);
+    await waitFor(() => conn.state === 'connected', 'the reconnect');
+    conn.close();
+  });
+
+  it('when connected, a socket that does not answer the probe ping is dropped', async () => {
+    const { conn, ws } = await slowBackoff();
+    conn.checkNow('visible');
+    const probe = ws.last('ping');
+    assert.ok(probe, 'a ping goes out at once');
+    await waitFor(() => conn.state !== 'connected', 'the dead socket to be given up');
+    assert.equal(conn.state, 'disconnected');
+    conn.close();
+  });
+
+  it('when connected, an answered probe keeps the socket', async () => {
+    const { conn, ws } = await slowBackoff();
+    conn.checkNow('visible');
+    const first = ws.last('ping');
+    ws.reply(first.id, { serverTime: 1 });
+    // A second check sends a new ping only once the first probe's timer has run out.
+    await waitFor(() => {
+      conn.checkNow('visible');
+      return ws.last('ping').id !== first.id;
+    }, 'the first probe to settle');
+    assert.equal(conn.state, 'connected');
+    assert.equal(FakeSocket.all.length, 1);
+    conn.close();
+  });
+});

@@ -322,6 +322,56 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       await store.close();
     });
 
+    it('keeps local custom fields on this device: set by msgID, kept when the server sends the message again', async () => {
+      const store = await opened();
+      await store.apply({ upsertConversations: [conv('c2c_bob', { lastSeq: 2 })], putMessages: [msg('c2c_bob', 1), msg('c2c_bob', 2)] });
+      await store.apply({ setLocalCustom: [{ msgID: 'c2c_bob/1', localCustomData: 'starred' }, { msgID: 'c2c_bob/404', localCustomInt: 1 }] });
+      await store.apply({ setLocalCustom: [{ msgID: 'c2c_bob/1', localCustomInt: 7 }] });
+      let [m1] = await store.getMessagesByID(['c2c_bob/1']);
+      assert.equal(m1?.localCustomData, 'starred', 'a patch without the field keeps it');
+      assert.equal(m1?.localCustomInt, 7);
+      // A history page brings the same message again, without local fields: they stay.
+      await store.apply({ putMessages: [msg('c2c_bob', 1, { elem: { type: 'text', text: 'again' } })] });
+      [m1] = await store.getMessagesByID(['c2c_bob/1']);
+      assert.equal(m1?.localCustomData, 'starred');
+      assert.equal(m1?.localCustomInt, 7);
+      assert.deepEqual(m1?.elem, { type: 'text', text: 'again' });
+      assert.equal((await store.getMessages('c2c_bob', { limit: 10 }))[0]?.localCustomData, 'starred');
+      const [m2] = await store.getMessagesByID(['c2c_bob/2']);
+      assert.equal(m2?.localCustomData, undefined);
+      assert.equal((await store.getMessagesByID(['c2c_bob/404'])).length, 0, 'a message not cached is not created');
+      await assert.rejects(store.apply({ setLocalCustom: [{ msgID: 'c2c_bob/2', localCustomInt: 1.5 }] }), { code: 6017 });
+      await store.close();
+    });
+
+    it('searches cached messages of one conversation or of all, within the scope', async () => {
+      const store = await opened();
+      await store.apply({
+        upsertConversations: [conv('c2c_bob', { lastSeq: 3 }), conv('group_g1', { lastSeq: 2 })],
+        putMessages: [
+          msg('c2c_bob', 1, { elem: { type: 'text', text: 'lunch today?' } }),
+          msg('c2c_bob', 2, { elem: { type: 'text', text: 'no' } }),
+          msg('c2c_bob', 3, { elem: { type: 'face', index: 1, data: 'lunch' } }),
+          msg('group_g1', 1, { elem: { type: 'text', text: 'Lunch at noon' }, sender: 'carol' }),
+          msg('group_g1', 2, { elem: { type: 'location', desc: 'office', longitude: 1, latitude: 2 } }),
+        ],
+      });
+      const lunch = (m: WireMessage) => JSON.stringify(m.elem).toLowerCase().includes('lunch');
+      const all = await store.searchMessages(undefined, lunch);
+      assert.deepEqual(all.map((m) => m.msgID).sort(), ['c2c_bob/1', 'c2c_bob/3', 'group_g1/1']);
+      const one = await store.searchMessages('c2c_bob', lunch);
+      assert.deepEqual(one.map((m) => m.msgID).sort(), ['c2c_bob/1', 'c2c_bob/3']);
+      assert.deepEqual(await store.searchMessages('c2c_nobody', () => true), []);
+      assert.equal((await store.searchMessages(undefined, () => true)).length, 5);
+      // Another user's cache is not searched.
+      await store.open({ sdkAppID: APP.sdkAppID, userID: 'carol' });
+      await store.apply({ upsertConversations: [conv('c2c_dave', { lastSeq: 1 })], putMessages: [msg('c2c_dave', 1, { elem: { type: 'text', text: 'lunch' } })] });
+      assert.deepEqual((await store.searchMessages(undefined, lunch)).map((m) => m.msgID), ['c2c_dave/1']);
+      await store.open(APP);
+      assert.equal((await store.searchMessages(undefined, lunch)).length, 3);
+      await store.close();
+    });
+
     it('fails with 6019 when used before open', async () => {
       const store = await makeStore();
       await assert.rejects(store.listConversations(), { code: 6019 });

@@ -17,3 +17,4 @@ export { S3FileStore, type S3FileStoreOptions } from './files/s3-store.js';
 export type { FileStoreConfig } from './files/open.js';
 export { FileService, type FileServiceOptions } from './files/file-service.js';
 export { purgeMessageFiles } from './files/purge-message-files.js';
+export { loggingPushProvider, type PushProvider, type OfflinePushNotification } from './services/offline-push.js';

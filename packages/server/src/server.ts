@@ -15,6 +15,7 @@ import { Domain } from './services/domain.js';
 import { persistedNodeID } from './node-identity.js';
 import type { PurgeWorkerOptions } from './services/purge-worker.js';
 import type { FanoutWorkerOptions } from './services/fanout-worker.js';
+import type { PushProvider } from './services/offline-push.js';
 import { Router, sendJson } from './http/router.js';
 import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
@@ -96,6 +97,11 @@ export interface ServerOptions {
   fileStore?: FileStore | FileStoreConfig;
   /** Upload and download URL lifetimes, and how long an unsent upload is kept. */
   files?: FileServiceOptions;
+  /**
+   * Receives an offline push for each stored message reaching a recipient with no session
+   * online (see `PushProvider`); without one, each is a debug log line.
+   */
+  pushProvider?: PushProvider;
 }
 
 export interface ConfabServer {
@@ -176,6 +182,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   const { nodeID, logger, storage, bus, limits, fileStore } = parts;
   const domain = new Domain(storage, bus, logger, {
     purge: options.purge || {}, fanout: options.fanout || {}, nodeID, fileStore, ...(options.files ? { files: options.files } : {}),
+    ...(options.pushProvider ? { pushProvider: options.pushProvider } : {}),
   });
   if (options.purge !== false) domain.purge.start();
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();

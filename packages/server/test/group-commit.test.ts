@@ -81,3 +81,38 @@ test('a writer that never reports an early commit is run one batch at a time', a
   assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => i));
   assert.equal(most, 1);
 });
+
+test('under a backlog the next batch takes high-priority requests first, low ones last, in arrival order within each', async () => {
+  // The first batch is held open until released, so the requests submitted meanwhile
+  // form a backlog; what the next batches contain is then decided by rank alone.
+  type Req = { id: string; rank: number };
+  const writes: string[][] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let first = true;
+  const committer = new GroupCommitter<Req, string>(async (batch) => {
+    writes.push(batch.map((r) => r.id));
+    if (first) {
+      first = false;
+      await held;
+    }
+    return batch.map((r) => r.id);
+  }, 3, undefined, (req) => req.rank);
+
+  const blocker = committer.submit({ id: 'first', rank: 1 });
+  // Wait until the first batch is being written (it is taken on the next turn of the loop).
+  while (writes.length === 0) await new Promise((resolve) => setImmediate(resolve));
+  const backlog: Req[] = [
+    { id: 'low-1', rank: 2 }, { id: 'normal-1', rank: 1 }, { id: 'high-1', rank: 0 },
+    { id: 'low-2', rank: 2 }, { id: 'high-2', rank: 0 }, { id: 'normal-2', rank: 1 },
+  ];
+  const pending = backlog.map((r) => committer.submit(r));
+  assert.equal(committer.pending, 6);
+  release();
+  await Promise.all([blocker, ...pending]);
+  assert.deepEqual(writes, [
+    ['first'],
+    ['high-1', 'high-2', 'normal-1'],
+    ['normal-2', 'low-1', 'low-2'],
+  ]);
+});

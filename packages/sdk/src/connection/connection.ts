@@ -37,6 +37,8 @@
  *   session; every other close (4002 output budget, 4003 login deadline, 1001 shutdown,
  *   an upgrade refused with HTTP 503…) is a dropped connection: reconnect with backoff.
  *   A login refused with a code (70050 too many failed logins…) is not retried.
+ * - `checkNow()` (the browser's `online` event, a tab made visible): a pending reconnect
+ *   happens at once, and a connected socket must answer a ping within 5 s or is dropped.
  */
 import {
   ConfabError, ErrorCode, decodeServerFrame,
@@ -108,6 +110,9 @@ const MAX_IN_FLIGHT = 32;
 /** The pause before re-sending a request refused with 9506: 250 ms plus full jitter growing to 4 s. */
 const RATE_RETRY: BackoffOptions = { baseMs: 250, capMs: 4000 };
 
+/** How long `checkNow` waits for any frame after its ping before it declares the socket dead. */
+const PROBE_TIMEOUT_MS = 5000;
+
 /** Login codes worth retrying: the server is busy or failed, the credentials are fine. */
 const TRANSIENT_LOGIN_CODES = new Set<number>([ErrorCode.SERVER_INTERNAL, ErrorCode.SERVER_OVERLOADED, ErrorCode.REQUEST_TIMEOUT]);
 
@@ -134,6 +139,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #lastReceived = 0;
   #unansweredPings = 0;
   #first: { resolve(r: LoginResult): void; reject(e: ConfabError): void } | undefined;
+  /** Frames received on any socket; `checkNow` compares it before and after its ping. */
+  #framesReceived = 0;
+  /** The ping sent by `checkNow`, until it is answered or given up. */
+  #probe: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionOptions) {
     super();
@@ -224,6 +233,41 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return true;
   }
 
+  /**
+   * The UserSig the next login (a reconnect) sends. The session's own UserSig is renewed
+   * with `auth.renew`; this keeps a later reconnect from logging in with the expired one.
+   */
+  setUserSig(userSig: string): void {
+    this.#opts.login = { ...this.#opts.login, userSig };
+  }
+
+  /**
+   * The network may be back (the browser's `online` event, a tab becoming visible): when
+   * waiting to reconnect, reconnect now instead of at the end of the backoff; when
+   * connected, make sure the socket still answers — after a laptop sleeps or a phone
+   * changes network the old socket is often dead without a close, and the ping rule
+   * alone would notice only after two missed intervals (about 90 s).
+   */
+  checkNow(reason: string): void {
+    if (this.#state === 'disconnected' && this.#reconnectTimer !== undefined) {
+      clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = undefined;
+      this.#opts.log.info(`${reason}: reconnecting now`);
+      void this.#openTransport();
+      return;
+    }
+    if (this.#state !== 'connected' || this.#probe !== undefined) return;
+    const transportID = this.#transportID;
+    const framesBefore = this.#framesReceived;
+    this.#send(JSON.stringify({ id: this.#nextID++, op: 'ping', body: {} }));
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined;
+      if (transportID === this.#transportID && this.#framesReceived === framesBefore) {
+        this.#transportDown(transportID, `${reason}, and the socket did not answer a ping`);
+      }
+    }, Math.min(PROBE_TIMEOUT_MS, this.#opts.requestTimeoutMs));
+  }
+
   /** Ends the session for good (logout, unInit). Pending requests fail with 9508. */
   close(code = 0, desc = 'closed by the app'): void {
     if (this.#state === 'closed') return;
@@ -302,6 +346,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
 
   #onFrame(text: string): void {
+    this.#framesReceived++;
     this.#lastReceived = Date.now();
     this.#unansweredPings = 0;
     let frame;
@@ -374,6 +419,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   /** Forgets the current socket; its late events are ignored by the transport ID check. */
   #abandonTransport(): void {
     this.#transportID++;
+    clearTimeout(this.#probe);
+    this.#probe = undefined;
     clearTimeout(this.#loginTimer);
     this.#loginID = 0;
     this.#stopPing();

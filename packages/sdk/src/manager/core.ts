@@ -26,6 +26,7 @@ import { SyncEngine } from '../sync/sync-engine.js';
 import { recoverPendingDeletions } from './deletion.js';
 import { ListCursors } from './list-cursors.js';
 import { fileUrl } from './media.js';
+import { SessionUpkeep } from './session-upkeep.js';
 import {
   V2TIMLoginStatus,
   type V2TIMAdvancedMsgListener, type V2TIMConversationListener, type V2TIMFriendshipListener,
@@ -45,6 +46,8 @@ export class Session {
   prefetching = false;
   /** A signed download URL for a file of a message this user can see (media-elems.ts). */
   readonly fileUrl = (uuid: string): Promise<string> => fileUrl(this, uuid);
+  /** UserSig renewal and network hints (session-upkeep.ts); set at login. */
+  upkeep: SessionUpkeep | undefined;
   constructor(
     readonly userID: string,
     readonly store: LocalStore,
@@ -116,6 +119,7 @@ export class SdkCore {
     const config = this.config!;
     const store = this.store!;
     let connection: Connection | undefined;
+    let upkeep: SessionUpkeep | undefined;
     try {
       await store.open({ sdkAppID: this.sdkAppID!, userID });
       const deviceID = config.deviceID ?? (await this.#deviceID(store));
@@ -144,10 +148,18 @@ export class SdkCore {
       });
       (session as { engine: SyncEngine }).engine = engine;
       await engine.load();
+      session.upkeep = upkeep = new SessionUpkeep({
+        userID, connection, log: this.log,
+        ...(config.userSigProvider ? { userSigProvider: config.userSigProvider } : {}),
+        ...(config.userSigRefreshAheadMs !== undefined ? { refreshAheadMs: config.userSigRefreshAheadMs } : {}),
+        onRenewed: (at) => this.emit(this.sdkListeners, (l) => l.onUserSigRenewed?.(at)),
+      });
       this.#wire(session);
       this.#loggingIn = connection;
-      await connection.start();
+      const loginResult = await connection.start();
       if (this.#loggingIn !== connection) throw new ConfabError(ErrorCode.NETWORK_DISCONNECTED, 'logged out during login');
+      upkeep.loggedIn(loginResult);
+      upkeep.watchNetwork();
       this.#loggingIn = undefined;
       this.session = session;
       this.status = V2TIMLoginStatus.LOGINED;
@@ -158,6 +170,7 @@ export class SdkCore {
       void engine.sync();
     } catch (err) {
       this.#loggingIn = undefined;
+      upkeep?.stop();
       connection?.close();
       this.status = V2TIMLoginStatus.LOGOUT;
       await store.close().catch(() => undefined);
@@ -177,6 +190,7 @@ export class SdkCore {
     this.session = undefined;
     this.status = V2TIMLoginStatus.LOGOUT;
     session.engine.stop();
+    session.upkeep?.stop();
     // Tell the server so it drops the device's session at once; do not wait long for it.
     await session.connection.request('logout', {}, { timeoutMs: 3000 }).catch(() => undefined);
     session.connection.close();
@@ -211,7 +225,9 @@ export class SdkCore {
     const { connection, engine } = session;
     connection.on('connecting', () => this.emit(this.sdkListeners, (l) => l.onConnecting?.()));
     connection.on('connectFailed', ({ code, desc }) => this.emit(this.sdkListeners, (l) => l.onConnectFailed?.(code, desc)));
-    connection.on('connected', ({ reconnected }) => {
+    connection.on('state', ({ newState }) => this.emit(this.sdkListeners, (l) => l.onConnectionStateChanged?.(newState)));
+    connection.on('connected', ({ result, reconnected }) => {
+      if (reconnected) session.upkeep?.loggedIn(result);
       this.emit(this.sdkListeners, (l) => l.onConnectSuccess?.());
       // The first sync is started by login() once it has published the session.
       if (reconnected) {
@@ -225,6 +241,7 @@ export class SdkCore {
       this.session = undefined;
       this.status = V2TIMLoginStatus.LOGOUT;
       engine.stop();
+      session.upkeep?.stop();
       void session.store.close().catch(() => undefined);
       if (code === ErrorCode.KICKED_OFF_BY_OTHER) this.emit(this.sdkListeners, (l) => l.onKickedOffline?.());
       else if (code === ErrorCode.USER_SIG_EXPIRED || code === ErrorCode.USER_SIG_EXPIRED_LOCAL) {
@@ -238,6 +255,12 @@ export class SdkCore {
       case 'update':
         void session.engine.handleUpdate((frame as PushFrame<'update'>).body);
         return;
+      case 'msg.online': {
+        // Sent with onlineUserOnly: announced, never stored (history never shows it).
+        const msg = toV2Message((frame as PushFrame<'msg.online'>).body, session.userID, undefined, session.fileUrl);
+        this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
+        return;
+      }
       case 'sync.hint':
         void session.engine.resync().catch((err: unknown) => this.log.warn(`sync after a hint failed: ${String(err)}`));
         return;
@@ -312,7 +335,7 @@ export class SdkCore {
       totalUnread: (total: number) => this.emit(this.conversationListeners, (l) => l.onTotalUnreadMessageCountChanged?.(total)),
       newMessages: (messages: WireMessage[]) => {
         for (const m of messages) {
-          const msg = toV2Message(m, session.userID, session.fileUrl);
+          const msg = toV2Message(m, session.userID, undefined, session.fileUrl);
           this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
         }
       },

@@ -4,14 +4,18 @@
  */
 import {
   ConfabError, DEFAULT_MAX_MESSAGE_BYTES, ErrorCode, assertGroupID, assertUserID,
-  c2cConversationID, groupConversationID, type MessageElem, type WireMessage,
+  c2cConversationID, groupConversationID, type MsgSendRequest, type WireMessage,
 } from '@confab/protocol';
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
-import { toV2Message } from '../convert.js';
+import { mergerElemOf, rememberMerger, toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
-  type V2TIMAdvancedMsgListener, type V2TIMMediaSource, type V2TIMMessage, type V2TIMOfflinePushInfo, type V2TIMSendCallback,
+  type V2TIMAdvancedMsgListener, type V2TIMMediaSource, type V2TIMMessage, type V2TIMMessageListGetOption, type V2TIMMessageSearchParam,
+  type V2TIMMessageSearchResult, type V2TIMOfflinePushInfo, type V2TIMSendCallback,
 } from '../types.js';
+import { elemOf, mergerElem } from './message-create.js';
+import { historyByOption } from './history-option.js';
+import { findMessages, searchLocalMessages } from './message-search.js';
 import { markRead } from './conversation-manager.js';
 import { randomID, type SdkCore, type Session } from './core.js';
 import { removeConversations } from './deletion.js';
@@ -26,26 +30,6 @@ function newMessage(core: SdkCore, elemType: V2TIMMessage['elemType']): V2TIMMes
     msgID: '', clientMsgID: randomID(), conversationID: '', timestamp: 0, serverTime: 0,
     sender, userID: '', groupID: '', isSelf: true, status: V2TIMMessageStatus.SENDING, elemType, seq: 0,
   };
-}
-
-function elemOf(message: V2TIMMessage): MessageElem {
-  if (message?.elemType === V2TIMElemType.TEXT) {
-    const text = message.textElem?.text;
-    if (typeof text !== 'string' || text === '') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'text must be a non-empty string');
-    return { type: 'text', text };
-  }
-  if (message?.elemType === V2TIMElemType.CUSTOM) {
-    const c = message.customElem;
-    if (!c || typeof c.data !== 'string') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'customElem.data must be a string');
-    return {
-      type: 'custom', data: c.data,
-      ...(c.desc ? { description: c.desc } : {}),
-      ...(c.extension ? { extension: c.extension } : {}),
-    };
-  }
-  const media = mediaElemOf(message);
-  if (media) return media;
-  throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'message must come from one of the create…Message calls');
 }
 
 export class V2TIMMessageManager {
@@ -74,6 +58,58 @@ export class V2TIMMessageManager {
   createCustomMessage(data: string, description?: string, extension?: string): V2TIMMessage {
     const m = newMessage(this.#core, V2TIMElemType.CUSTOM);
     m.customElem = { data, desc: description ?? '', extension: extension ?? '' };
+    return m;
+  }
+
+  /** The reference's sticker message: `index` into the app's set, `data` free. */
+  createFaceMessage(index: number, data: string): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.FACE);
+    m.faceElem = { index, data: data ?? '' };
+    return m;
+  }
+
+  createLocationMessage(desc: string, longitude: number, latitude: number): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.LOCATION);
+    m.locationElem = { desc: desc ?? '', longitude, latitude };
+    return m;
+  }
+
+  /**
+   * Several sent or received messages as one ("chat history"). They travel inside the new
+   * message, so its size counts against the message size limit (12 KiB by default);
+   * `compatibleText` is what a client that cannot show mergers displays.
+   */
+  createMergerMessage(messageList: V2TIMMessage[], title: string, abstractList: string[], compatibleText: string): V2TIMMessage {
+    const elem = mergerElem(messageList, title, abstractList, compatibleText);
+    const m = newMessage(this.#core, V2TIMElemType.MERGER);
+    m.mergerElem = {
+      title: elem.title, abstractList: [...elem.abstractList], layersOverLimit: false,
+      downloadMergerMessage: (cb) => withCallback(cb, async () => elem.messageList.map((item) => {
+        const copy = toV2Message({
+          msgID: '', conversationID: '', seq: 0, sender: item.sender, clientMsgID: '', timestamp: item.timestamp, elem: item.elem,
+          ...(item.nickName !== undefined ? { nickName: item.nickName } : {}),
+          ...(item.faceUrl !== undefined ? { faceUrl: item.faceUrl } : {}),
+          ...(item.cloudCustomData !== undefined ? { cloudCustomData: item.cloudCustomData } : {}),
+        }, this.#core.session?.userID ?? '');
+        return { ...copy, isRead: true };
+      })),
+    };
+    rememberMerger(m, elem);
+    return m;
+  }
+
+  /** A new message with the same content as `message` (any kind, mergers included), to send elsewhere. */
+  createForwardMessage(message: V2TIMMessage): V2TIMMessage {
+    elemOf(message); // refuses what cannot be sent
+    const m = newMessage(this.#core, message.elemType);
+    if (message.textElem) m.textElem = { ...message.textElem };
+    if (message.customElem) m.customElem = { ...message.customElem };
+    if (message.faceElem) m.faceElem = { ...message.faceElem };
+    if (message.locationElem) m.locationElem = { ...message.locationElem };
+    if (message.mergerElem) {
+      m.mergerElem = message.mergerElem;
+      rememberMerger(m, mergerElemOf(message)!);
+    }
     return m;
   }
 
@@ -120,17 +156,56 @@ export class V2TIMMessageManager {
    * Sends to `receiver` (C2C) or `groupID` (group; wins when both are given). Resolves with
    * the same message object, now SEND_SUCC with msgID/seq/timestamp from the server; on
    * failure its status is SEND_FAIL. Sending the same object again reuses its clientMsgID,
-   * so a retry after a timeout cannot duplicate it. `priority`, `onlineUserOnly` and
-   * `offlinePushInfo` are accepted for API compatibility; Confab has no offline push yet.
+   * so a retry after a timeout cannot duplicate it.
+   *
+   * - `priority` (V2TIMMessagePriority): under load the server commits HIGH sends first and LOW last.
+   * - `onlineUserOnly`: delivered to the recipients' sessions online now and nowhere else:
+   *   not stored, not unread, never in history (its `seq` stays 0).
+   * - `offlinePushInfo`: stored with the message and handed to the server's push provider
+   *   for recipients with no session online.
+   * - `message.cloudCustomData`, set before sending, is stored and delivered with it.
    */
   sendMessage<C extends V2TIMSendCallback<V2TIMMessage> | undefined>(
     message: V2TIMMessage, receiver: string | null, groupID: string | null,
     priority?: number, onlineUserOnly?: boolean, offlinePushInfo?: V2TIMOfflinePushInfo | null, cb?: C,
   ): CallbackResult<V2TIMMessage, C> {
-    void priority;
-    void onlineUserOnly;
-    void offlinePushInfo;
-    return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID, cb?.onProgress?.bind(cb)));
+    return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID, { priority, onlineUserOnly, offlinePushInfo, onProgress: cb?.onProgress?.bind(cb) }));
+  }
+
+  /** The reference's paged history with direction, time range and types (see V2TIMMessageListGetOption). */
+  getHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(option: V2TIMMessageListGetOption, cb?: C): CallbackResult<V2TIMMessage[], C> {
+    return withCallback(cb, async () => {
+      const s = this.#core.requireSession();
+      return historyByOption(s, option, (conversationID, count, beforeSeq) => historyWire(s, conversationID, count, beforeSeq));
+    });
+  }
+
+  /** Messages by msgID: this device's cache first, then the server; unknown IDs are left out. */
+  findMessages<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(messageIDList: string[], cb?: C): CallbackResult<V2TIMMessage[], C> {
+    return withCallback(cb, () => findMessages(this.#core.requireSession(), messageIDList));
+  }
+
+  /** Searches the messages cached on this device (see V2TIMMessageSearchParam). */
+  searchLocalMessages<C extends V2TIMValueCallback<V2TIMMessageSearchResult> | undefined>(searchParam: V2TIMMessageSearchParam, cb?: C): CallbackResult<V2TIMMessageSearchResult, C> {
+    return withCallback(cb, () => searchLocalMessages(this.#core.requireSession(), searchParam));
+  }
+
+  /** Sets a string kept with the message on this device only (never sent). */
+  setLocalCustomData<C extends V2TIMCallback | undefined>(message: V2TIMMessage, localCustomData: string, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      if (typeof localCustomData !== 'string') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'localCustomData must be a string');
+      await setLocal(this.#core, message, { localCustomData });
+      message.localCustomData = localCustomData;
+    });
+  }
+
+  /** Sets an integer kept with the message on this device only (never sent). */
+  setLocalCustomInt<C extends V2TIMCallback | undefined>(message: V2TIMMessage, localCustomInt: number, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, async () => {
+      if (!Number.isSafeInteger(localCustomInt)) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'localCustomInt must be an integer');
+      await setLocal(this.#core, message, { localCustomInt });
+      message.localCustomInt = localCustomInt;
+    });
   }
 
   getC2CHistoryMessageList<C extends V2TIMValueCallback<V2TIMMessage[]> | undefined>(
@@ -191,8 +266,25 @@ export class V2TIMMessageManager {
   }
 }
 
-export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver: string | null, groupID: string | null,
-  onProgress?: (progress: number) => void): Promise<V2TIMMessage> {
+/** Local fields go to the cached copy; a message this device does not hold cannot keep them. */
+async function setLocal(core: SdkCore, message: V2TIMMessage, patch: { localCustomData?: string; localCustomInt?: number }): Promise<void> {
+  const s = core.requireSession();
+  if (!message?.msgID || !(message.seq > 0)) throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'only a sent or received stored message has local custom data');
+  if ((await s.store.getMessagesByID([message.msgID])).length === 0) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'the message is not in this device\'s store (load it with a history call first)');
+  }
+  await s.engine.setLocalCustom({ msgID: message.msgID, ...patch });
+}
+
+export interface SendOptions {
+  priority?: number | undefined;
+  onlineUserOnly?: boolean | undefined;
+  offlinePushInfo?: V2TIMOfflinePushInfo | null | undefined;
+  /** Upload progress of a media message's files, 0-100 (the reference's V2TIMSendCallback.onProgress). */
+  onProgress?: ((progress: number) => void) | undefined;
+}
+
+export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver: string | null, groupID: string | null, options: SendOptions = {}): Promise<V2TIMMessage> {
   const s = core.requireSession();
   let conversationID: string;
   if (groupID) {
@@ -204,14 +296,27 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   }
   if (mediaSources.has(message)) {
     try {
-      await uploadMessageMedia(s, message, onProgress);
+      await uploadMessageMedia(s, message, options.onProgress);
     } catch (err) {
       message.status = V2TIMMessageStatus.SEND_FAIL;
       throw err;
     }
   }
   const elem = elemOf(message);
-  if (new TextEncoder().encode(JSON.stringify(elem)).length > DEFAULT_MAX_MESSAGE_BYTES) {
+  const { priority, onlineUserOnly, offlinePushInfo } = options;
+  if (priority !== undefined && priority !== null && (!Number.isSafeInteger(priority) || priority < 0 || priority > 3)) {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'priority must be a V2TIMMessagePriority (0-3)');
+  }
+  if (message.cloudCustomData !== undefined && typeof message.cloudCustomData !== 'string') {
+    throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'cloudCustomData must be a string');
+  }
+  const body: MsgSendRequest = { conversationID: '', clientMsgID: '', elem };
+  if (priority) body.priority = priority;
+  if (onlineUserOnly) body.onlineUserOnly = true;
+  if (offlinePushInfo) body.offlinePushInfo = pushInfo(offlinePushInfo);
+  if (message.cloudCustomData) body.cloudCustomData = message.cloudCustomData;
+  const bytes = new TextEncoder().encode(JSON.stringify(elem) + (body.cloudCustomData ?? '') + (body.offlinePushInfo ? JSON.stringify(body.offlinePushInfo) : '')).length;
+  if (bytes > DEFAULT_MAX_MESSAGE_BYTES) {
     throw new ConfabError(ErrorCode.MESSAGE_TOO_LARGE, `message is larger than ${DEFAULT_MAX_MESSAGE_BYTES} bytes`);
   }
   if (!message.clientMsgID) message.clientMsgID = randomID();
@@ -222,17 +327,37 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   // Registered before sending: the `update` push for this message can beat the reply.
   s.ownOutgoing.add(message.clientMsgID);
   try {
-    const res = await s.connection.request('msg.send', { conversationID, clientMsgID: message.clientMsgID, elem }, { resend: true });
-    // The reply's update omits the sent message (it is `res.message`); put it back.
-    await s.engine.handleUpdate(res.update && { ...res.update, messages: [...res.update.messages, res.message] });
+    const res = await s.connection.request('msg.send', { ...body, conversationID, clientMsgID: message.clientMsgID }, { resend: true });
+    // The reply's update omits the sent message (it is `res.message`); put it back. An
+    // online-only message has no update and is never stored.
+    if (!res.message.isOnlineOnly) await s.engine.handleUpdate(res.update && { ...res.update, messages: [...res.update.messages, res.message] });
     const restorePaths = localPaths(message);
-    Object.assign(message, toV2Message(res.message, s.userID, s.fileUrl));
+    const sent = toV2Message(res.message, s.userID, undefined, s.fileUrl);
+    // The object keeps its merger element (the converted one is a copy).
+    if (message.mergerElem) delete (sent as Partial<V2TIMMessage>).mergerElem;
+    Object.assign(message, sent);
     restorePaths();
     return message;
   } catch (err) {
     message.status = V2TIMMessageStatus.SEND_FAIL;
     throw err;
   }
+}
+
+/** The reference's offline push fields, only those set. */
+function pushInfo(info: V2TIMOfflinePushInfo): NonNullable<MsgSendRequest['offlinePushInfo']> {
+  const out: NonNullable<MsgSendRequest['offlinePushInfo']> = {};
+  for (const key of ['title', 'desc', 'ext', 'iOSSound', 'androidSound'] as const) {
+    const v = info[key];
+    if (v !== undefined && typeof v !== 'string') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `offlinePushInfo.${key} must be a string`);
+    if (v) out[key] = v;
+  }
+  for (const key of ['disablePush', 'ignoreIOSBadge'] as const) {
+    const v = info[key];
+    if (v !== undefined && typeof v !== 'boolean') throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `offlinePushInfo.${key} must be a boolean`);
+    if (v) out[key] = true;
+  }
+  return out;
 }
 
 /**
@@ -246,16 +371,18 @@ async function history(s: Session, conversationID: string, count: number, lastMs
     throw new ConfabError(ErrorCode.INVALID_PARAMETERS, `count must be 1..${MAX_HISTORY_COUNT}`);
   }
   const beforeSeq = lastMsg && lastMsg.seq > 0 ? lastMsg.seq : undefined;
+  const messages = await historyWire(s, conversationID, count, beforeSeq);
+  const readSeq = (await s.store.getConversation(conversationID))?.readSeq;
+  return messages.map((m) => toV2Message(m, s.userID, readSeq, s.fileUrl)).sort((a, b) => b.seq - a.seq);
+}
+
+/** The page before `beforeSeq` (the newest without it): from the store when complete there, else from the server. */
+async function historyWire(s: Session, conversationID: string, count: number, beforeSeq: number | undefined): Promise<WireMessage[]> {
   const local = await localRange(s, conversationID, count, beforeSeq);
-  let messages: WireMessage[];
-  if (local) {
-    messages = local;
-  } else {
-    const res = await s.connection.request('msg.history', { conversationID, count, ...(beforeSeq ? { beforeSeq } : {}) });
-    messages = res.messages;
-    await s.engine.cacheHistory(messages);
-  }
-  return messages.map((m) => toV2Message(m, s.userID, s.fileUrl)).sort((a, b) => b.seq - a.seq);
+  if (local) return local;
+  const res = await s.connection.request('msg.history', { conversationID, count, ...(beforeSeq ? { beforeSeq } : {}) });
+  await s.engine.cacheHistory(res.messages);
+  return res.messages;
 }
 
 /** The cached range if it is complete and contiguous, else undefined. */

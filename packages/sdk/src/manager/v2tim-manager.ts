@@ -12,7 +12,7 @@ import { ConfabError, ErrorCode, assertGroupID, assertUserID, type GroupType } f
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
 import { toV2User } from '../convert.js';
 import { createLogger } from '../log.js';
-import type { V2TIMMessage, V2TIMSDKConfig, V2TIMSDKListener, V2TIMUserFullInfo } from '../types.js';
+import type { ConnectionState, V2TIMMessage, V2TIMSDKConfig, V2TIMSDKListener, V2TIMUserFullInfo } from '../types.js';
 import { V2TIMLoginStatus } from '../types.js';
 import { V2TIMConversationManager } from './conversation-manager.js';
 import { SdkCore } from './core.js';
@@ -57,7 +57,7 @@ export class V2TIMManager {
       capabilities: config.capabilities ? [...config.capabilities] : undefined,
     });
     core.store = config.store ?? SdkCore.defaultStore();
-    core.log = createLogger(config.logLevel ?? 'warn', `[confab ${sdkAppID}]`);
+    core.log = createLogger(config.logLevel ?? 'warn', `[confab ${sdkAppID}]`, config.logger);
     if (listener) core.sdkListeners.add(listener);
     return true;
   }
@@ -98,6 +98,14 @@ export class V2TIMManager {
   /** The logged-in user ID, or '' when logged out. */
   getLoginUser(): string {
     return this.#core.status === V2TIMLoginStatus.LOGINED ? (this.#core.session?.userID ?? '') : '';
+  }
+
+  /**
+   * Confab's addition: the state of the session's connection (`closed` when logged out).
+   * Changes are reported to `V2TIMSDKListener.onConnectionStateChanged`.
+   */
+  getConnectionState(): ConnectionState {
+    return this.#core.session?.connection.state ?? 'closed';
   }
 
   /** 1 logged in, 2 logging in, 3 logged out (the reference's V2TIMLoginStatus). */

@@ -38,6 +38,7 @@
  * Pass `options.indexedDB` / `options.IDBKeyRange` to use a polyfill.
  */
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
+import { keepLocalFields, withLocalCustom } from './local-custom.js';
 import { validateBatch, validateScope, notOpen } from './validate.js';
 import { touchedConversations, unreadDelta } from './order.js';
 import type {
@@ -101,6 +102,19 @@ function collect(req: IdbRequest<IdbCursorWithValue | null>, limit: number): Pro
       out.push(cursor.value);
       if (out.length >= limit) resolve(out);
       else cursor.continue();
+    };
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Walks a cursor to its end, calling `each` with every value. */
+function forEachRow(req: IdbRequest<IdbCursorWithValue | null>, each: (value: unknown) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => {
+      const cursor = req.result;
+      if (!cursor) return resolve();
+      each(cursor.value);
+      cursor.continue();
     };
     req.onerror = () => reject(req.error);
   });
@@ -298,9 +312,9 @@ export class IndexedDbStore implements LocalStore {
         // row at the same seq; an older copy with the same msgID at another seq must go
         // first, or the unique index would abort the transaction. One at a time, so a
         // msgID repeated inside the batch sees the earlier put.
-        const old = await request(byID.getKey([s, m.msgID]));
-        if (old !== undefined) messages.delete(old);
-        const row: MessageRow = { s, c: m.conversationID, q: m.seq, id: m.msgID, v: m };
+        const oldRow = (await request(byID.get([s, m.msgID]))) as MessageRow | undefined;
+        if (oldRow !== undefined) messages.delete([oldRow.s, oldRow.c, oldRow.q]);
+        const row: MessageRow = { s, c: m.conversationID, q: m.seq, id: m.msgID, v: keepLocalFields({ ...m }, oldRow?.v) };
         messages.put(row);
       }
       for (const { conversationID, seq } of batch.dropMessagesBelow ?? []) {
@@ -310,6 +324,25 @@ export class IndexedDbStore implements LocalStore {
         const row: MetaRow = { s, k: MetaKey.SYNC_VERSION, v: String(batch.syncVersion) };
         meta.put(row);
       }
+      for (const patch of batch.setLocalCustom ?? []) {
+        const row = (await request(byID.get([s, patch.msgID]))) as MessageRow | undefined;
+        if (row) messages.put({ ...row, v: withLocalCustom(row.v, patch) } satisfies MessageRow);
+      }
+    });
+  }
+
+  searchMessages(conversationID: string | undefined, match: (m: StoredMessage) => boolean): Promise<StoredMessage[]> {
+    return this.#run(MESSAGES, 'readonly', async (tx, s) => {
+      const range = conversationID === undefined
+        // [s] sorts before every key of the scope and [s, []] after (arrays sort after strings).
+        ? this.#range([s], [s, []])
+        : this.#range([s, conversationID, -Infinity], [s, conversationID, Infinity]);
+      const out: StoredMessage[] = [];
+      await forEachRow(tx.objectStore(MESSAGES).openCursor(range), (row) => {
+        const m = (row as MessageRow).v;
+        if (match(m)) out.push(m);
+      });
+      return out;
     });
   }
 

@@ -9,6 +9,7 @@ import type {
   ConversationPosition, LocalStore, MessageQuery, StoreChangeBatch, StoredConversation, StoredMessage, StoreScope,
 } from './types.js';
 import { MetaKey } from './types.js';
+import { keepLocalFields, withLocalCustom } from './local-custom.js';
 
 interface ScopeData {
   meta: Map<string, string>;
@@ -211,6 +212,19 @@ export class MemoryStore implements LocalStore {
       }
     }
     if (batch.syncVersion !== undefined) data.meta.set(MetaKey.SYNC_VERSION, String(batch.syncVersion));
+    for (const patch of batch.setLocalCustom ?? []) {
+      const loc = data.byID.get(patch.msgID);
+      const m = loc && data.messages.get(loc[0])?.get(loc[1]);
+      if (m) data.messages.get(loc[0])!.set(loc[1], withLocalCustom(m, patch));
+    }
+  }
+
+  async searchMessages(conversationID: string | undefined, match: (m: StoredMessage) => boolean): Promise<StoredMessage[]> {
+    const data = this.#data();
+    const lists = conversationID === undefined ? [...data.messages.values()] : [data.messages.get(conversationID) ?? new Map<number, StoredMessage>()];
+    const out: StoredMessage[] = [];
+    for (const bySeq of lists) for (const m of bySeq.values()) if (match(m)) out.push(clone(m));
+    return out;
   }
 
   #clear(data: ScopeData, conversationID: string): void {
@@ -221,7 +235,10 @@ export class MemoryStore implements LocalStore {
   #put(data: ScopeData, m: StoredMessage): void {
     // Same msgID stored elsewhere (should not happen, but the server is the truth): move it.
     const old = data.byID.get(m.msgID);
-    if (old) data.messages.get(old[0])?.delete(old[1]);
+    if (old) {
+      keepLocalFields(m, data.messages.get(old[0])?.get(old[1]));
+      data.messages.get(old[0])?.delete(old[1]);
+    }
     let bySeq = data.messages.get(m.conversationID);
     if (!bySeq) data.messages.set(m.conversationID, (bySeq = new Map()));
     const displaced = bySeq.get(m.seq);

@@ -21,6 +21,7 @@
  */
 import Database from 'better-sqlite3';
 import { ConfabError, ErrorCode, isConfabError } from '@confab/protocol';
+import { keepLocalFields, withLocalCustom } from './local-custom.js';
 import { validateBatch, validateScope, notOpen } from './validate.js';
 import { touchedConversations, unreadDelta } from './order.js';
 import type {
@@ -125,6 +126,9 @@ function prepare(db: Database.Database) {
     after: db.prepare<[string, string, number, number], { data: string }>(
       'SELECT data FROM messages WHERE scope = ? AND conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?'),
     byID: db.prepare<[string, string], { data: string }>('SELECT data FROM messages WHERE scope = ? AND msg_id = ?'),
+    setData: db.prepare('UPDATE messages SET data = ? WHERE scope = ? AND msg_id = ?'),
+    allMessages: db.prepare<[string], { data: string }>('SELECT data FROM messages WHERE scope = ?'),
+    conversationMessages: db.prepare<[string, string], { data: string }>('SELECT data FROM messages WHERE scope = ? AND conversation_id = ?'),
   };
 }
 
@@ -251,6 +255,20 @@ export class SqliteStore implements LocalStore {
     });
   }
 
+  searchMessages(conversationID: string | undefined, match: (m: StoredMessage) => boolean): Promise<StoredMessage[]> {
+    return guard(() => {
+      const { s, scope } = this.#open();
+      const out: StoredMessage[] = [];
+      // Iterated row by row: a large cache is never held in memory as a whole.
+      const rows = conversationID === undefined ? s.allMessages.iterate(scope) : s.conversationMessages.iterate(scope, conversationID);
+      for (const row of rows) {
+        const m = JSON.parse(row.data) as StoredMessage;
+        if (match(m)) out.push(m);
+      }
+      return out;
+    });
+  }
+
   apply(batch: StoreChangeBatch): Promise<void> {
     return guard(() => {
       const { s, scope, db } = this.#open();
@@ -272,9 +290,17 @@ export class SqliteStore implements LocalStore {
         for (const c of batch.upsertConversations ?? []) {
           s.upsertConversation.run(scope, c.conversationID, JSON.stringify(c), c.isPinned ? 0 : 1, -c.orderKey || 0, c.unreadCount);
         }
-        for (const m of batch.putMessages ?? []) s.putMessage.run(scope, m.conversationID, m.seq, m.msgID, JSON.stringify(m));
+        for (const m of batch.putMessages ?? []) {
+          const old = s.byID.get(scope, m.msgID);
+          const next = old ? keepLocalFields({ ...m }, JSON.parse(old.data) as StoredMessage) : m;
+          s.putMessage.run(scope, m.conversationID, m.seq, m.msgID, JSON.stringify(next));
+        }
         for (const d of batch.dropMessagesBelow ?? []) s.dropBelow.run(scope, d.conversationID, d.seq);
         if (batch.syncVersion !== undefined) s.setMeta.run(scope, MetaKey.SYNC_VERSION, String(batch.syncVersion));
+        for (const patch of batch.setLocalCustom ?? []) {
+          const row = s.byID.get(scope, patch.msgID);
+          if (row) s.setData.run(JSON.stringify(withLocalCustom(JSON.parse(row.data) as StoredMessage, patch)), scope, patch.msgID);
+        }
       })();
       // After the commit (a checkpoint cannot run inside a transaction): move the zeroed
       // pages into the database file and truncate the WAL, which still holds the old ones.

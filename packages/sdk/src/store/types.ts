@@ -31,8 +31,18 @@ export type StoredConversation = Omit<WireConversation, 'deleted'> & {
   deliveredSeq?: number;
 };
 
-/** A cached message, exactly as the server sent it. */
-export type StoredMessage = WireMessage;
+/**
+ * A cached message as the server sent it, plus the fields this device keeps for itself
+ * (`setLocalCustomData` / `setLocalCustomInt`), which a later copy from the server keeps.
+ */
+export type StoredMessage = WireMessage & { localCustomData?: string; localCustomInt?: number };
+
+/** Sets a cached message's local fields; a field left out keeps its value. */
+export interface LocalCustomPatch {
+  msgID: string;
+  localCustomData?: string;
+  localCustomInt?: number;
+}
 
 /**
  * One atomic write. The store applies the parts in this order, which is what makes a batch
@@ -43,9 +53,12 @@ export type StoredMessage = WireMessage;
  * 3. `upsertConversations` — insert or replace rows by conversationID;
  * 4. `putMessages` — insert or replace messages; a message is identified both by `msgID`
  *    and by `(conversationID, seq)`, and a new one replaces any old one matching either;
+ *    A replaced message with the same msgID keeps its local fields (`localCustomData`,
+ *    `localCustomInt`) unless the new copy has its own;
  * 5. `dropMessagesBelow` — per conversation, delete cached messages with `seq < seq`
  *    (the user's `visibleFromSeq` watermark after a delete/clear on any device);
- * 6. `syncVersion` — when present, stored as the meta value `syncVersion`.
+ * 6. `syncVersion` — when present, stored as the meta value `syncVersion`;
+ * 7. `setLocalCustom` — set local fields of cached messages (by msgID; one not cached is skipped).
  *
  * A store validates the whole batch before writing anything (or rolls back): a batch with
  * one malformed item rejects with error 6017 and changes nothing.
@@ -57,6 +70,7 @@ export interface StoreChangeBatch {
   putMessages?: StoredMessage[];
   dropMessagesBelow?: { conversationID: string; seq: number }[];
   clearMessages?: string[];
+  setLocalCustom?: LocalCustomPatch[];
 }
 
 export interface MessageQuery {
@@ -134,6 +148,13 @@ export interface LocalStore {
   getMessages(conversationID: string, query: MessageQuery): Promise<StoredMessage[]>;
   /** The cached messages among `msgIDs` (any order). Used to tell new messages from seen ones. */
   getMessagesByID(msgIDs: string[]): Promise<StoredMessage[]>;
+
+  /**
+   * Every cached message of one conversation (or of all, `conversationID` undefined) for
+   * which `match` is true, in no particular order. Local search reads the device's cache
+   * once per call (there is no server search): O(cached messages).
+   */
+  searchMessages(conversationID: string | undefined, match: (m: StoredMessage) => boolean): Promise<StoredMessage[]>;
 
   /** Commits a batch in one transaction; see `StoreChangeBatch` for the order. */
   apply(batch: StoreChangeBatch): Promise<void>;

@@ -44,6 +44,11 @@ export function validateBatch(batch: StoreChangeBatch): void {
   batch.removeConversations?.forEach((id, i) => checkConversationID(id, `removeConversations[${i}]`));
   batch.clearMessages?.forEach((id, i) => checkConversationID(id, `clearMessages[${i}]`));
   batch.putMessages?.forEach((m, i) => checkMessage(m, `putMessages[${i}]`));
+  batch.setLocalCustom?.forEach((p, i) => {
+    if (typeof p?.msgID !== 'string' || p.msgID === '') fail(`setLocalCustom[${i}]: msgID must be a non-empty string`);
+    if (p.localCustomData !== undefined && typeof p.localCustomData !== 'string') fail(`setLocalCustom[${i}]: localCustomData must be a string`);
+    if (p.localCustomInt !== undefined && !Number.isSafeInteger(p.localCustomInt)) fail(`setLocalCustom[${i}]: localCustomInt must be an integer`);
+  });
   batch.dropMessagesBelow?.forEach((d, i) => {
     checkConversationID(d?.conversationID, `dropMessagesBelow[${i}]`);
     if (!isSeq(d.seq, 0)) fail(`dropMessagesBelow[${i}]: seq must be a non-negative integer`);

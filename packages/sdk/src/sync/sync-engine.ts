@@ -29,7 +29,7 @@ import {
   type DeletionMode, type OpName, type OpRequest, type OpResult, type UserUpdate, type WireConversation, type WireMessage,
 } from '@confab/protocol';
 import type { Logger } from '../log.js';
-import type { LocalStore, StoreChangeBatch, StoredConversation } from '../store/types.js';
+import type { LocalCustomPatch, LocalStore, StoreChangeBatch, StoredConversation } from '../store/types.js';
 import { MetaKey } from '../store/types.js';
 import { buildBatch, type BuiltBatch } from './batch.js';
 
@@ -155,6 +155,11 @@ export class SyncEngine {
   }
 
   /** Caches messages fetched by a history call (never announced: the app asked for them). */
+  /** Sets a cached message's local fields, in the write queue like every other store write. */
+  setLocalCustom(patch: LocalCustomPatch): Promise<void> {
+    return this.#enqueue(() => this.#o.store.apply({ setLocalCustom: [patch] }));
+  }
+
   cacheHistory(messages: WireMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
     return this.#enqueue(async () => {

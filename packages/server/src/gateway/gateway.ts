@@ -189,12 +189,27 @@ export class Gateway {
     }
     if (op === 'login') return this.#login(session, body as LoginRequest);
     if (!session.caller) throw new ConfabError(ErrorCode.NOT_LOGGED_IN, 'log in first');
+    if (op === 'auth.renew') return this.#renew(session, body as { userSig: string });
     if (op === 'logout') {
       session.reply({ id, ok: true, body: {} });
       session.close(1000, 'logged out');
       return LOGGED_OUT;
     }
-    return handlers[op as Exclude<OpName, 'login' | 'logout'>](this.#domain, session.caller, body as never);
+    return handlers[op as Exclude<OpName, 'login' | 'logout' | 'auth.renew'>](this.#domain, session.caller, body as never);
+  }
+
+  /**
+   * A newer UserSig for the logged-in user: the session then lives until it expires. A
+   * device on a train all day keeps its one connection instead of being cut at expiry and
+   * logging in again. The old expiry stays when the new UserSig is refused.
+   */
+  async #renew(session: Session, body: { userSig: string }): Promise<{ userSigExpireAt: number }> {
+    const caller = session.caller!;
+    const app = await this.#domain.apps.get(caller.app.sdkAppID);
+    if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${caller.app.sdkAppID} no longer exists on this server`);
+    const sig = verifyUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: caller.userID, userSig: body.userSig });
+    session.sigExpiresAt = sig.expireAt * 1000;
+    return { userSigExpireAt: session.sigExpiresAt };
   }
 
   async #login(session: Session, req: LoginRequest): Promise<LoginResult> {
@@ -260,7 +275,10 @@ export class Gateway {
     await entry.ready;
     await recorded;
     const version = await this.#domain.storage.accounts.syncVersion(app.sdkAppID, req.userID);
-    return { userID: req.userID, serverTime: Date.now(), protocolVersion: Math.min(req.protocolVersion, PROTOCOL_VERSION), version, profile: toProfile(account) };
+    return {
+      userID: req.userID, serverTime: Date.now(), protocolVersion: Math.min(req.protocolVersion, PROTOCOL_VERSION), version,
+      profile: toProfile(account), userSigExpireAt: session.sigExpiresAt,
+    };
   }
 
   /** Resolves when a new subscription is effective across the cluster, or after BUS_READY_MS in any case. */

@@ -2,7 +2,7 @@ import { ConfabError, ErrorCode, type OpName, type OpRequest, type OpResult } fr
 import type { Caller } from '../services/context.js';
 import type { Domain } from '../services/domain.js';
 
-type Handled = Exclude<OpName, 'login' | 'logout'>;
+type Handled = Exclude<OpName, 'login' | 'logout' | 'auth.renew'>;
 type Handler<K extends Handled> = (domain: Domain, caller: Caller, body: OpRequest<K>) => Promise<OpResult<K>>;
 
 /** Each op after login, mapped onto a domain service call. Bodies are already schema-checked. */
@@ -22,7 +22,8 @@ export const handlers: { [K in Handled]: Handler<K> } = {
   'group.members': async (d, c, b) => d.groups.members(c, b.groupID, b.nextSeq ?? b.offset ?? 0, b.count),
   'group.joinedList': async (d, c) => ({ groups: await d.groups.joined(c) }),
   'group.info': async (d, c, b) => ({ groups: await d.groups.info(c, b.groupIDs) }),
-  'msg.send': async (d, c, b) => d.messages.send(c, b.conversationID, b.clientMsgID, b.elem),
+  'msg.send': async (d, c, b) => d.messages.send(c, b.conversationID, b.clientMsgID, b.elem, b),
+  'msg.find': async (d, c, b) => d.messages.find(c, b.msgIDs),
   'msg.history': async (d, c, b) => d.messages.history(c, b.conversationID, b),
   'conv.sync': async (d, c, b) => d.conversations.sync(c, b.sinceVersion, b.count, b.cursor),
   'conv.markRead': async (d, c, b) => withUpdate(await d.conversations.markRead(c, b.conversationID)),

@@ -14,9 +14,15 @@ const id = z.string().min(1).max(128);
 const ids = z.array(z.string().max(128));
 const fileID = z.string().regex(/^[A-Za-z0-9-]{1,80}$/);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const elem = z.discriminatedUnion('type', [
+const elem: z.ZodType = z.lazy(() => z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: z.string().min(1) }).strict(),
   z.object({ type: z.literal('custom'), data: z.string(), description: z.string().optional(), extension: z.string().optional() }).strict(),
+  z.object({ type: z.literal('face'), index: z.number().int().min(0).max(0x7fffffff), data: z.string() }).strict(),
+  z.object({ type: z.literal('location'), desc: z.string(), longitude: z.number().min(-180).max(180), latitude: z.number().min(-90).max(90) }).strict(),
+  z.object({
+    type: z.literal('merger'), title: z.string(), abstractList: z.array(z.string()).max(100), compatibleText: z.string().min(1),
+    messageList: z.array(mergedMessage).min(1).max(300),
+  }).strict(),
   // Media: the server fills sizes from what was uploaded (files/file-service.ts); the
   // client's numbers are only shape-checked here.
   z.object({ type: z.literal('image'), imageList: z.array(z.object({
@@ -28,7 +34,17 @@ const elem = z.discriminatedUnion('type', [
     snapshotUUID: fileID, snapshotSize: count, snapshotWidth: count, snapshotHeight: count,
   }).strict(),
   z.object({ type: z.literal('file'), UUID: fileID, fileName: z.string().max(255), fileSize: count }).strict(),
-]);
+]));
+// Nesting depth is checked by the message service (8005); the frame size bounds the rest.
+const mergedMessage: z.ZodType = z.lazy(() => z.object({
+  sender: z.string().max(128), nickName: z.string().max(128).optional(), faceUrl: z.string().max(500).optional(),
+  timestamp: z.number().int().min(0), elem, cloudCustomData: z.string().optional(),
+}).strict());
+const offlinePushInfo = z.object({
+  title: z.string().max(256).optional(), desc: z.string().max(1024).optional(), ext: z.string().max(4096).optional(),
+  disablePush: z.boolean().optional(), iOSSound: z.string().max(256).optional(), androidSound: z.string().max(256).optional(),
+  ignoreIOSBadge: z.boolean().optional(),
+}).strict();
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const requestID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'requestID must be 1-64 characters of A-Z a-z 0-9 _ -');
 
@@ -39,6 +55,7 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   }),
   logout: z.object({}),
   ping: z.object({}),
+  'auth.renew': z.object({ userSig: z.string().min(1).max(4096) }),
   'profile.get': z.object({ userIDs: z.array(id).min(1).max(100) }),
   'profile.set': z.object({ nickName: z.string().optional(), faceUrl: z.string().optional(), selfSignature: z.string().optional() }),
   'friend.add': z.object({ userID: id, remark: z.string().optional() }),
@@ -56,8 +73,16 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'group.members': z.object({ groupID: id, nextSeq: seq.optional(), offset: seq.optional(), count: z.number().int().min(1).max(500).optional() }),
   'group.joinedList': z.object({}),
   'group.info': z.object({ groupIDs: ids }),
-  'msg.send': z.object({ conversationID: id, clientMsgID: z.string().min(1).max(64), elem }),
-  'msg.history': z.object({ conversationID: id, beforeSeq: seq.optional(), afterSeq: seq.optional(), count: z.number().int().min(1).max(100).optional() }),
+  'msg.send': z.object({
+    conversationID: id, clientMsgID: z.string().min(1).max(64), elem,
+    priority: z.number().int().min(0).max(3).optional(), onlineUserOnly: z.boolean().optional(),
+    offlinePushInfo: offlinePushInfo.optional(), cloudCustomData: z.string().optional(),
+  }),
+  'msg.history': z.object({
+    conversationID: id, beforeSeq: seq.optional(), afterSeq: seq.optional(), count: z.number().int().min(1).max(100).optional(),
+    timeFrom: seq.optional(), timeTo: seq.optional(), elemTypes: z.array(z.number().int()).max(16).optional(),
+  }),
+  'msg.find': z.object({ msgIDs: z.array(z.string().max(300)).min(1).max(100) }),
   'conv.sync': z.object({ sinceVersion: seq, count: z.number().int().min(1).max(1000).optional(), cursor: z.string().min(1).max(1024).optional() }),
   'conv.markRead': z.object({ conversationID: id }),
   'conv.pin': z.object({ conversationID: id, isPinned: z.boolean() }),

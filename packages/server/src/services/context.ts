@@ -5,6 +5,7 @@ import type { AppRecord, Storage, StoredMessage, UserChange } from '../storage/t
 import { conversationIDFor, toWireMessage, toWireUpdate } from './wire.js';
 import type { UserUpdate } from '@confab/protocol';
 import type { FileService } from '../files/file-service.js';
+import type { OfflinePusher } from './offline-push.js';
 
 /** Who is asking: a logged-in user of an app. */
 export interface Caller {
@@ -32,6 +33,8 @@ export interface ServiceContext {
   onFanout?: () => void;
   /** The files of media messages; without it, media messages are refused (6016). */
   files?: FileService;
+  /** Hands delivered messages to the push provider for recipients with no session online. */
+  offlinePush?: OfflinePusher;
 }
 
 /** The session to leave out of a user's push because its reply carries the update. */

@@ -13,6 +13,7 @@ import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
 import { FileService, type FileServiceOptions } from '../files/file-service.js';
 import type { FileStore } from '../files/types.js';
+import { loggingPushProvider, OfflinePusher, type PushProvider } from './offline-push.js';
 
 /**
  * Apps are read on every login; they change rarely (settings from the console), so
@@ -116,6 +117,8 @@ export interface DomainOptions {
   /** Where media messages' files go; without one, media messages are refused. */
   fileStore?: FileStore;
   files?: FileServiceOptions;
+  /** Offline pushes for recipients with no session online; default: a debug log line. */
+  pushProvider?: PushProvider;
 }
 
 /** Every domain service, wired to one storage and one bus. */
@@ -132,6 +135,8 @@ export class Domain {
   readonly fanout: FanoutWorker;
   /** Media messages' files; undefined when the domain has no file store. */
   readonly files: FileService | undefined;
+  /** Offline pushes to recipients with no session online (`PushProvider`). */
+  readonly offlinePush: OfflinePusher;
   readonly #unsubscribe: () => void;
   readonly #rereadTimer: NodeJS.Timeout | undefined;
   readonly #logger: Logger;
@@ -181,8 +186,9 @@ export class Domain {
       const files = this.files;
       this.purge.collectFilesWith(() => files.collect());
     }
+    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
     const ctx: ServiceContext = {
-      storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, publishOrder: new Sequencer(),
+      storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer(),
       ...(this.files ? { files: this.files } : {}),
     };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
@@ -205,5 +211,6 @@ export class Domain {
     this.#unsubscribe();
     await this.purge.stop();
     await this.fanout.stop();
+    await this.offlinePush.idle();
   }
 }

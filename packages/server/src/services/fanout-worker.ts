@@ -139,6 +139,7 @@ export class FanoutWorker {
         chunks += 1;
         rows += changes.length;
         await publishChanges(this.#ctx, changes, (_app, userID) => delivered.get(userID) ?? []);
+        void this.#ctx.offlinePush?.dispatch(job.app, delivered);
         this.onChunk?.({ app: job.app, convKey: job.convKey, members: changes.length, done });
         // Let message commits and socket I/O run between chunks.
         await new Promise((resolve) => setImmediate(resolve));

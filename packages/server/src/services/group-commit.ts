@@ -12,10 +12,23 @@
  */
 export type BatchWriter<Req, Res> = (batch: Req[], committed: () => void) => Promise<Res[]>;
 
+type Waiting<Req, Res> = { req: Req; resolve: (res: Res) => void; reject: (err: unknown) => void };
+
+/**
+ * How many lanes requests queue in; a request's lane is its rank (0 first). A batch takes
+ * from lane 0 until it is empty, then lane 1, and so on, first come first served within
+ * a lane. Example: 1,500 sends queued behind a batch, 3 of them ranked 0 — the next batch
+ * takes those 3 first, then 997 of the others in arrival order.
+ */
+export const COMMIT_LANES = 3;
+
 export class GroupCommitter<Req, Res> {
   readonly #write: BatchWriter<Req, Res>;
   readonly #maxBatch: number;
-  #queue: { req: Req; resolve: (res: Res) => void; reject: (err: unknown) => void }[] = [];
+  readonly #lanes: Waiting<Req, Res>[][] = Array.from({ length: COMMIT_LANES }, () => []);
+  #queued = 0;
+  /** The lane of a request (0 … COMMIT_LANES-1); all in lane 1 when not given. */
+  readonly #rank: (req: Req) => number;
   #scheduled = false;
   #writing = false;
 
@@ -25,22 +38,37 @@ export class GroupCommitter<Req, Res> {
    * `isRequestError` tells an error caused by the content of one request (retry the
    * others alone) from a failure of the storage (fail the whole batch).
    */
-  constructor(write: BatchWriter<Req, Res>, maxBatch = 1000, isRequestError: (err: unknown) => boolean = isDataError) {
+  constructor(write: BatchWriter<Req, Res>, maxBatch = 1000, isRequestError: (err: unknown) => boolean = isDataError,
+    rank: (req: Req) => number = () => 1) {
     this.#write = write;
     this.#maxBatch = maxBatch;
     this.#isRequestError = isRequestError;
+    this.#rank = rank;
   }
 
   submit(req: Req): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      this.#queue.push({ req, resolve, reject });
+      const lane = Math.min(Math.max(Math.trunc(this.#rank(req)) || 0, 0), COMMIT_LANES - 1);
+      this.#lanes[lane]!.push({ req, resolve, reject });
+      this.#queued += 1;
       this.#schedule();
     });
   }
 
   /** Requests waiting for a commit; a health signal for backpressure. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#queued;
+  }
+
+  /** Up to maxBatch waiting requests, the best-ranked lanes first. */
+  #take(): Waiting<Req, Res>[] {
+    const batch: Waiting<Req, Res>[] = [];
+    for (const lane of this.#lanes) {
+      if (batch.length >= this.#maxBatch) break;
+      batch.push(...lane.splice(0, this.#maxBatch - batch.length));
+    }
+    this.#queued -= batch.length;
+    return batch;
   }
 
   #schedule(): void {
@@ -53,15 +81,15 @@ export class GroupCommitter<Req, Res> {
   }
 
   async #flush(): Promise<void> {
-    if (this.#writing || this.#queue.length === 0) return;
+    if (this.#writing || this.#queued === 0) return;
     this.#writing = true;
-    const batch = this.#queue.splice(0, this.#maxBatch);
+    const batch = this.#take();
     let released = false;
     const committed = (): void => {
       if (released) return;
       released = true;
       this.#writing = false;
-      if (this.#queue.length) this.#schedule();
+      if (this.#queued) this.#schedule();
     };
     try {
       const results = await this.#write(batch.map((item) => item.req), committed);

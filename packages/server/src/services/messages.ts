@@ -6,6 +6,8 @@ import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
 import { refusePurgedResend } from './purged-resends.js';
 import { isMediaElem } from '../files/file-service.js';
+import { buildExtra, checkMergerDepth, deliverOnline, messageBytes, priorityRank, type SendOptions } from './message-options.js';
+import { filteredHistory, type HistoryFilter } from './history-filter.js';
 
 interface PendingSend extends AppendRequest {
   sessionID?: string;
@@ -24,7 +26,9 @@ export class MessageService {
   constructor(ctx: ServiceContext, accounts: AccountService) {
     this.#ctx = ctx;
     this.#accounts = accounts;
-    this.#committer = new GroupCommitter((batch, committed) => this.#writeBatch(batch, committed));
+    // Under a backlog the next batch takes HIGH-priority sends first, LOW ones last.
+    this.#committer = new GroupCommitter((batch, committed) => this.#writeBatch(batch, committed), undefined, undefined,
+      (req) => priorityRank(req.extra?.priority));
   }
 
   /** Messages waiting for their group commit. */
@@ -32,9 +36,10 @@ export class MessageService {
     return this.#committer.pending;
   }
 
-  async send(caller: Caller, conversationID: string, clientMsgID: string, elem: MessageElem): Promise<{ message: WireMessage; update?: UserUpdate }> {
+  async send(caller: Caller, conversationID: string, clientMsgID: string, elem: MessageElem, options: SendOptions = {}): Promise<{ message: WireMessage; update?: UserUpdate }> {
     const target = parseConversationID(conversationID);
-    const size = Buffer.byteLength(JSON.stringify(elem));
+    checkMergerDepth(elem);
+    const size = messageBytes(elem, options);
     if (size > caller.app.settings.maxMessageBytes) {
       throw new ConfabError(ErrorCode.SERVER_MESSAGE_TOO_LARGE,
         `message is ${size} bytes; this app accepts at most ${caller.app.settings.maxMessageBytes}`);
@@ -63,6 +68,12 @@ export class MessageService {
       recipients = [{ userID: caller.userID, conversationID }];
       fanout = true;
     }
+    const extra = await buildExtra(this.#ctx, caller, options);
+    if (options.onlineUserOnly && isMediaElem(elem)) {
+      // Its files would belong to no stored message: nobody could be given a URL for them.
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'image, sound, video and file messages cannot be sent online-only');
+    }
+    if (options.onlineUserOnly) return { message: await deliverOnline(this.#ctx, caller, convKey, clientMsgID, elem, extra) };
     await refusePurgedResend(this.#ctx, app, convKey, caller.userID, clientMsgID);
     if (isMediaElem(elem)) {
       if (!this.#ctx.files) throw new ConfabError(ErrorCode.INVALID_MSG_ELEM, 'this server has no file store');
@@ -70,7 +81,7 @@ export class MessageService {
     }
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
-      ...(fanout ? { fanout } : {}),
+      ...(fanout ? { fanout } : {}), ...(Object.keys(extra).length > 0 ? { extra } : {}),
     });
     if (result.duplicate) {
       // A resend (say, after a reconnect) of a message its sender deleted in the meantime,
@@ -141,6 +152,19 @@ export class MessageService {
       }
     });
     const updates = await publishChanges(this.#ctx, changes, (app, userID) => byUser.get(`${app}|${userID}`) ?? [], {}, origins, turn);
+    // One-to-one recipients with no session online get an offline push (group members
+    // get theirs from the fan-out, as their rows are updated).
+    const offline = new Map<number, Map<string, StoredMessage[]>>();
+    batch.forEach((req, i) => {
+      if (results[i]!.duplicate || req.fanout) return;
+      for (const r of req.recipients) {
+        if (r.userID === req.sender) continue;
+        let users = offline.get(req.app);
+        if (!users) offline.set(req.app, (users = new Map()));
+        users.set(r.userID, [...(users.get(r.userID) ?? []), results[i]!.message]);
+      }
+    });
+    for (const [app, users] of offline) void this.#ctx.offlinePush?.dispatch(app, users);
     return results.map((result, i) => {
       const key = `${batch[i]!.app}|${batch[i]!.sender}`;
       const carrier = carriers.get(key);
@@ -154,7 +178,7 @@ export class MessageService {
    * watermark (`visibleFromSeq`) and never past the caller's own last seq (a former
    * group member does not see what was sent after they left).
    */
-  async history(caller: Caller, conversationID: string, opts: { beforeSeq?: number; afterSeq?: number; count?: number }): Promise<{ messages: WireMessage[]; isFinished: boolean }> {
+  async history(caller: Caller, conversationID: string, opts: { beforeSeq?: number; afterSeq?: number; count?: number } & HistoryFilter): Promise<{ messages: WireMessage[]; isFinished: boolean; nextSeq?: number }> {
     const target = parseConversationID(conversationID);
     const app = caller.app.sdkAppID;
     const convKey = convKeyFor(caller.userID, target);
@@ -163,6 +187,10 @@ export class MessageService {
     if (!row || row.deleted && row.lastSeq < row.visibleFromSeq) return { messages: [], isFinished: true };
     const floor = row.visibleFromSeq;
     const ceiling = row.lastSeq;
+    if (opts.timeFrom !== undefined || opts.timeTo !== undefined || opts.elemTypes !== undefined) {
+      const page = await filteredHistory(this.#ctx.storage, app, convKey, Math.max(floor, 1), ceiling, count, opts);
+      return { ...page, messages: page.messages.map((m) => toWireMessage(caller.userID, m)) };
+    }
     let stored;
     let isFinished: boolean;
     if (opts.afterSeq !== undefined) {
@@ -179,6 +207,27 @@ export class MessageService {
       if (kept.length < stored.length) [stored, isFinished] = [kept, false];
     }
     return { messages: stored.map((m) => toWireMessage(caller.userID, m)), isFinished };
+  }
+
+  /**
+   * Messages by msgID (`<conversation key>/<seq>`), those the caller may see: in a
+   * conversation the caller has, between its watermark and its last seq. Unknown,
+   * foreign, deleted and online-only IDs are left out. At most 100 IDs: 100 reads.
+   */
+  async find(caller: Caller, msgIDs: string[]): Promise<{ messages: WireMessage[] }> {
+    const app = caller.app.sdkAppID;
+    const out: WireMessage[] = [];
+    for (const msgID of new Set(msgIDs)) {
+      const slash = msgID.lastIndexOf('/');
+      const convKey = msgID.slice(0, slash);
+      const seq = Number(msgID.slice(slash + 1));
+      if (slash <= 0 || !Number.isSafeInteger(seq) || seq <= 0) continue;
+      const row = await this.#ctx.storage.conversations.get(app, caller.userID, convKey);
+      if (!row || seq < row.visibleFromSeq || seq > row.lastSeq) continue;
+      const stored = await this.#ctx.storage.messages.get(app, convKey, seq);
+      if (stored) out.push(toWireMessage(caller.userID, stored));
+    }
+    return { messages: out };
   }
 }
 

@@ -27,6 +27,14 @@ export function toWireMessage(viewer: string, message: StoredMessage): WireMessa
     timestamp: message.createdAt,
     elem: message.elem,
   };
+  const extra = message.extra;
+  if (extra) {
+    if (extra.nickName !== undefined) wire.nickName = extra.nickName;
+    if (extra.faceUrl !== undefined) wire.faceUrl = extra.faceUrl;
+    if (extra.cloudCustomData !== undefined) wire.cloudCustomData = extra.cloudCustomData;
+    if (extra.priority !== undefined) wire.priority = extra.priority;
+    if (extra.offlinePushInfo !== undefined) wire.offlinePushInfo = extra.offlinePushInfo;
+  }
   if (message.convKey.startsWith('group:')) {
     wire.groupID = message.convKey.slice(6);
   } else {

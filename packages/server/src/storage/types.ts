@@ -1,4 +1,4 @@
-import type { GroupMemberRole, GroupType, MediaKind, MessageElem } from '@confab/protocol';
+import type { GroupMemberRole, GroupType, MediaKind, MessageElem, OfflinePushInfo } from '@confab/protocol';
 
 /**
  * The storage seam. Domain services speak only to these interfaces; the embedded
@@ -225,6 +225,21 @@ export interface AppendRequest {
    * of touching every member's row (see `FanoutStore`).
    */
   fanout?: boolean;
+  /** Stored with the message as given (its `extra` column). */
+  extra?: MessageExtra;
+}
+
+/**
+ * What a message carries besides its element: the sender's profile at send time, the
+ * sender's cloud custom data, its priority and its offline push info. One JSON column,
+ * absent when empty, so an old row and a plain message cost nothing more.
+ */
+export interface MessageExtra {
+  nickName?: string;
+  faceUrl?: string;
+  cloudCustomData?: string;
+  priority?: number;
+  offlinePushInfo?: OfflinePushInfo;
 }
 
 export interface StoredMessage {
@@ -234,6 +249,17 @@ export interface StoredMessage {
   clientMsgID: string;
   createdAt: number;
   elem: MessageElem;
+  extra?: MessageExtra;
+}
+
+/** Reads the `extra` column (NULL or JSON text). */
+export function parseExtra(text: string | null | undefined): MessageExtra | undefined {
+  return text ? JSON.parse(text) as MessageExtra : undefined;
+}
+
+/** Writes the `extra` column: NULL when there is nothing to keep. */
+export function encodeExtra(extra: MessageExtra | undefined): string | null {
+  return extra && Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
 }
 
 export interface ConversationRow {
@@ -297,6 +323,12 @@ export interface MessageStore {
   /** Messages of a conversation with fromSeq <= seq <= toSeq, ascending, at most `limit`. */
   range(app: number, convKey: string, fromSeq: number, toSeq: number, limit: number, order: 'asc' | 'desc'): Promise<StoredMessage[]>;
   get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined>;
+  /**
+   * The seq of the first message created at or after `time` (`edge: 'first'`), or of the
+   * last one created at or before it (`'last'`); undefined when none. One seek of the (conversation, created_at) index: a history page bounded by
+   * time costs O(page) however far back it starts.
+   */
+  seqAtTime(app: number, convKey: string, time: number, edge: 'first' | 'last'): Promise<number | undefined>;
 }
 
 export type ConversationPatch =

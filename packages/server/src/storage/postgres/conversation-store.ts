@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, StoredMessage, UserChange } from '../types.js';
+import { parseExtra, type ConversationPatch, type ConversationRow, type ConversationStore, type ListedConversation, type ListQuery, type StoredMessage, type UserChange } from '../types.js';
 import type { MessageElem } from '@confab/protocol';
 import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 import { withTransaction } from './tx.js';
 
-interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string }
+interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
 
 type Target = { convKey: string; conversationID: string; create: boolean };
 
@@ -50,13 +50,18 @@ export class PgConversationStore implements ConversationStore {
   async lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]> {
     if (refs.length === 0) return [];
     // One query for the page: primary-key lookups joined from the list of positions.
-    const { rows } = await this.#pool.query<RawMessageRow>(`SELECT m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem
+    const { rows } = await this.#pool.query<RawMessageRow>(`SELECT m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra
       FROM unnest($2::text[], $3::bigint[]) AS r(conv_key, seq)
       JOIN messages m ON m.app_id = $1 AND m.conv_key = r.conv_key AND m.seq = r.seq`,
     [app, refs.map((r) => r.convKey), refs.map((r) => r.seq)]);
-    return rows.map((raw) => ({
-      convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
-    }));
+    return rows.map((raw) => {
+      const message: StoredMessage = {
+        convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
+      };
+      const extra = parseExtra(raw.extra);
+      if (extra) message.extra = extra;
+      return message;
+    });
   }
 
   async patch(app: number, userID: string, targets: Target[], patch: ConversationPatch): Promise<{ change: UserChange | null; missing: string[] }> {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { MessageElem } from '@confab/protocol';
-import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, StoredMessage, UserChange } from '../types.js';
+import { encodeExtra, parseExtra, type AppendBatchResult, type AppendRequest, type AppendResult, type MessageStore, type StoredMessage, type UserChange } from '../types.js';
 import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
@@ -13,15 +13,19 @@ interface RawMessage {
   client_msg_id: string;
   created_at: number;
   elem: string;
+  extra: string | null;
 }
 
-const MESSAGE_COLUMNS = 'app_id, conv_key, seq, sender, client_msg_id, created_at, elem';
+const MESSAGE_COLUMNS = 'app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra';
 
 function toStoredMessage(raw: RawMessage): StoredMessage {
-  return {
+  const message: StoredMessage = {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
   };
+  const extra = parseExtra(raw.extra);
+  if (extra) message.extra = extra;
+  return message;
 }
 
 const convID = (app: number, convKey: string) => `${app}\u0000${convKey}`;
@@ -69,6 +73,7 @@ export class PgMessageStore implements MessageStore {
       const seq = (lastSeqs.get(seqKey) ?? 0) + 1;
       lastSeqs.set(seqKey, seq);
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
+      if (encodeExtra(req.extra) !== null) message.extra = req.extra;
       inBatch.set(idKey, message);
       const result: AppendResult = { message, duplicate: false };
       results.push(result);
@@ -140,6 +145,13 @@ export class PgMessageStore implements MessageStore {
     return rows.map(toStoredMessage);
   }
 
+  async seqAtTime(app: number, convKey: string, time: number, edge: 'first' | 'last'): Promise<number | undefined> {
+    const { rows } = await this.#pool.query<{ seq: number }>(edge === 'first'
+      ? 'SELECT seq FROM messages WHERE app_id = $1 AND conv_key = $2 AND created_at >= $3 ORDER BY created_at ASC, seq ASC LIMIT 1'
+      : 'SELECT seq FROM messages WHERE app_id = $1 AND conv_key = $2 AND created_at <= $3 ORDER BY created_at DESC, seq DESC LIMIT 1', [app, convKey, time]);
+    return rows[0]?.seq;
+  }
+
   async get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined> {
     const { rows } = await this.#pool.query<RawMessage>(`SELECT ${MESSAGE_COLUMNS} FROM messages
       WHERE app_id = $1 AND conv_key = $2 AND seq = $3`, [app, convKey, seq]);
@@ -195,7 +207,7 @@ export async function rangeOf(client: pg.PoolClient | pg.Pool, app: number, conv
 }
 
 async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): Promise<Map<string, StoredMessage>> {
-  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem FROM messages m
+  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra FROM messages m
     JOIN unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(app_id, conv_key, sender, client_msg_id)
       ON m.app_id = t.app_id AND m.conv_key = t.conv_key AND m.sender = t.sender AND m.client_msg_id = t.client_msg_id`,
   [batch.map((r) => r.app), batch.map((r) => r.convKey), batch.map((r) => r.sender), batch.map((r) => r.clientMsgID)]);
@@ -205,10 +217,10 @@ async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): P
 }
 
 async function insertMessages(client: pg.PoolClient, messages: { app: number; message: StoredMessage }[]): Promise<void> {
-  await client.query(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem)
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[])`, [
+  await client.query(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])`, [
     messages.map((m) => m.app), messages.map((m) => m.message.convKey), messages.map((m) => m.message.seq),
     messages.map((m) => m.message.sender), messages.map((m) => m.message.clientMsgID), messages.map((m) => m.message.createdAt),
-    messages.map((m) => JSON.stringify(m.message.elem)),
+    messages.map((m) => JSON.stringify(m.message.elem)), messages.map((m) => encodeExtra(m.message.extra)),
   ]);
 }

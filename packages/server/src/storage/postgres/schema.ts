@@ -239,6 +239,12 @@ const MIGRATIONS: string[] = [
   CREATE INDEX presence_by_node ON presence (node);
   CREATE INDEX presence_by_expiry ON presence (expires_at);
   `,
+  // What a message carries besides its element (MessageExtra: sender profile, cloud
+  // custom data, priority, offline push info), and history read by time with one seek.
+  `
+  ALTER TABLE messages ADD COLUMN extra text;
+  CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
+  `,
   // Image, sound, video and file messages (see the SQLite schema), and the PostgreSQL
   // file store's bytes: one object row per file, its content in 256 KiB chunks.
   `

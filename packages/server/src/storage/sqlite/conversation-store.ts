@@ -1,13 +1,16 @@
 import type Database from 'better-sqlite3';
-import type { ConversationPatch, ConversationRow, ConversationStore, ListedConversation, ListQuery, StoredMessage, UserChange } from '../types.js';
+import { parseExtra, type ConversationPatch, type ConversationRow, type ConversationStore, type ListedConversation, type ListQuery, type StoredMessage, type UserChange } from '../types.js';
 import type { MessageElem } from '@confab/protocol';
 import { prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 
-interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string }
+interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
 
 function toStoredMessage(raw: RawMessageRow): StoredMessage {
-  return { convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem };
+  const message: StoredMessage = { convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem };
+  const extra = parseExtra(raw.extra);
+  if (extra) message.extra = extra;
+  return message;
 }
 
 export class SqliteConversationStore implements ConversationStore {
@@ -28,7 +31,7 @@ export class SqliteConversationStore implements ConversationStore {
     // the position, then `limit` entries — not the rest of the version step.
     this.#changedAfter = db.prepare(`SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND (version, conv_key) > (?, ?)
       ORDER BY version ASC, conv_key ASC LIMIT ?`);
-    this.#message = db.prepare('SELECT conv_key, seq, sender, client_msg_id, created_at, elem FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
+    this.#message = db.prepare('SELECT conv_key, seq, sender, client_msg_id, created_at, elem, extra FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
     for (const nonEmpty of [false, true]) {
       for (const hasAfter of [false, true]) {
         // The WHERE terms match the partial indexes' conditions exactly, so SQLite picks them.

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { MessageElem } from '@confab/protocol';
-import type { AppendBatchResult, AppendRequest, AppendResult, MessageStore, StoredMessage, UserChange } from '../types.js';
+import { encodeExtra, parseExtra, type AppendBatchResult, type AppendRequest, type AppendResult, type MessageStore, type StoredMessage, type UserChange } from '../types.js';
 import type { WalSync } from './wal-sync.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
@@ -12,13 +12,17 @@ interface RawMessage {
   client_msg_id: string;
   created_at: number;
   elem: string;
+  extra?: string | null;
 }
 
 export function toStoredMessage(raw: RawMessage): StoredMessage {
-  return {
+  const message: StoredMessage = {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
   };
+  const extra = parseExtra(raw.extra);
+  if (extra) message.extra = extra;
+  return message;
 }
 
 export class SqliteMessageStore implements MessageStore {
@@ -32,6 +36,8 @@ export class SqliteMessageStore implements MessageStore {
   readonly #rangeAsc: Database.Statement;
   readonly #rangeDesc: Database.Statement;
   readonly #enqueue: Database.Statement;
+  readonly #firstAt: Database.Statement;
+  readonly #lastAt: Database.Statement;
   /**
    * Last seq per conversation, kept in memory because this process is the only writer
    * of the file: it saves a read per message on the hot path. Updated only after a
@@ -48,7 +54,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#walSync = walSync;
     this.#rowStatements = prepareRowStatements(db);
     this.#byClientID = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ? AND client_msg_id = ?');
-    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem) VALUES (?, ?, ?, ?, ?, ?, ?)
+    this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (app_id, conv_key, sender, client_msg_id) DO NOTHING`);
     this.#lastSeq = db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?');
     this.#setLastSeq = db.prepare(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES (?, ?, ?)
@@ -58,6 +64,8 @@ export class SqliteMessageStore implements MessageStore {
     this.#rangeDesc = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?');
     this.#enqueue = db.prepare(`INSERT INTO fanout_queue (app_id, conv_key, from_seq, to_seq, queued_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (app_id, conv_key) DO UPDATE SET to_seq = excluded.to_seq`);
+    this.#firstAt = db.prepare('SELECT seq FROM messages WHERE app_id = ? AND conv_key = ? AND created_at >= ? ORDER BY created_at ASC, seq ASC LIMIT 1').pluck();
+    this.#lastAt = db.prepare('SELECT seq FROM messages WHERE app_id = ? AND conv_key = ? AND created_at <= ? ORDER BY created_at DESC, seq DESC LIMIT 1').pluck();
     this.#appendTx = db.transaction((batch: AppendRequest[]) => this.#append(batch));
   }
 
@@ -101,12 +109,13 @@ export class SqliteMessageStore implements MessageStore {
       const seq = this.#currentSeq(seqs, seqKey, req.app, req.convKey) + 1;
       // Insert first and look up only on a conflict: a resend is rare, so the common case
       // costs one statement, not two. The seq is taken only when the insert happened.
-      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem)).changes === 0) {
+      if (this.#insert.run(req.app, req.convKey, seq, req.sender, req.clientMsgID, req.now, JSON.stringify(req.elem), encodeExtra(req.extra)).changes === 0) {
         results.push({ message: this.#findByClientID(req)!, duplicate: true });
         continue;
       }
       seqs.set(seqKey, seq);
       const message: StoredMessage = { convKey: req.convKey, seq, sender: req.sender, clientMsgID: req.clientMsgID, createdAt: req.now, elem: req.elem };
+      if (encodeExtra(req.extra) !== null) message.extra = req.extra;
       inBatch.set(idKey, message);
       const result: AppendResult = { message, duplicate: false };
       results.push(result);
@@ -176,6 +185,10 @@ export class SqliteMessageStore implements MessageStore {
   async get(app: number, convKey: string, seq: number): Promise<StoredMessage | undefined> {
     const raw = this.#get.get(app, convKey, seq) as RawMessage | undefined;
     return raw ? toStoredMessage(raw) : undefined;
+  }
+
+  async seqAtTime(app: number, convKey: string, time: number, edge: 'first' | 'last'): Promise<number | undefined> {
+    return (edge === 'first' ? this.#firstAt : this.#lastAt).get(app, convKey, time) as number | undefined;
   }
 
   /** Seq cache reset, for a caller that changed `conversations` directly. */

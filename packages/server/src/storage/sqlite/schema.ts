@@ -238,6 +238,12 @@ const MIGRATIONS: string[] = [
   CREATE INDEX presence_by_node ON presence (node);
   CREATE INDEX presence_by_expiry ON presence (expires_at);
   `,
+  // What a message carries besides its element (MessageExtra: sender profile, cloud
+  // custom data, priority, offline push info), and history read by time with one seek.
+  `
+  ALTER TABLE messages ADD COLUMN extra TEXT;
+  CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
+  `,
   // Image, sound, video and file messages: each uploaded file, who uploaded it, and the
   // message it was sent in (none yet: collected after a while). The purge marks a
   // message's files doomed in the step that erases it; the purge worker then deletes

@@ -1,5 +1,5 @@
 /**
- * Server behaviour under misuse and races that a review turned up: pipelining without
+ * Server behaviour under misuse and races: pipelining without
  * reading, NUL characters, resends of deleted messages, undo of a history clear, expired
  * UserSigs, and the admin API's handling of odd input. Real server, raw sockets.
  */
@@ -18,9 +18,9 @@ let app: AppRecord;
 const clients: RawClient[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'confab-review-'));
-  server = await startServer({ dataDir: dir, port: 0, logLevel: 'silent', purge: false, heartbeatMs: 200, adminToken: 'op' });
-  app = await server.createApp({ name: 'review' });
+  dir = mkdtempSync(join(tmpdir(), 'confab-misuse-'));
+  server = await startServer({ dataDir: dir, port: 0, logLevel: 'silent', purge: false, heartbeatMs: 2000, adminToken: 'op' });
+  app = await server.createApp({ name: 'misuse' });
 });
 
 afterEach(async () => {
@@ -179,7 +179,8 @@ describe('retries and rejoins', () => {
 describe('sessions', () => {
   test('a session ends with a 70001 kick when its UserSig expires', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const shortSig = genUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: 'alice', expireSeconds: 1, now });
+    // Long enough to log in on a loaded machine; the 2 s heartbeat then ends the session.
+    const shortSig = genUserSig({ sdkAppID: app.sdkAppID, secretKey: app.secretKey, userID: 'alice', expireSeconds: 4, now });
     const alice = await login('alice', 'phone', shortSig);
     const kicked = await alice.nextPush('kicked');
     assert.equal(kicked.code, ErrorCode.USER_SIG_EXPIRED);

@@ -1,5 +1,5 @@
 /**
- * Regression tests for the SDK review findings, without a server: the sync engine with a
+ * Edge cases of the sync engine and the deletion flow, without a server: the sync engine with a
  * scripted requester, the deletion flow with a scripted connection object, the whole SDK
  * over a scripted fake WebSocket, and the SQLite store's files on disk.
  */
@@ -55,7 +55,7 @@ async function engineWith(handlers: Record<string, (body: any) => unknown>, vers
   return { store, engine, calls, got, request };
 }
 
-describe('review 1: conv.sync keeps paging past pages of hidden tombstones', () => {
+describe('conv.sync keeps paging past pages of hidden tombstones', () => {
   it('an empty page that is not finished but advances the version is followed by the next page', async () => {
     const { engine, calls, got, store } = await engineWith({
       'conv.sync': (b) => {
@@ -90,7 +90,7 @@ describe('review 1: conv.sync keeps paging past pages of hidden tombstones', () 
   });
 });
 
-describe('review 2: markRead answered without an update clears the local badge', () => {
+describe('markRead answered without an update clears the local badge', () => {
   it('markReadLocally sets unread 0 and readSeq to lastSeq in one batch, and announces the change and the total', async () => {
     const { engine, store, got } = await engineWith({}, 7);
     await store.apply({
@@ -116,7 +116,7 @@ describe('review 2: markRead answered without an update clears the local badge',
   });
 });
 
-describe('review 4: cached history respects the conversation row', () => {
+describe('cached history respects the conversation row', () => {
   it('caches nothing for a conversation the store has no row for, and only seqs at or above the watermark otherwise', async () => {
     const { engine, store } = await engineWith({}, 3);
     await store.apply({ upsertConversations: [conv('c2c_carol', { version: 3, lastSeq: 6, visibleFromSeq: 4 })] });
@@ -126,7 +126,7 @@ describe('review 4: cached history respects the conversation row', () => {
   });
 });
 
-describe('review 5: deletion requests carry a requestID that every re-issue repeats', () => {
+describe('deletion requests carry a requestID that every re-issue repeats', () => {
   async function sessionWith(handlers: Record<string, (body: any) => unknown>, version = 5) {
     const t = await engineWith(handlers, version);
     const connection = { state: 'connected', request: (op: string, body: unknown) => t.request(op as never, body as never) };
@@ -263,7 +263,7 @@ function settled<T>(p: Promise<T>, ms = 300): Promise<{ ok: true; value: T } | {
   ]);
 }
 
-describe('review 6: requests that can revive a deleted conversation are not re-sent after a reconnect', () => {
+describe('requests that can revive a deleted conversation are not re-sent after a reconnect', () => {
   let im: V2TIMManager | undefined;
   afterEach(async () => {
     await im?.logout().catch(() => undefined);
@@ -314,7 +314,7 @@ describe('review 6: requests that can revive a deleted conversation are not re-s
 
 // ---------------------------------------------------------------------------------------
 
-describe('review 3: the SQLite store leaves no deleted text on disk', () => {
+describe('the SQLite store leaves no deleted text on disk', () => {
   let dir: string | undefined;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,5 @@
 /**
- * SDK review findings against a real server over loopback, with deletion sync off (the
- * default): a device that catches up across more than a page of deletions made on another
+ * The SDK against a real server over loopback, with deletion sync off (the default): a device that catches up across more than a page of deletions made on another
  * device, a badge on a conversation the server has tombstoned, and a deletion re-issued
  * after a crash that must not erase what arrived after the original.
  */
@@ -48,7 +47,7 @@ async function rawSend(r: RawClient, to: string, text: string): Promise<void> {
 
 const total = (d: { im: V2TIMManager }) => d.im.getConversationManager().getTotalUnreadMessageCount();
 
-describe('SDK review, deletion sync off', () => {
+describe('SDK with deletion sync off', () => {
   test('a device catching up across more than a page of deletions made elsewhere still gets what came after them', async () => {
     const alice = 'rv1-alice';
     const PEERS = 120;
