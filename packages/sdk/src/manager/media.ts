@@ -73,8 +73,9 @@ async function* slices(read: (from: number, to: number) => Promise<Uint8Array>, 
 
 async function openSource(source: V2TIMMediaSource): Promise<OpenedSource> {
   if (typeof source === 'string') {
-    // A non-literal specifier: bundlers leave it alone, so the browser build has no `node:fs`.
-    const fsName = 'node:fs';
+    // Built at run time: bundlers leave a non-literal specifier alone, and the browser
+    // bundle (which must name no Node built-in) never reaches this line.
+    const fsName = ['node', 'fs'].join(':');
     let fs: typeof import('node:fs');
     try {
       fs = (await import(fsName)) as typeof import('node:fs');
