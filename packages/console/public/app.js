@@ -370,12 +370,36 @@ async function onCreateApp(event) {
   }
 }
 
-function showNewSecret(app) {
+function showNewSecret(app, rotated = false) {
+  $('new-app-secret-title').textContent = rotated ? 'New secret key — copy it now' : 'App created — copy its secret key now';
   $('new-app-id').textContent = String(app.sdkAppID);
   $('new-app-secret-value').textContent = app.secretKey;
   $('copy-secret').textContent = 'Copy';
   $('new-app-secret').hidden = false;
   $('copy-secret').focus();
+}
+
+async function onRotateSecret() {
+  const app = state.app;
+  if (!app) return;
+  const errorEl = $('rotate-secret-error');
+  hideError(errorEl);
+  // Irreversible, and every UserSig signed with the old key stops working at its next login.
+  if (!confirm(`Give ${app.name} (${app.sdkAppID}) a new secret key? UserSigs made with the current key will be refused from their next login on, and your app back end needs the new key.`)) return;
+  $('rotate-secret').disabled = true;
+  try {
+    const result = await api('POST', `/admin/api/apps/${app.sdkAppID}/rotate-secret`, {});
+    // Signed in with this app's key: that session was signed with the old key; the reply carries one signed with the new key.
+    if (result.session) {
+      state.session = { ...state.session, token: result.session.token, expiresAt: result.session.expiresAt };
+      saveSession(state.session);
+    }
+    showNewSecret(result.app, true);
+  } catch (err) {
+    showError(errorEl, err);
+  } finally {
+    $('rotate-secret').disabled = false;
+  }
 }
 
 function hideNewSecret() {
@@ -647,8 +671,9 @@ async function loadDeletions() {
   hideError(errorEl);
   $('deletions-body').setAttribute('aria-busy', 'true');
   try {
-    const { deletions } = await api('GET', `/admin/api/apps/${sdkAppID}/deletions?${params}`);
+    const { deletions, storage } = await api('GET', `/admin/api/apps/${sdkAppID}/deletions?${params}`);
     if (state.app?.sdkAppID !== sdkAppID) return;
+    d.storage = storage;
     d.hasMore = deletions.length > PAGE_SIZE;
     d.rows = deletions.slice(0, PAGE_SIZE);
     renderDeletions();
@@ -685,7 +710,26 @@ function stateCell(r, now) {
       : null,
     r.state === 'purged' && typeof r.purgedAt === 'number'
       ? h('span', { className: 'muted small block', 'data-testid': 'deletion-purged-at' }, formatTime(r.purgedAt, true))
-      : null);
+      : null,
+    r.state === 'purged' ? erasureLine(r) : null);
+}
+
+const BACKEND_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
+/**
+ * "Rows deleted" and "bytes erased" are two steps: on PostgreSQL the tables that held the
+ * rows are rewritten a little after the rows are deleted, and until then their bytes are
+ * still in the database files.
+ */
+function erasureLine(r) {
+  const backend = BACKEND_NAMES[state.deletions.storage] ?? 'the database';
+  const erased = typeof r.erasedAt === 'number';
+  return h('span', {
+    className: `small block ${erased ? 'erased' : 'muted'}`, 'data-testid': 'deletion-erasure', 'data-erased': String(erased),
+    title: erased
+      ? `Rows deleted, and their bytes erased from the ${backend} files at ${new Date(r.erasedAt).toLocaleString()}`
+      : `Rows deleted; their bytes are still in the ${backend} files until the next erasure`,
+  }, erased ? `bytes erased (${backend}) at ${formatClock(r.erasedAt)}` : `rows deleted, bytes not yet erased (${backend})`);
 }
 
 /**
@@ -813,6 +857,7 @@ function init() {
   $('create-app-form').addEventListener('submit', onCreateApp);
   $('copy-secret').addEventListener('click', () => void copySecret());
   $('dismiss-secret').addEventListener('click', hideNewSecret);
+  $('rotate-secret').addEventListener('click', () => void onRotateSecret());
   $('settings-form').addEventListener('submit', onSaveSettings);
   $('settings-form').addEventListener('input', onSettingsInput);
   $('settings-form').addEventListener('change', onSettingsInput);

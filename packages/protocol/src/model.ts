@@ -242,6 +242,12 @@ export interface DeletionStatus {
   createdAt: number;
   /** `pending` until the server erased the rows, then `purged`; `kept` when history was kept; `undone`. */
   state: 'pending' | 'purged' | 'kept' | 'undone';
+  /**
+   * When the bytes of the purged rows left the server's files, after `purged` (which
+   * says the rows were deleted); null until then. On SQLite the two come together; on
+   * PostgreSQL the erasure rewrites the tables a little later (docs/deletion.md).
+   */
+  erasedAt?: number | null;
   /** Until when it can be undone (null: never). */
   undoUntil: number | null;
   /**

@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { genUserSig } from './auth/usersig.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { connectNatsBus } from './bus/nats-bus.js';
@@ -24,6 +25,8 @@ import type { AppRecord, Storage } from './storage/types.js';
 import { openFileStore, type FileStoreConfig } from './files/open.js';
 import type { FileStore } from './files/types.js';
 import type { FileServiceOptions } from './files/file-service.js';
+import { instrumentStorage, Metrics, PURGE_BACKLOG_CAP } from './metrics.js';
+import { registerProbes, type Lifecycle } from './http/probes.js';
 
 export interface ServerOptions {
   /** Folder for the embedded SQLite database (default `./.confab-data`). */
@@ -32,6 +35,11 @@ export interface ServerOptions {
   port?: number;
   host?: string;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /**
+   * `json` (one JSON object a line, for log collectors), `pretty` (coloured lines for a
+   * person) or `auto` (default): pretty when standard output is a terminal.
+   */
+  logFormat?: 'auto' | 'pretty' | 'json';
   /** A storage backend to use instead of the embedded SQLite file (wins over `databaseUrl`). */
   storage?: Storage;
   /**
@@ -124,6 +132,16 @@ export interface ConfabServer {
   purgeNow(): Promise<number>;
   /** Connected WebSocket sessions on this node. */
   readonly sessionCount: number;
+  /** Whether `/readyz` may answer 200: started, not draining (storage and bus are checked per request). */
+  readonly ready: boolean;
+  /**
+   * A graceful shutdown's first half (SIGTERM): `/readyz` turns 503, the port stops
+   * accepting connections, every session is closed with 4004 once its requests in flight
+   * are answered (so every acknowledged message is committed), and HTTP requests under way
+   * finish. Resolves `true` when all that ended within `timeoutMs`, else `false` at the
+   * deadline. Call `close()` afterwards either way.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -138,17 +156,32 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
   const nodeID = options.nodeID ?? (ownsDataDir ? persistedNodeID(options.dataDir ?? '.confab-data') : randomUUID());
   // Checked before anything is opened: a mistyped limit fails the start, not a later login.
   const limits = resolveLimits(options.limits);
-  const logger = pino({ level: options.logLevel ?? 'info', base: { node: nodeID } });
+  const format = options.logFormat ?? 'auto';
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  // pino-pretty as a stream in this thread (not pino's worker transport): a line logged
+  // just before the process exits is still printed.
+  const logger = pretty
+    ? pino({ level: options.logLevel ?? 'info', base: { node: nodeID } }, pinoPretty({ colorize: true, sync: true }))
+    : pino({ level: options.logLevel ?? 'info', base: { node: nodeID } });
   // What this call opened is closed again if a later step fails.
   const opened: { close(): Promise<void> }[] = [];
   try {
-    const storage = options.storage ?? (options.databaseUrl
+    const backend = options.storage ?? (options.databaseUrl
       ? await openPostgresStorage({ connectionString: options.databaseUrl, ...(options.databaseSchema ? { schema: options.databaseSchema } : {}) })
       : openSqliteStorage({
         filename: join(options.dataDir ?? '.confab-data', 'confab.db'),
         durability: options.durability ?? 'full',
       }));
-    if (!options.storage) opened.push(storage);
+    if (!options.storage) opened.push(backend);
+    // Sources are read at scrape time, once the gateway exists.
+    let gateway: Gateway | undefined;
+    const metrics = new Metrics({
+      nodeID,
+      connections: () => gateway?.sessionCount ?? 0,
+      sessions: () => gateway?.loggedInCount ?? 0,
+      purgeBacklog: async () => (await backend.deletions.purgeQueue(PURGE_BACKLOG_CAP, Date.now())).length,
+    });
+    const storage = instrumentStorage(backend, metrics);
     const transport = options.bus ?? (options.natsUrl
       ? await connectNatsBus({
         servers: options.natsUrl.split(',').map((url) => url.trim()).filter(Boolean),
@@ -171,15 +204,17 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
       ...(options.databaseSchema ? { databaseSchema: options.databaseSchema } : {}),
     });
     if (!lent) opened.push(fileStore);
-    return await listen(options, { nodeID, logger, storage, bus, limits, fileStore });
+    return await listen(options, { nodeID, logger, storage, bus, limits, fileStore, metrics, onGateway: (g) => { gateway = g; } });
   } catch (err) {
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function listen(options: ServerOptions, parts: { nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits; fileStore: FileStore }): Promise<ConfabServer> {
-  const { nodeID, logger, storage, bus, limits, fileStore } = parts;
+async function listen(options: ServerOptions, parts: {
+  nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits; fileStore: FileStore; metrics: Metrics; onGateway(gateway: Gateway): void;
+}): Promise<ConfabServer> {
+  const { nodeID, logger, storage, bus, limits, metrics, fileStore } = parts;
   const domain = new Domain(storage, bus, logger, {
     purge: options.purge || {}, fanout: options.fanout || {}, nodeID, fileStore, ...(options.files ? { files: options.files } : {}),
     ...(options.pushProvider ? { pushProvider: options.pushProvider } : {}),
@@ -188,8 +223,11 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
   const presence = new Presence(storage.presence, nodeID, logger, options.presenceTtlMs);
   const gateway = new Gateway(domain, bus, logger, options.heartbeatMs, limits, presence);
+  parts.onGateway(gateway);
+  const lifecycle: Lifecycle = { state: 'starting' };
   const router = new Router(() => storage.readBarrier?.());
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, node: nodeID, sessions: gateway.sessionCount }));
+  registerProbes(router, { lifecycle, storage, bus, metrics, nodeID });
   for (const register of httpAreas) register(router, { domain, gateway, logger, adminToken: options.adminToken });
   const http: HttpServer = createServer((req, res) => void router.handle(req, res));
   gateway.attach(http);
@@ -207,6 +245,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closed = false;
+  lifecycle.state = 'ready';
   logger.info({ storage: storage.kind, bus: bus.kind, port: address.port }, 'node started');
 
   return {
@@ -219,6 +258,28 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
     get sessionCount() {
       return gateway.sessionCount;
     },
+    get ready() {
+      return lifecycle.state === 'ready';
+    },
+    async drain(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      lifecycle.state = 'draining';
+      logger.info({ timeoutMs }, 'draining: refusing new connections, closing sessions once their requests are answered');
+      // No new connections; requests on open HTTP connections still run.
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      const sessionsClosed = await gateway.drain(deadline);
+      const timedOut = Symbol('timeout');
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        httpClosed,
+        new Promise<symbol>((resolve) => { timer = setTimeout(() => resolve(timedOut), Math.max(0, deadline - Date.now())); }),
+      ]);
+      clearTimeout(timer);
+      const clean = sessionsClosed && outcome !== timedOut;
+      logger.info({ clean }, clean ? 'drained' : 'drain timed out; closing what is left');
+      return clean;
+    },
     createApp: (opts = {}) => domain.apps.create({ name: opts.name ?? 'app', sdkAppID: opts.sdkAppID, secretKey: opts.secretKey, now: Date.now() }),
     purgeNow: () => domain.purge.runOnce(),
     async genUserSig(sdkAppID, userID, expireSeconds) {
@@ -229,6 +290,7 @@ async function listen(options: ServerOptions, parts: { nodeID: string; logger: L
     async close() {
       if (closed) return;
       closed = true;
+      lifecycle.state = 'draining';
       // The purge lease is released first, so another node can take the work over at once.
       await domain.close();
       await gateway.close();

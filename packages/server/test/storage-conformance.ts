@@ -461,6 +461,16 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal((await storage.messages.range(APP, c2cKey('alice', 'bob'), 1, 100, 100, 'asc')).length, 2);
       });
 
+      test('clientMsgIDs with backslashes, quotes and non-ASCII are ordinary keys', async () => {
+        await users('alice', 'bob');
+        const odd = ['a\\b', '\\x00ff', "it's", 'ключ-ü-😀', '\\'];
+        const first = await storage.messages.appendBatch(odd.map((id, i) => c2cMessage('alice', 'bob', id, `m${i}`, T0 + i)));
+        assert.deepEqual(first.results.map((r) => r.duplicate), odd.map(() => false));
+        const again = await storage.messages.appendBatch(odd.map((id, i) => c2cMessage('alice', 'bob', id, `again ${i}`, T0 + 10 + i)));
+        assert.deepEqual(again.results.map((r) => [r.duplicate, r.message.clientMsgID, r.message.seq]),
+          first.results.map((r) => [true, r.message.clientMsgID, r.message.seq]), 'a resend of each finds its message');
+      });
+
       test('a duplicate across batches returns the stored message, consumes no seq and changes nothing', async () => {
         await users('alice', 'bob');
         const first = await storage.messages.appendBatch([
@@ -749,7 +759,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
 
     // ------------------------------------------------------------ deletions
     describe('deletions', () => {
-      const AUDIT_FIELDS = ['conversationID', 'createdAt', 'deviceID', 'id', 'mode', 'purgedAt', 'undoUntil', 'undoneAt', 'userID', 'version', 'watermarkSeq'];
+      const AUDIT_FIELDS = ['conversationID', 'createdAt', 'deviceID', 'erasedAt', 'id', 'mode', 'purgedAt', 'undoUntil', 'undoneAt', 'userID', 'version', 'watermarkSeq'];
       const LATER = T0 + 10_000_000;
 
       /** Runs the purge worker's loop until the queue is empty. */
@@ -829,7 +839,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
           assert.deepEqual({ ...entry, id: 0 }, {
             id: 0, userID: 'alice', conversationID: entry.conversationID, deviceID: 'phone-1', mode: 'delete',
             watermarkSeq: entry.conversationID === 'c2c_bob' ? 4 : 2, createdAt: T0 + 100, purgedAt: null,
-            version: change.version, undoUntil: null, undoneAt: null,
+            version: change.version, undoUntil: null, undoneAt: null, erasedAt: null,
           }, 'the entry records the version the deletion committed at');
         }
         assert.ok(!/secret|three|unsent|tag/.test(JSON.stringify(audit)), 'the audit trail is content-free');
@@ -996,7 +1006,13 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.equal((await drain(1000, T0 + 60)).erased, 2);
         assert.deepEqual(await seqs(key), []);
         assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.purgedAt), [T0 + 60, T0 + 60, T0 + 40]);
-        await storage.deletions.compact();
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.erasedAt), [null, null, null],
+          'rows deleted is not bytes erased');
+        assert.equal(await storage.deletions.awaitingErasure(), true);
+        assert.deepEqual(await storage.deletions.compact(T0 + 70), { complete: true, erased: 3 });
+        assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.erasedAt), [T0 + 70, T0 + 70, T0 + 70]);
+        assert.equal(await storage.deletions.awaitingErasure(), false);
+        assert.deepEqual(await storage.deletions.compact(T0 + 80), { complete: true, erased: 0 }, 'each deletion is stamped once');
 
         // The sequence continues after a purge.
         const next = await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b8', 'm8')]);

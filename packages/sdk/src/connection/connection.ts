@@ -36,6 +36,7 @@
  * - Server close codes (docs/protocol.md): 4000/4001 follow a `kicked` push and end the
  *   session; every other close (4002 output budget, 4003 login deadline, 1001 shutdown,
  *   an upgrade refused with HTTP 503…) is a dropped connection: reconnect with backoff.
+ *   4004 (the node is draining) reconnects at once, to the next URL, without a backoff.
  *   A login refused with a code (70050 too many failed logins…) is not retried.
  * - `checkNow()` (the browser's `online` event, a tab made visible): a pending reconnect
  *   happens at once, and a connected socket must answer a ping within 5 s or is dropped.
@@ -49,6 +50,9 @@ import type { Logger } from '../log.js';
 import type { WebSocketConstructor, WebSocketLike } from '../types.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { resolveWebSocket } from './websocket.js';
+
+/** The close code of a draining node (docs/protocol.md): reconnect at once, to the next URL. */
+const DRAINING_CLOSE_CODE = 4004;
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'closed';
 
@@ -297,7 +301,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       if (id === this.#transportID) this.#onFrame(String(ev.data));
     };
     ws.onclose = (ev) => {
-      if (id === this.#transportID) this.#transportDown(id, `socket closed (${ev?.code ?? '?'} ${ev?.reason ?? ''})`.trim());
+      if (id !== this.#transportID) return;
+      // 4004: the node is draining and answered what was in flight; another node can take
+      // the session now, so waiting out a backoff would only delay the user.
+      this.#transportDown(id, `socket closed (${ev?.code ?? '?'} ${ev?.reason ?? ''})`.trim(), undefined, ev?.code === DRAINING_CLOSE_CODE);
     };
     // An error is always followed by close; the close handler does the work.
     ws.onerror = () => {};
@@ -381,7 +388,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
 
   /** The current socket is gone (closed, failed to open, login/ping timeout). */
-  #transportDown(transportID: number, desc: string, code: number = ErrorCode.NETWORK_DISCONNECTED): void {
+  #transportDown(transportID: number, desc: string, code: number = ErrorCode.NETWORK_DISCONNECTED, immediate = false): void {
     if (transportID !== this.#transportID || this.#state === 'closed') return;
     this.#abandonTransport();
     if (!this.#everConnected) {
@@ -394,7 +401,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       this.#terminate(code, `${what}: ${desc}`, new ConfabError(code, `${what}: ${desc}`));
       return;
     }
-    this.#afterDrop(code, desc);
+    this.#afterDrop(code, desc, immediate);
   }
 
   /** First connect: whether another URL is left to try. */
@@ -433,7 +440,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
   }
 
-  #afterDrop(code: number, desc: string): void {
+  /** `immediate`: the node is draining (4004), so the next URL is tried without a backoff. */
+  #afterDrop(code: number, desc: string, immediate = false): void {
     const wasConnecting = this.#state === 'connecting';
     for (const [id, p] of this.#pending) {
       if (p.resend) {
@@ -451,7 +459,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     if (wasConnecting) this.emit('connectFailed', { code, desc });
     // A failed attempt or a lost connection moves on to the next node (no-op with one URL).
     this.#rotate();
-    const delay = backoffDelay(this.#attempt++, this.#opts.backoff);
+    const delay = immediate ? 0 : backoffDelay(this.#attempt++, this.#opts.backoff);
     this.#opts.log.info(`connection lost (${desc}); reconnecting${this.#urls.length > 1 ? ` to ${this.#urls[this.#urlIndex]}` : ''} in ${delay} ms`);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;

@@ -21,6 +21,8 @@ import { V2TIMGroupManager } from './group-manager.js';
 import { sendMessage, V2TIMMessageManager } from './message-manager.js';
 
 let instance: V2TIMManager | undefined;
+/** Set by the class's static block: how `internal.ts` reaches a manager's core. */
+let readCore: (manager: V2TIMManager) => SdkCore;
 
 /** A URL, or a non-empty list of URLs (the nodes of a cluster). */
 function validServerUrl(url: unknown): url is string | string[] {
@@ -34,6 +36,10 @@ export class V2TIMManager {
   readonly #message = new V2TIMMessageManager(this.#core);
   readonly #friendship = new V2TIMFriendshipManager(this.#core);
   readonly #group = new V2TIMGroupManager(this.#core);
+
+  static {
+    readCore = (manager) => manager.#core;
+  }
 
   /** The process-wide instance. Use `new V2TIMManager()` for more users or devices in one process. */
   static getInstance(): V2TIMManager {
@@ -213,4 +219,9 @@ export class V2TIMManager {
       s.names.profiles.set(res.profile.userID, res.profile);
     });
   }
+}
+
+/** @internal The core behind a manager, for the other faces of the SDK (see internal.ts). */
+export function coreOf(manager: V2TIMManager): SdkCore {
+  return readCore(manager);
 }

@@ -97,6 +97,8 @@ class NatsBusImpl implements NatsBus {
   readonly #decoder = new TextDecoder();
   readonly #lossListeners = new Set<() => void>();
   #closing: Promise<void> | undefined;
+  /** False from a `disconnect` status until the next `reconnect`. */
+  #up = true;
 
   constructor(nc: NatsConnection, prefix: string, logger: NatsBusLogger) {
     this.#nc = nc;
@@ -235,9 +237,14 @@ class NatsBusImpl implements NatsBus {
     }
   }
 
+  connected(): boolean {
+    return this.#up && !this.#closing && !this.#nc.isClosed();
+  }
+
   async #watch(): Promise<void> {
     try {
       for await (const status of this.#nc.status()) {
+        if (status.type === 'disconnect' || status.type === 'reconnect') this.#up = status.type === 'reconnect';
         if (status.type === 'disconnect') this.#logger.warn({ server: status.data }, 'NATS disconnected; messages for this node are lost until it reconnects');
         else if (status.type === 'reconnect') {
           this.#logger.warn({ server: status.data }, 'NATS reconnected; sessions are told to sync');

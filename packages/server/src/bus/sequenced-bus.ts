@@ -126,6 +126,10 @@ export class SequencedBus implements Bus {
     return this.#transport.ready?.() ?? Promise.resolve();
   }
 
+  connected(): boolean {
+    return !this.#closed && (this.#transport.connected?.() ?? true);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     // A last beat: a lost final message of this node is still noticed.

@@ -54,6 +54,8 @@ export interface Bus {
    * again. Returns the unregister function. A bus that cannot lose messages need not have it.
    */
   onLoss?(listener: () => void): () => void;
+  /** Whether the bus reaches the other nodes now (`/readyz`); a bus without it always does. */
+  connected?(): boolean;
   close(): Promise<void>;
 }
 

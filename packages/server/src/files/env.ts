@@ -1,24 +1,22 @@
+import type { NodeConfig } from '../config.js';
 import type { FileStoreConfig } from './open.js';
 
-/** The file store from the CLI's environment (docs/operations.md, "Files"); empty for the default. */
-export function fileStoreFromEnv(env: NodeJS.ProcessEnv): { fileStore?: FileStoreConfig } {
-  const kind = env.CONFAB_FILE_STORE || undefined;
-  if (kind === undefined) return env.CONFAB_FILE_DIR ? { fileStore: { kind: 'disk', dir: env.CONFAB_FILE_DIR } } : {};
-  if (kind === 'disk') return { fileStore: { kind: 'disk', ...(env.CONFAB_FILE_DIR ? { dir: env.CONFAB_FILE_DIR } : {}) } };
+/** The file store from the node's configuration (docs/operations.md, "Files"); empty for the default. */
+export function fileStoreFromConfig(config: Pick<NodeConfig, 'fileStore' | 'fileDir' | 's3'>): { fileStore?: FileStoreConfig } {
+  const kind = config.fileStore;
+  if (kind === undefined) return config.fileDir ? { fileStore: { kind: 'disk', dir: config.fileDir } } : {};
+  if (kind === 'disk') return { fileStore: { kind: 'disk', ...(config.fileDir ? { dir: config.fileDir } : {}) } };
   if (kind === 'postgres') return { fileStore: { kind: 'postgres' } };
-  if (kind === 's3') {
-    if (!env.CONFAB_S3_BUCKET) throw new Error('CONFAB_FILE_STORE=s3 needs CONFAB_S3_BUCKET');
-    return {
-      fileStore: {
-        kind: 's3', bucket: env.CONFAB_S3_BUCKET,
-        ...(env.CONFAB_S3_ENDPOINT ? { endpoint: env.CONFAB_S3_ENDPOINT } : {}),
-        ...(env.CONFAB_S3_REGION ? { region: env.CONFAB_S3_REGION } : {}),
-        ...(env.CONFAB_S3_ACCESS_KEY_ID ? { accessKeyId: env.CONFAB_S3_ACCESS_KEY_ID } : {}),
-        ...(env.CONFAB_S3_SECRET_ACCESS_KEY ? { secretAccessKey: env.CONFAB_S3_SECRET_ACCESS_KEY } : {}),
-        ...(env.CONFAB_S3_FORCE_PATH_STYLE ? { forcePathStyle: ['1', 'true', 'yes'].includes(env.CONFAB_S3_FORCE_PATH_STYLE) } : {}),
-        ...(env.CONFAB_S3_PREFIX ? { prefix: env.CONFAB_S3_PREFIX } : {}),
-      },
-    };
-  }
-  throw new Error(`CONFAB_FILE_STORE must be disk, postgres or s3, not ${JSON.stringify(kind)}`);
+  const s3 = config.s3 ?? {};
+  return {
+    fileStore: {
+      kind: 's3', bucket: s3.bucket ?? '',
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      ...(s3.region ? { region: s3.region } : {}),
+      ...(s3.accessKeyId ? { accessKeyId: s3.accessKeyId } : {}),
+      ...(s3.secretAccessKey ? { secretAccessKey: s3.secretAccessKey } : {}),
+      ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
+      ...(s3.prefix ? { prefix: s3.prefix } : {}),
+    },
+  };
 }

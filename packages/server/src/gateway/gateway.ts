@@ -50,6 +50,9 @@ export class Gateway {
   /** Failed logins per remote address. */
   readonly #loginFailures: TokenBuckets;
 
+  /** Set by `drain()`: no new sockets, no new requests. */
+  #draining = false;
+
   /** The cluster-wide presence table, told of every login and every session's end. */
   readonly #presence: Presence | undefined;
 
@@ -76,7 +79,7 @@ export class Gateway {
         return;
       }
       const address = req.socket.remoteAddress ?? 'unknown';
-      const refusal = this.#admission.refusal(address);
+      const refusal = this.#draining ? 'this node is shutting down; connect to another one' : this.#admission.refusal(address);
       if (refusal) {
         this.#logger.debug({ address }, refusal);
         socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: ${refusal.length}\r\n\r\n${refusal}`);
@@ -90,7 +93,36 @@ export class Gateway {
     return this.#all.size;
   }
 
+  /** Sessions that logged in (`sessionCount` also counts sockets still before their login). */
+  get loggedInCount(): number {
+    let n = 0;
+    for (const entry of this.#byUser.values()) n += entry.sessions.size;
+    return n;
+  }
+
+  /**
+   * The first half of a graceful shutdown: new sockets are refused (HTTP 503), frames
+   * that arrive from now on are left unanswered (the SDK re-sends idempotent ones, such
+   * as `msg.send` with its clientMsgID, on its next connection), and once a session's
+   * requests in flight are answered — every message it was told is stored has committed —
+   * it is closed with 4004 so its client reconnects at once to another node. Resolves
+   * `true` when every session is closed, or `false` at `deadline` (epoch ms) with those
+   * still busy left to `close()`.
+   */
+  async drain(deadline: number): Promise<boolean> {
+    this.#draining = true;
+    for (;;) {
+      for (const session of this.#all) {
+        if (session.inFlight === 0 && !session.closed) session.close(CloseCode.DRAINING, 'node draining; reconnect to another node');
+      }
+      if ([...this.#all].every((s) => s.closed)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   async close(): Promise<void> {
+    this.#draining = true;
     clearInterval(this.#heartbeat);
     // A shutdown is not a kick: clients see an ordinary close (1001, going away) and
     // reconnect, to this node once it is back or to another one.
@@ -127,7 +159,8 @@ export class Gateway {
   async #onFrame(session: Session, data: RawData, isBinary: boolean): Promise<void> {
     // ws still reads (and emits) frames while a close handshake runs: nothing more is
     // done for a session that is closing, e.g. one closed for its output budget.
-    if (session.closed) return;
+    // Nor while draining: the request is not started, so the client may safely send it again elsewhere.
+    if (session.closed || this.#draining) return;
     let id = 0;
     try {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;

@@ -84,6 +84,11 @@ export const CloseCode = {
   OUTPUT_BUDGET: 4002,
   /** No successful login within `loginTimeoutMs` of connecting. */
   LOGIN_TIMEOUT: 4003,
+  /**
+   * The node is draining (SIGTERM): its requests in flight were answered, and the client
+   * should reconnect at once, to another node of its list.
+   */
+  DRAINING: 4004,
 } as const;
 
 /** Defaults overridden by `overrides`; throws naming the field when a value is not a positive number. */

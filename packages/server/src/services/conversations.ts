@@ -30,6 +30,7 @@ export function toDeletionStatus(r: DeletionRecord, devices: DeviceRecord[], app
   return {
     id: r.id, conversationID: r.conversationID, mode: r.mode, deviceID: r.deviceID, createdAt: r.createdAt, undoUntil: r.undoUntil,
     state: r.undoneAt !== null ? 'undone' : r.watermarkSeq === null ? 'kept' : r.purgedAt === null ? 'pending' : 'purged',
+    erasedAt: r.erasedAt,
     devices: told.map((d) => ({ deviceID: d.deviceID, wiped: d.deviceID === r.deviceID || d.ackedVersion >= r.version, lastSeen: d.lastSeen })),
   };
 }

@@ -65,6 +65,22 @@ export class AppService {
     return updated;
   }
 
+  /**
+   * Gives the app a new random secret key, through the cache and to every node (as
+   * `updateSettings`). UserSigs signed with the old key stop working at their next login,
+   * as do admin sessions opened with it.
+   */
+  async rotateSecret(sdkAppID: number): Promise<AppRecord> {
+    const app = await this.#storage.apps.get(sdkAppID);
+    if (!app) throw new ConfabError(ErrorCode.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppID} does not exist`);
+    const updated: AppRecord = { ...app, secretKey: randomBytes(32).toString('hex') };
+    await this.#storage.apps.updateSecret(sdkAppID, updated.secretKey);
+    this.#bump(sdkAppID);
+    this.#cache.set(sdkAppID, updated);
+    this.#onChange?.(sdkAppID);
+    return updated;
+  }
+
   /** The apps this node has cached. */
   cachedIDs(): number[] {
     return [...this.#cache.keys()];
@@ -168,10 +184,9 @@ export class Domain {
     });
     // A bus between nodes can lose a message (NATS is at-most-once, and down while it
     // restarts), so cached apps are also re-read now and then: a missed settings change
-    // is applied within APP_REREAD_MS at worst.
-    if (bus.kind !== 'memory') {
-      this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
-    }
+    // is applied within APP_REREAD_MS at worst. One node re-reads too: `confab app
+    // rotate-secret` run beside a running node changes the key behind its back.
+    this.#rereadTimer = setInterval(() => this.#rereadApps(), APP_REREAD_MS).unref();
     const onDeletion = () => {
       this.purge.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'purge', node: nodeID });

@@ -35,6 +35,15 @@ export interface PurgeWorkerOptions {
    * online much later with an unacknowledged message in its outbox).
    */
   resendGuardMs?: number;
+  /**
+   * On PostgreSQL, how often at most the purge's erasure rewrite runs when the timer or a
+   * deletion drives the worker (default 60 s): it rewrites the tables that held the
+   * erased rows under a short exclusive lock each (docs/deletion.md, "What is erased
+   * where"), so it is batched rather than run after every purge. Until it runs, the
+   * deletions it covers are `purged` (rows deleted) but not yet erased. SQLite's erasure
+   * is a WAL checkpoint and runs after every purge. `purgeNow()` always erases at once.
+   */
+  eraseEveryMs?: number;
 }
 
 /** The lease that makes one node of a cluster the purger. */
@@ -57,6 +66,7 @@ export class PurgeWorker {
   readonly #intervalMs: number;
   readonly #leaseMs: number;
   readonly #resendGuardMs: number;
+  readonly #eraseEveryMs: number;
   readonly holder: string;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
@@ -69,6 +79,9 @@ export class PurgeWorker {
   #forgotAt = -Infinity;
   /** Deletes the bytes of files whose messages a step erased, and of files never sent. */
   #collectFiles: (() => Promise<number>) | undefined;
+  /** When this node last ran the erasure; whether purged bytes are known to be waiting for it. */
+  #erasedAt = -Infinity;
+  #erasePending = false;
 
   constructor(storage: Storage, logger: Logger, options: PurgeWorkerOptions = {}) {
     this.#storage = storage;
@@ -77,6 +90,7 @@ export class PurgeWorker {
     this.#intervalMs = options.intervalMs ?? 5000;
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#resendGuardMs = options.resendGuardMs ?? DEFAULT_RESEND_GUARD_MS;
+    this.#eraseEveryMs = options.eraseEveryMs ?? 60_000;
     this.holder = options.holder ?? randomUUID();
   }
 
@@ -112,19 +126,28 @@ export class PurgeWorker {
       this.#again = true;
       return;
     }
-    void this.runOnce().catch((err: unknown) => this.#logger.error({ err }, 'purge failed; it will be retried'));
+    void this.#run(false).catch((err: unknown) => this.#logger.error({ err }, 'purge failed; it will be retried'));
   }
 
   /**
-   * Drains the purge queue if this node holds (or can take) the purge lease; resolves
-   * with the number of messages this node erased (0 when another node holds the lease).
+   * Drains the purge queue if this node holds (or can take) the purge lease, and erases
+   * the purged bytes at once; resolves with the number of messages this node erased (0
+   * when another node holds the lease).
    */
   runOnce(): Promise<number> {
     if (this.#running) {
       this.#again = true;
       return this.#running.then(() => this.runOnce());
     }
-    this.#running = this.#drain().finally(() => {
+    return this.#run(true);
+  }
+
+  #run(eraseNow: boolean): Promise<number> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#drain(eraseNow).finally(() => {
       this.#running = undefined;
       if (this.#again && !this.#stopped) {
         this.#again = false;
@@ -150,7 +173,7 @@ export class PurgeWorker {
     return held;
   }
 
-  async #drain(): Promise<number> {
+  async #drain(eraseNow: boolean): Promise<number> {
     if (!(await this.#lease())) return 0;
     let renewed = Date.now();
     // Renewing is one small write; a third of the TTL leaves two chances before it runs out.
@@ -196,11 +219,12 @@ export class PurgeWorker {
       if (!progressed) break;
     }
     if (total > 0) {
-      await this.#storage.deletions.compact();
+      this.#erasePending = true;
       this.#logger.info({ erased: total }, 'purged deleted messages');
     }
     // Files uploaded but never sent, and doomed files a crash left behind.
     if (this.#held && this.#collectFiles) await this.#collectFiles();
+    if (this.#held) await this.#erase(eraseNow);
     if (this.#held && Date.now() - this.#forgotAt >= FORGET_EVERY_MS) {
       this.#forgotAt = Date.now();
       // Request IDs only need to outlive any retry: a device's pending deletion is re-sent
@@ -209,5 +233,23 @@ export class PurgeWorker {
       await this.#storage.deletions.forgetPurged(Date.now() - this.#resendGuardMs);
     }
     return total;
+  }
+
+  /** Makes purged bytes unreadable from the files when due (see `eraseEveryMs`). */
+  async #erase(eraseNow: boolean): Promise<void> {
+    const batched = this.#storage.kind === 'postgres';
+    if (batched && !eraseNow && Date.now() - this.#erasedAt < this.#eraseEveryMs) return;
+    // After a restart, or purges by the node that held the lease before, this node learns
+    // of waiting bytes from the audit trail (one probe of a partial index).
+    if (!this.#erasePending && !(await this.#storage.deletions.awaitingErasure())) return;
+    this.#erasedAt = Date.now();
+    const { complete, erased } = await this.#storage.deletions.compact(Date.now());
+    if (complete) {
+      this.#erasePending = false;
+      if (erased > 0) this.#logger.info({ deletions: erased }, 'erased the bytes of purged messages');
+    } else {
+      this.#erasePending = true;
+      this.#logger.warn('could not erase the bytes of purged messages yet; will retry');
+    }
   }
 }

@@ -34,6 +34,8 @@ export interface Storage {
   readonly presence: PresenceStore;
   /** The files of image, sound, video and file messages (their bytes are in a `FileStore`). */
   readonly files: FileRecordStore;
+  /** Rejects when the database cannot answer now (`/readyz`); a backend without it is taken as up while open. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,8 @@ export interface AppStore {
   get(sdkAppID: number): Promise<AppRecord | undefined>;
   list(): Promise<AppRecord[]>;
   updateSettings(sdkAppID: number, settings: AppSettings): Promise<void>;
+  /** Replaces the app's secret key (a rotation); UserSigs and admin sessions signed with the old one stop working. */
+  updateSecret(sdkAppID: number, secretKey: string): Promise<void>;
 }
 
 export interface AccountRecord {
@@ -404,8 +408,14 @@ export interface DeletionRecord {
   /** Messages below this seq became invisible to the user; null when history was kept. */
   watermarkSeq: number | null;
   createdAt: number;
-  /** When the last of those messages was physically erased; null while pending. */
+  /** When the last of those messages was physically erased (rows deleted); null while pending. */
   purgedAt: number | null;
+  /**
+   * When the bytes of those rows left the backend's files (docs/deletion.md, "What is
+   * erased where"): on SQLite the checkpoint after the purge, on PostgreSQL the rewrite
+   * of the tables that held them. Null until then.
+   */
+  erasedAt: number | null;
   /** The user's sync version the deletion committed at; a device that acknowledged it has wiped it. */
   version: number;
   /** Until when the deletion can be undone; null when it never could. */
@@ -492,8 +502,17 @@ export interface DeletionStore {
   wasPurged(app: number, convKey: string, sender: string, clientMsgID: string): Promise<boolean>;
   /** Forgets the records of erased messages purged before `olderThan`; returns how many. */
   forgetPurged(olderThan: number): Promise<number>;
-  /** Makes erased bytes unrecoverable from the backend's files (SQLite: WAL checkpoint). */
-  compact(): Promise<void>;
+  /**
+   * Makes the bytes of purged rows unrecoverable from the backend's files (SQLite: WAL
+   * checkpoint; PostgreSQL: a rewrite of the tables that held them), then stamps
+   * `erasedAt = now` on the deletions that were purged before it began. `complete` is
+   * false when it could not vouch for that (a SQLite reader kept the WAL, or a
+   * PostgreSQL transaction older than the purge still ran or held a lock past the
+   * timeout): nothing is stamped and it is worth calling again later.
+   */
+  compact(now?: number): Promise<{ complete: boolean; erased: number }>;
+  /** Whether some deletion's rows are purged but its bytes not yet erased (compact() would stamp it). */
+  awaitingErasure(): Promise<boolean>;
   /**
    * Forgets deletion request IDs recorded before `olderThan`; returns how many. A retry
    * that arrives later than that is applied as a new deletion.

@@ -116,13 +116,20 @@ async function route(req: IncomingMessage, url: URL, ctx: HttpContext): Promise<
     const patch = await jsonBody(req, settingsPatch);
     return { app: publicApp(await domain.apps.updateSettings(sdkAppID, patch), false) };
   }
+  if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST') {
+    const rotated = await domain.apps.rotateSecret(sdkAppID);
+    // A session opened with the app's key was signed with the old one and ends here;
+    // the caller gets a session signed with the new key so the console stays signed in.
+    return { app: publicApp(rotated, true), ...(scope.kind === 'app' ? { session: issueToken(scope, rotated.secretKey) } : {}) };
+  }
   if (parts.length === 3 && parts[2] === 'deletions' && method === 'GET') {
     const userID = url.searchParams.get('userID') ?? undefined;
     const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 50) || 50, 1), 500);
     const before = Number(url.searchParams.get('before') ?? 0) || undefined;
     const records = await domain.storage.deletions.list(sdkAppID, { userID, limit, beforeID: before });
     const devicesByUser = await domain.storage.devices.listMany(sdkAppID, records.map((r) => r.userID));
-    return { deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID) ?? [], app) })) };
+    // `storage` says what `erasedAt` means: which backend's files the bytes left.
+    return { storage: domain.storage.kind, deletions: records.map((r) => ({ ...r, ...toDeletionStatus(r, devicesByUser.get(r.userID) ?? [], app) })) };
   }
   if (parts.length === 4 && parts[2] === 'users' && method === 'GET') {
     const userID = parts[3]!;

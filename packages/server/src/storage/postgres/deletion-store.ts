@@ -4,15 +4,16 @@ import { purgedSendKey } from '../purged-sends.js';
 import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 import { UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
+import { AUDIT_TABLE, CONTENT_TABLES, rewriteTables, type RewriteOptions } from './erasure.js';
 
 interface RawDeletion {
   id: number; user_id: string; conversation_id: string; device_id: string; mode: string;
   watermark_seq: number | null; created_at: number; purged_at: number | null;
-  version: number; undo_until: number | null; undone_at: number | null;
+  version: number; undo_until: number | null; undone_at: number | null; erased_at: number | null;
 }
 
 const DELETION_COLUMNS = `id, user_id, conversation_id, device_id, mode, watermark_seq, created_at, purged_at,
-  version, undo_until, undone_at`;
+  version, undo_until, undone_at, erased_at`;
 
 type Target = { convKey: string; conversationID: string };
 type RemoveOptions = { mode: DeletionMode; deviceID: string; now: number; undoUntil?: number; requestID?: string };
@@ -39,9 +40,11 @@ const COMPACT_LOCK_KEY = `hashtextextended('confab:compact:' || current_schema()
 
 export class PgDeletionStore implements DeletionStore {
   readonly #pool: pg.Pool;
+  readonly #erasure: RewriteOptions;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, erasure: RewriteOptions = {}) {
     this.#pool = pool;
+    this.#erasure = erasure;
   }
 
   async remove(app: number, userID: string, targets: Target[], opts: RemoveOptions): Promise<{ change: UserChange | null }> {
@@ -124,7 +127,7 @@ export class PgDeletionStore implements DeletionStore {
     return rows.map((r) => ({
       id: r.id, userID: r.user_id, conversationID: r.conversation_id, deviceID: r.device_id, mode: r.mode as DeletionMode,
       watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at, version: r.version,
-      undoUntil: r.undo_until, undoneAt: r.undone_at,
+      undoUntil: r.undo_until, undoneAt: r.undone_at, erasedAt: r.erased_at,
     }));
   }
 
@@ -231,28 +234,42 @@ export class PgDeletionStore implements DeletionStore {
     return (await this.#pool.query('DELETE FROM purged_sends WHERE purged_at < $1', [olderThan])).rowCount ?? 0;
   }
 
-  async compact(): Promise<void> {
-    // VACUUM cannot run inside a transaction block, so it runs as a plain statement. It
-    // marks the space of erased (dead) tuples reusable, and PostgreSQL overwrites dead
-    // tuples when it reuses that space; until then their bytes may stay in the table's
-    // files (and in WAL segments until they are recycled). Erasing them from disk at
-    // once needs VACUUM FULL, which rewrites the table under an exclusive lock: an
-    // operator's maintenance task, never run on the request path.
+  async awaitingErasure(): Promise<boolean> {
+    return ((await this.#pool.query('SELECT 1 FROM deletions WHERE purged_at IS NOT NULL AND erased_at IS NULL LIMIT 1')).rowCount ?? 0) > 0;
+  }
+
+  async compact(now = Date.now()): Promise<{ complete: boolean; erased: number }> {
+    // VACUUM cannot run inside a transaction block, so it runs as plain statements on a
+    // connection of its own (./erasure.ts says why it is VACUUM FULL and what it waits for).
     //
-    // Nodes take turns (a session advisory lock): a VACUUM queued behind another on
-    // the same table would make the first one's attempt to truncate empty tail pages
-    // wait out its 5 s lock timeout.
+    // Nodes take turns (a session advisory lock): two rewrites of the same table would
+    // only queue one behind the other's exclusive lock and time out.
     const client = await this.#pool.connect();
     let broken = false;
     try {
       await client.query(`SELECT pg_advisory_lock(${COMPACT_LOCK_KEY})`);
       try {
-        await client.query('VACUUM messages');
+        // The deletions this rewrite covers: purged (committed) before it starts. Their
+        // count is what the purge produced since the last rewrite, on the partial index.
+        const { rows: [due] } = await client.query<{ ids: number[] | null; undo: boolean | null }>(`SELECT array_agg(id) AS ids,
+          bool_or(undo_until IS NOT NULL) AS undo FROM deletions WHERE purged_at IS NOT NULL AND erased_at IS NULL`);
+        const ids = due?.ids ?? [];
+        // The audit table holds drafts and custom data only in undo snapshots; it is
+        // rewritten only when one of these deletions had an undo window.
+        const tables = due?.undo ? [...CONTENT_TABLES, AUDIT_TABLE] : [...CONTENT_TABLES];
+        const outcome = await rewriteTables(client, tables, this.#erasure);
+        if (!outcome.complete) return { complete: false, erased: 0 };
+        if (ids.length === 0) return { complete: true, erased: 0 };
+        const stamped = await client.query('UPDATE deletions SET erased_at = $1 WHERE id = ANY($2::bigint[]) AND erased_at IS NULL', [now, ids]);
+        return { complete: true, erased: stamped.rowCount ?? 0 };
       } finally {
         await client.query(`SELECT pg_advisory_unlock(${COMPACT_LOCK_KEY})`).catch(() => {
           broken = true; // drop the connection, and its lock with it
         });
       }
+    } catch (err) {
+      broken = true;
+      throw err;
     } finally {
       client.release(broken);
     }

@@ -38,7 +38,8 @@ export class PgFileRecordStore implements FileRecordStore {
     const { rows } = await this.#pool.query<RawFile>(`SELECT f.app_id, f.uuid, f.owner, f.kind, f.size, f.file_name, f.content_type,
         f.keys, f.meta, f.created_at, f.touched_at, f.conv_key, f.client_msg_id, f.doomed_at,
         coalesce(f.seq, (SELECT m.seq FROM messages m WHERE m.app_id = f.app_id AND m.conv_key = f.conv_key
-          AND m.sender = f.owner AND m.client_msg_id = f.client_msg_id)) AS seq
+          AND m.sender = f.owner
+    AND confab_msg_key(m.client_msg_id) = confab_msg_key(f.client_msg_id) AND m.client_msg_id = f.client_msg_id)) AS seq
       FROM message_files f WHERE f.app_id = $1 AND f.uuid = ANY($2::text[])`, [app, uuids]);
     return rows.map(toRecord);
   }
@@ -73,7 +74,8 @@ export class PgFileRecordStore implements FileRecordStore {
     return withTransaction(this.#pool, async (client) => {
       await client.query(`UPDATE message_files f SET seq = m.seq FROM messages m
         WHERE f.seq IS NULL AND f.doomed_at IS NULL AND f.touched_at < $1 AND f.conv_key IS NOT NULL
-          AND m.app_id = f.app_id AND m.conv_key = f.conv_key AND m.sender = f.owner AND m.client_msg_id = f.client_msg_id`, [before]);
+          AND m.app_id = f.app_id AND m.conv_key = f.conv_key AND m.sender = f.owner
+    AND confab_msg_key(m.client_msg_id) = confab_msg_key(f.client_msg_id) AND m.client_msg_id = f.client_msg_id`, [before]);
       // SKIP LOCKED: a claim holding the row wins; it refreshes touched_at anyway.
       const { rowCount } = await client.query(`UPDATE message_files SET doomed_at = $1 WHERE (app_id, uuid) IN (
         SELECT app_id, uuid FROM message_files WHERE seq IS NULL AND doomed_at IS NULL AND touched_at < $2

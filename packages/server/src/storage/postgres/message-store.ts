@@ -209,7 +209,8 @@ export async function rangeOf(client: pg.PoolClient | pg.Pool, app: number, conv
 async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): Promise<Map<string, StoredMessage>> {
   const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra FROM messages m
     JOIN unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(app_id, conv_key, sender, client_msg_id)
-      ON m.app_id = t.app_id AND m.conv_key = t.conv_key AND m.sender = t.sender AND m.client_msg_id = t.client_msg_id`,
+      ON m.app_id = t.app_id AND m.conv_key = t.conv_key AND m.sender = t.sender
+        AND confab_msg_key(m.client_msg_id) = confab_msg_key(t.client_msg_id) AND m.client_msg_id = t.client_msg_id`,
   [batch.map((r) => r.app), batch.map((r) => r.convKey), batch.map((r) => r.sender), batch.map((r) => r.clientMsgID)]);
   const found = new Map<string, StoredMessage>();
   for (const raw of rows) found.set(clientID(raw.app_id, raw.conv_key, raw.sender, raw.client_msg_id), toStoredMessage(raw));

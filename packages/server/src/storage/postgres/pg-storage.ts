@@ -14,6 +14,7 @@ import { PgLeaseStore } from './lease-store.js';
 import { PgFanoutStore } from './fanout-store.js';
 import { PgPresenceStore } from './presence-store.js';
 import { PgFileRecordStore } from './file-record-store.js';
+import type { RewriteOptions } from './erasure.js';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -25,6 +26,8 @@ export interface PostgresStorageOptions {
   schema?: string;
   /** Connections per node; 10 by default. */
   poolSize?: number;
+  /** How the purge's erasure rewrite waits for older transactions and for its locks (./erasure.ts). */
+  erasure?: RewriteOptions;
 }
 
 const INT8_OID = 20;
@@ -75,12 +78,16 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     groups: new PgGroupStore(pool),
     messages: new PgMessageStore(pool),
     conversations: new PgConversationStore(pool),
-    deletions: new PgDeletionStore(pool),
+    deletions: new PgDeletionStore(pool, options.erasure),
     devices: new PgDeviceStore(pool),
     leases: new PgLeaseStore(pool),
     fanout: new PgFanoutStore(pool),
     presence: new PgPresenceStore(pool),
     files: new PgFileRecordStore(pool),
+    async ping() {
+      if (closed) throw new Error('the PostgreSQL pool is closed');
+      await pool.query('SELECT 1');
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -116,6 +123,9 @@ class PgAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     await this.#pool.query('UPDATE apps SET settings = $1 WHERE sdk_app_id = $2', [JSON.stringify(settings), sdkAppID]);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    await this.#pool.query('UPDATE apps SET secret_key = $1 WHERE sdk_app_id = $2', [secretKey, sdkAppID]);
   }
 }
 

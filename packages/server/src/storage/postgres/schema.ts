@@ -245,6 +245,19 @@ const MIGRATIONS: string[] = [
   ALTER TABLE messages ADD COLUMN extra text;
   CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
   `,
+  // Erasure (docs/deletion.md, "What is erased where"): the index that finds a resend by
+  // its clientMsgID holds a SHA-256 of it, not the ID itself (convert_to, not a ::bytea
+  // cast, which reads backslashes in the ID as escapes and refuses "a\b"); and each deletion records
+  // when the bytes of its purged rows left the files (erased_at: after the rewrite of
+  // the tables that held them), apart from when the rows were deleted (purged_at).
+  `
+  CREATE FUNCTION confab_msg_key(text) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT sha256(convert_to($1, 'UTF8')) $$;
+  CREATE UNIQUE INDEX messages_by_client_key ON messages (app_id, conv_key, sender, confab_msg_key(client_msg_id));
+  DROP INDEX messages_by_client_id;
+  ALTER TABLE deletions ADD COLUMN erased_at bigint;
+  CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
+  `,
   // Image, sound, video and file messages (see the SQLite schema), and the PostgreSQL
   // file store's bytes: one object row per file, its content in 256 KiB chunks.
   `
@@ -284,6 +297,12 @@ const MIGRATIONS: string[] = [
 ];
 
 /**
+ * The schema version this build writes: migration N is `MIGRATIONS[N - 1]`, and
+ * `schema_migrations` holds one row per N applied.
+ */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
  * Brings `schema` (created if missing) up to date. Every step runs under a
  * transaction-scoped advisory lock, so nodes that start together apply each step once:
  * the others wait, then find it recorded.
@@ -301,6 +320,11 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
           version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
         const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
         const current = rows[0]!.v;
+        // Written by a newer release (a downgrade after an upgrade): refuse, as on SQLite.
+        if (current > MIGRATIONS.length) {
+          throw new Error(`the PostgreSQL schema ${schema} has schema version ${current}, newer than this Confab's ${MIGRATIONS.length}: `
+            + 'it was written by a newer release; run that release (or a later one) on it');
+        }
         if (current >= MIGRATIONS.length) {
           await client.query('COMMIT');
           return;

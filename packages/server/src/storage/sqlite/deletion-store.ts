@@ -7,7 +7,7 @@ import { applyRemoval, applyUndo, type Snapshot } from '../row-rules.js';
 interface RawDeletion {
   id: number; user_id: string; conversation_id: string; device_id: string; mode: string;
   watermark_seq: number | null; created_at: number; purged_at: number | null;
-  version: number; undo_until: number | null; undone_at: number | null;
+  version: number; undo_until: number | null; undone_at: number | null; erased_at: number | null;
 }
 
 
@@ -59,6 +59,8 @@ export class SqliteDeletionStore implements DeletionStore {
       setPurged: db.prepare('UPDATE conversations SET purged_below_seq = ? WHERE app_id = ? AND conv_key = ?'),
       markPurged: db.prepare(`UPDATE deletions SET purged_at = ? WHERE app_id = ? AND conv_key = ? AND purged_at IS NULL
         AND watermark_seq IS NOT NULL AND watermark_seq <= ?`),
+      markErased: db.prepare('UPDATE deletions SET erased_at = ? WHERE purged_at IS NOT NULL AND erased_at IS NULL'),
+      unerased: db.prepare('SELECT 1 FROM deletions WHERE purged_at IS NOT NULL AND erased_at IS NULL LIMIT 1'),
       listAll: db.prepare('SELECT * FROM deletions WHERE app_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
       listUser: db.prepare('SELECT * FROM deletions WHERE app_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
     };
@@ -122,7 +124,7 @@ export class SqliteDeletionStore implements DeletionStore {
     return raws.map((r) => ({
       id: r.id, userID: r.user_id, conversationID: r.conversation_id, deviceID: r.device_id, mode: r.mode as DeletionMode,
       watermarkSeq: r.watermark_seq, createdAt: r.created_at, purgedAt: r.purged_at, version: r.version,
-      undoUntil: r.undo_until, undoneAt: r.undone_at,
+      undoUntil: r.undo_until, undoneAt: r.undone_at, erasedAt: r.erased_at,
     }));
   }
 
@@ -214,9 +216,19 @@ export class SqliteDeletionStore implements DeletionStore {
     return this.#purged;
   }
 
-  async compact(): Promise<void> {
+  async compact(now = Date.now()): Promise<{ complete: boolean; erased: number }> {
     // Erased rows are zeroed in place (secure_delete); the WAL may still hold older page
-    // images with their content until it is checkpointed and truncated.
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    // images with their content until it is checkpointed and truncated. A reader in the
+    // middle of a transaction keeps the WAL (busy): then nothing is stamped and the next
+    // run tries again.
+    const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (result && result.busy !== 0) return { complete: false, erased: 0 };
+    // Synchronous with the purge steps (one process, one connection): every deletion
+    // purged so far had its rows zeroed before this checkpoint.
+    return { complete: true, erased: this.#s.markErased.run(now).changes };
+  }
+
+  async awaitingErasure(): Promise<boolean> {
+    return this.#s.unerased.get() !== undefined;
   }
 }

@@ -20,7 +20,8 @@ function toRecord(r: RawFile): FileRecord {
 const WITH_SEQ = `SELECT f.app_id, f.uuid, f.owner, f.kind, f.size, f.file_name, f.content_type, f.keys, f.meta, f.created_at,
   f.touched_at, f.conv_key, f.client_msg_id, f.doomed_at,
   coalesce(f.seq, (SELECT m.seq FROM messages m WHERE m.app_id = f.app_id AND m.conv_key = f.conv_key
-    AND m.sender = f.owner AND m.client_msg_id = f.client_msg_id)) AS seq
+    AND m.sender = f.owner
+    AND confab_msg_key(m.client_msg_id) = confab_msg_key(f.client_msg_id) AND m.client_msg_id = f.client_msg_id)) AS seq
   FROM message_files f`;
 
 export class SqliteFileRecordStore implements FileRecordStore {
@@ -40,10 +41,12 @@ export class SqliteFileRecordStore implements FileRecordStore {
       doomMessage: db.prepare(`UPDATE message_files SET doomed_at = ?
         WHERE app_id = ? AND conv_key = ? AND owner = ? AND client_msg_id = ? AND doomed_at IS NULL`),
       attachLate: db.prepare(`UPDATE message_files SET seq = (SELECT m.seq FROM messages m WHERE m.app_id = message_files.app_id
-          AND m.conv_key = message_files.conv_key AND m.sender = message_files.owner AND m.client_msg_id = message_files.client_msg_id)
+          AND m.conv_key = message_files.conv_key AND m.sender = message_files.owner
+          AND confab_msg_key(m.client_msg_id) = confab_msg_key(message_files.client_msg_id) AND m.client_msg_id = message_files.client_msg_id)
         WHERE seq IS NULL AND doomed_at IS NULL AND touched_at < ? AND conv_key IS NOT NULL
           AND EXISTS (SELECT 1 FROM messages m WHERE m.app_id = message_files.app_id AND m.conv_key = message_files.conv_key
-            AND m.sender = message_files.owner AND m.client_msg_id = message_files.client_msg_id)`),
+            AND m.sender = message_files.owner
+          AND confab_msg_key(m.client_msg_id) = confab_msg_key(message_files.client_msg_id) AND m.client_msg_id = message_files.client_msg_id)`),
       doomUnsent: db.prepare(`UPDATE message_files SET doomed_at = ? WHERE (app_id, uuid) IN (
         SELECT app_id, uuid FROM message_files WHERE seq IS NULL AND doomed_at IS NULL AND touched_at < ? ORDER BY touched_at LIMIT ?)`),
       doomed: db.prepare(`SELECT * FROM message_files WHERE doomed_at IS NOT NULL ORDER BY doomed_at LIMIT ?`),

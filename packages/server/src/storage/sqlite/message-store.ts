@@ -53,9 +53,10 @@ export class SqliteMessageStore implements MessageStore {
     this.#db = db;
     this.#walSync = walSync;
     this.#rowStatements = prepareRowStatements(db);
-    this.#byClientID = db.prepare('SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ? AND client_msg_id = ?');
+    this.#byClientID = db.prepare(`SELECT * FROM messages WHERE app_id = ? AND conv_key = ? AND sender = ?
+      AND confab_msg_key(client_msg_id) = confab_msg_key(?) AND client_msg_id = ?`);
     this.#insert = db.prepare(`INSERT INTO messages (app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (app_id, conv_key, sender, client_msg_id) DO NOTHING`);
+      ON CONFLICT (app_id, conv_key, sender, confab_msg_key(client_msg_id)) DO NOTHING`);
     this.#lastSeq = db.prepare('SELECT last_seq FROM conversations WHERE app_id = ? AND conv_key = ?');
     this.#setLastSeq = db.prepare(`INSERT INTO conversations (app_id, conv_key, last_seq) VALUES (?, ?, ?)
       ON CONFLICT (app_id, conv_key) DO UPDATE SET last_seq = excluded.last_seq`);
@@ -163,7 +164,7 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   #findByClientID(req: AppendRequest): StoredMessage | undefined {
-    const raw = this.#byClientID.get(req.app, req.convKey, req.sender, req.clientMsgID) as RawMessage | undefined;
+    const raw = this.#byClientID.get(req.app, req.convKey, req.sender, req.clientMsgID, req.clientMsgID) as RawMessage | undefined;
     return raw ? toStoredMessage(raw) : undefined;
   }
 

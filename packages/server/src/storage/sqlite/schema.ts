@@ -1,4 +1,16 @@
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+
+/**
+ * `confab_msg_key(clientMsgID)`: the first 16 bytes of its SHA-256, what the index
+ * finding a resend holds instead of the ID. Registered on every connection before the
+ * migrations run; a tool that opens the file without it can read it but not write
+ * messages or VACUUM it (SQLite needs the function to maintain the index).
+ */
+export function registerMessageKey(db: Database.Database): void {
+  db.function('confab_msg_key', { deterministic: true }, (id: unknown) =>
+    createHash('sha256').update(String(id)).digest().subarray(0, 16));
+}
 
 /**
  * Schema migrations, applied in order inside one transaction each. `user_version`
@@ -244,6 +256,16 @@ const MIGRATIONS: string[] = [
   ALTER TABLE messages ADD COLUMN extra TEXT;
   CREATE INDEX messages_by_time ON messages (app_id, conv_key, created_at, seq);
   `,
+  // Erasure (docs/deletion.md, "What is erased where"): the index that finds a resend by
+  // its clientMsgID holds a hash of it (confab_msg_key, registered by sqlite-storage.ts),
+  // not the ID itself; and each deletion records when the bytes of its purged rows left
+  // the files (erased_at), apart from when the rows were deleted (purged_at).
+  `
+  CREATE UNIQUE INDEX messages_by_client_key ON messages (app_id, conv_key, sender, confab_msg_key(client_msg_id));
+  DROP INDEX messages_by_client_id;
+  ALTER TABLE deletions ADD COLUMN erased_at INTEGER;
+  CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
+  `,
   // Image, sound, video and file messages: each uploaded file, who uploaded it, and the
   // message it was sent in (none yet: collected after a while). The purge marks a
   // message's files doomed in the step that erases it; the purge worker then deletes
@@ -273,8 +295,20 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-export function migrate(db: Database.Database): void {
+/**
+ * The schema version this build writes: migration N is `MIGRATIONS[N - 1]`, and the
+ * database records the highest N applied (`PRAGMA user_version`).
+ */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database, filename = 'the database'): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  // A database a newer release migrated has tables this build does not know how to keep
+  // consistent (a downgrade after an upgrade): refuse it rather than write beside them.
+  if (current > MIGRATIONS.length) {
+    throw new Error(`${filename} has schema version ${current}, newer than this Confab's ${MIGRATIONS.length}: `
+      + 'it was written by a newer release; run that release (or a later one) on it');
+  }
   for (let i = current; i < MIGRATIONS.length; i++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[i]!);

@@ -6,7 +6,7 @@ import type {
   AccountRecord, AccountStore, AppRecord, AppSettings, AppStore, FriendRecord, FriendStore, Storage,
 } from '../types.js';
 import { DEFAULT_APP_SETTINGS, LimitReachedError } from '../types.js';
-import { migrate } from './schema.js';
+import { migrate, registerMessageKey } from './schema.js';
 import { SqliteMessageStore } from './message-store.js';
 import { SqliteConversationStore } from './conversation-store.js';
 import { SqliteGroupStore } from './group-store.js';
@@ -38,7 +38,13 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   // Deleted rows are overwritten with zeros, so erased messages do not linger in free pages.
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  registerMessageKey(db);
+  try {
+    migrate(db, options.filename);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const walSync = options.durability !== 'normal' && options.filename !== ':memory:' ? new WalSync(`${options.filename}-wal`) : undefined;
 
   return {
@@ -56,6 +62,10 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
     files: new SqliteFileRecordStore(db),
+    async ping() {
+      if (!db.open) throw new Error('the SQLite database is closed');
+      db.prepare('SELECT 1').get();
+    },
     async close() {
       await walSync?.barrier();
       walSync?.close();
@@ -84,6 +94,7 @@ class SqliteAppStore implements AppStore {
       get: db.prepare('SELECT * FROM apps WHERE sdk_app_id = ?'),
       list: db.prepare('SELECT * FROM apps ORDER BY sdk_app_id'),
       settings: db.prepare('UPDATE apps SET settings = ? WHERE sdk_app_id = ?'),
+      secret: db.prepare('UPDATE apps SET secret_key = ? WHERE sdk_app_id = ?'),
     };
   }
   async create(app: AppRecord) {
@@ -98,6 +109,9 @@ class SqliteAppStore implements AppStore {
   }
   async updateSettings(sdkAppID: number, settings: AppSettings) {
     this.#s.settings.run(JSON.stringify(settings), sdkAppID);
+  }
+  async updateSecret(sdkAppID: number, secretKey: string) {
+    this.#s.secret.run(secretKey, sdkAppID);
   }
 }
 
