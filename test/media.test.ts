@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { ErrorCode, MEDIA_LIMITS } from '@confab/protocol';
 import { ConfabError, V2TIMElemType, V2TIMImageType, type V2TIMMessage } from '@confab/sdk';
+import { purgeMessageFiles } from '@confab/server';
 import { device, startTestServer, waitFor } from './helpers/sdk-harness.js';
 import { RawClient } from './helpers/raw-client.js';
 
@@ -209,6 +210,31 @@ describe('media messages', () => {
 });
 
 describe('media files: expiry and collection', () => {
+  test('purgeMessageFiles deletes one message\'s files at once (for a revoke)', async () => {
+    const env = await startTestServer({ purge: false });
+    const { alice, bob } = await pair(env);
+    try {
+      const mm = alice.im.getMessageManager();
+      const image = mm.createImageMessage(await png(300, 300));
+      await mm.sendMessage(image, 'bob', null);
+      const kept = mm.createFileMessage(Buffer.from('another message'), 'k.txt');
+      await mm.sendMessage(kept, 'bob', null);
+      const dir = join(env.dataDir, 'files');
+      const uuid = image.imageElem!.imageList[0]!.uuid;
+      assert.equal(filesUnder(dir).filter((f) => f.includes(uuid)).length, 3, 'original, thumbnail, large');
+      const url = await image.imageElem!.imageList[1]!.getUrl();
+      assert.equal(await purgeMessageFiles(env.server.domain, env.app.sdkAppID, 'c2c:alice|bob', 'alice', image.clientMsgID), 1);
+      assert.deepEqual(filesUnder(dir).filter((f) => f.includes(uuid)), []);
+      assert.equal((await fetch(url)).status, 404, 'an issued URL finds nothing');
+      assert.equal(await purgeMessageFiles(env.server.domain, env.app.sdkAppID, 'c2c:alice|bob', 'alice', image.clientMsgID), 0, 'idempotent');
+      assert.ok(filesUnder(dir).some((f) => f.endsWith(kept.fileElem!.UUID)), 'the other message keeps its file');
+    } finally {
+      await alice.im.logout();
+      await bob.im.logout();
+      await env.stop();
+    }
+  });
+
   test('a download URL past its expiry is refused (6006)', async () => {
     const env = await startTestServer({ purge: false, files: { downloadTtlMs: 1 } });
     const { alice, bob } = await pair(env);
