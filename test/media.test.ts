@@ -11,7 +11,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ErrorCode, MEDIA_LIMITS } from '@confab/protocol';
-import { ConfabError, V2TIMElemType, V2TIMImageType, type V2TIMMessage } from '@confab/sdk';
+import { ConfabError, GroupType, V2TIMElemType, V2TIMImageType, type V2TIMMessage } from '@confab/sdk';
 import { purgeMessageFiles } from '@confab/server';
 import { device, startTestServer, waitFor } from './helpers/sdk-harness.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -137,6 +137,24 @@ describe('media messages', () => {
     const history = await users.bob.im.getMessageManager().getC2CHistoryMessageList('alice', 20, null);
     const fromHistory = history.find((m) => m.clientMsgID === sound.clientMsgID)!;
     assert.ok((await download(env, await fromHistory.soundElem!.getUrl())).equals(soundBytes));
+  });
+
+  test('a group file: members get it through the fan-out and can download it; a non-member cannot', async () => {
+    const groupID = await users.alice.im.getGroupManager().createGroup({ groupType: GroupType.WORK, groupID: null, groupName: 'media' }, [{ userID: 'bob' }]);
+    const mm = users.alice.im.getMessageManager();
+    const bytes = randomBytes(70 * 1024);
+    const msg = mm.createFileMessage(bytes, 'plan.bin');
+    await mm.sendMessage(msg, null, groupID);
+    const got = await received(users.bob, msg.clientMsgID);
+    assert.equal(got.groupID, groupID);
+    assert.ok((await download(env, await got.fileElem!.getUrl())).equals(bytes));
+    const dave = await RawClient.connect(env.server.wsUrl);
+    try {
+      await dave.login({ sdkAppID: env.app.sdkAppID, userID: 'dave', userSig: await env.sig('dave') });
+      assert.equal((await dave.fail('file.url', { uuids: [msg.fileElem!.UUID] })).code, ErrorCode.FILE_TRANS_AUTH_FAILED);
+    } finally {
+      await dave.close();
+    }
   });
 
   test('downloads need a valid, unexpired signature for the file; others get no URL (6006)', async () => {
