@@ -148,6 +148,59 @@ describe('getHistoryMessageList', () => {
   });
 });
 
+describe('filtered pages and size', () => {
+  test('a filtered page stops near 1 MiB and says where the next one starts', async () => {
+    await loggedIn('hs-bob');
+    await env.server.domain.apps.updateSettings(env.app.sdkAppID, { maxMessageBytes: 400 * 1024 });
+    const raw = await RawClient.connect(env.server.wsUrl);
+    try {
+      await raw.login({ sdkAppID: env.app.sdkAppID, userID: 'hs-alice', userSig: await env.sig('hs-alice'), deviceID: 'raw' });
+      for (let i = 1; i <= 5; i++) {
+        await raw.ok('msg.send', { conversationID: 'c2c_hs-bob', clientMsgID: `big-${i}`, elem: { type: 'custom', data: String(i).repeat(300 * 1024) } });
+      }
+      const page1 = await raw.ok('msg.history', { conversationID: 'c2c_hs-bob', count: 5, elemTypes: [2] });
+      assert.deepEqual(page1.messages.map((m) => m.seq), [3, 4, 5], 'the newest that fit in about 1 MiB');
+      assert.equal(page1.isFinished, false);
+      const page2 = await raw.ok('msg.history', { conversationID: 'c2c_hs-bob', count: 5, elemTypes: [2], beforeSeq: page1.nextSeq! });
+      assert.deepEqual(page2.messages.map((m) => m.seq), [1, 2]);
+      assert.equal(page2.isFinished, true);
+      const newer = await raw.ok('msg.history', { conversationID: 'c2c_hs-bob', count: 5, elemTypes: [2], afterSeq: 0 });
+      assert.deepEqual(newer.messages.map((m) => m.seq), [1, 2, 3]);
+      const rest = await raw.ok('msg.history', { conversationID: 'c2c_hs-bob', count: 5, elemTypes: [2], afterSeq: newer.nextSeq! });
+      assert.deepEqual(rest.messages.map((m) => m.seq), [4, 5]);
+    } finally {
+      await raw.close();
+      await env.server.domain.apps.updateSettings(env.app.sdkAppID, { maxMessageBytes: 12 * 1024 });
+    }
+  });
+});
+
+describe('getHistoryMessageList in a group', () => {
+  test('older and newer pages with a type filter; a member who joined later sees from the join', async () => {
+    const owner = await loggedIn('hg-owner');
+    const early = await loggedIn('hg-early');
+    const late = await loggedIn('hg-late');
+    const groupID = await owner.im.createGroup('Work', null, 'History');
+    await owner.im.getGroupManager().inviteUserToGroup(groupID, ['hg-early']);
+    const om = owner.im.getMessageManager();
+    await om.sendMessage(om.createTextMessage('g1'), null, groupID);
+    await om.sendMessage(om.createLocationMessage('here', 1, 1), null, groupID);
+    await owner.im.getGroupManager().inviteUserToGroup(groupID, ['hg-late']);
+    await om.sendMessage(om.createTextMessage('g2'), null, groupID);
+    await om.sendMessage(om.createLocationMessage('there', 2, 2), null, groupID);
+    await waitFor(() => early.events.received.length === 4, 'the early member receives all');
+    const fresh = await loggedIn('hg-early', { deviceID: 'fresh' });
+    const em = fresh.im.getMessageManager();
+    const places = await em.getHistoryMessageList({ getType: OLDER, groupID, count: 10, messageTypeList: [V2TIMElemType.LOCATION] });
+    assert.deepEqual(places.map(label), ['there', 'here']);
+    const newer = await em.getHistoryMessageList({ getType: NEWER, groupID, count: 2, lastMsg: places[1]! });
+    assert.deepEqual(newer.map(label), ['g2', 'there']);
+    await waitFor(() => late.events.received.length === 2, 'the late member receives from the join');
+    const seen = await late.im.getMessageManager().getHistoryMessageList({ getType: NEWER, groupID, count: 10 });
+    assert.deepEqual(seen.map(label), ['g2', 'there']);
+  });
+});
+
 describe('findMessages', () => {
   test('from this device first, then the server; only what the caller may see, in the order asked', async () => {
     const { sent } = await seed('fm');

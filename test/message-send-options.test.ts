@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OfflinePushNotification, PushProvider } from '@confab/server';
 import { V2TIMElemType, V2TIMManager, V2TIMMessageGetType, V2TIMMessagePriority, type V2TIMMessage } from '@confab/sdk';
+import { RawClient } from './helpers/raw-client.js';
 import { device, startTestServer, texts, waitFor } from './helpers/sdk-harness.js';
 
 type Env = Awaited<ReturnType<typeof startTestServer>>;
@@ -284,5 +285,32 @@ describe('elements', () => {
       current = next;
     }
     await assert.rejects(am.sendMessage(current, 'deep-bob', null), { code: 8005 });
+  });
+});
+
+describe('the server checks elements and options itself', () => {
+  test('bad elements and options are refused with stable codes and nothing is stored', async () => {
+    await loggedIn('raw-bob');
+    const raw = await RawClient.connect(env.server.wsUrl);
+    await raw.login({ sdkAppID: env.app.sdkAppID, userID: 'raw-alice', userSig: await env.sig('raw-alice'), deviceID: 'raw' });
+    const send = (clientMsgID: string, extra: Record<string, unknown>) => raw.fail('msg.send', { conversationID: 'c2c_raw-bob', clientMsgID, ...extra });
+    assert.equal((await send('a', { elem: { type: 'location', desc: 'x', longitude: 200, latitude: 0 } })).code, 6017);
+    assert.equal((await send('b', { elem: { type: 'face', index: -1, data: '' } })).code, 6017);
+    assert.equal((await send('c', { elem: { type: 'merger', title: 't', abstractList: [], compatibleText: 'x', messageList: [] } })).code, 6017);
+    assert.equal((await send('d', { elem: { type: 'text', text: 'x' }, priority: 4 })).code, 6017);
+    assert.equal((await send('e', { elem: { type: 'text', text: 'x' }, offlinePushInfo: { title: 1 } })).code, 6017);
+    assert.equal((await send('f', { elem: { type: 'text', text: 'x' }, cloudCustomData: 'y'.repeat(13 * 1024) })).code, 80002);
+    // 101 levels of mergers: the server's own check answers 8005.
+    let elem: Record<string, unknown> = { type: 'text', text: 'root' };
+    for (let i = 0; i < 101; i++) elem = { type: 'merger', title: '', abstractList: [], compatibleText: 'x', messageList: [{ sender: 'raw-alice', timestamp: 1, elem }] };
+    await env.server.domain.apps.updateSettings(env.app.sdkAppID, { maxMessageBytes: 512 * 1024 });
+    try {
+      assert.equal((await send('g', { elem })).code, 8005);
+    } finally {
+      await env.server.domain.apps.updateSettings(env.app.sdkAppID, { maxMessageBytes: 12 * 1024 });
+    }
+    const history = await raw.ok('msg.history', { conversationID: 'c2c_raw-bob' });
+    assert.deepEqual(history.messages, []);
+    await raw.close();
   });
 });

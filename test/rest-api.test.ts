@@ -239,7 +239,7 @@ describe('accounts and sendmsg', () => {
     ]);
   });
 
-  test('sendmsg is idempotent on MsgRandom and maps both element kinds', async () => {
+  test('sendmsg is idempotent on MsgRandom and maps the element kinds and options', async () => {
     await importAccounts('alice', 'bob');
     const first = await ok('openim/sendmsg', { From_Account: 'alice', To_Account: 'bob', MsgRandom: 42, MsgBody: textBody('one') });
     const retry = await ok('openim/sendmsg', { From_Account: 'alice', To_Account: 'bob', MsgRandom: 42, MsgBody: textBody('one') });
@@ -260,7 +260,25 @@ describe('accounts and sendmsg', () => {
     assert.deepEqual(messages[1]!.elem, { type: 'custom', data: '{"k":1}', description: 'd', extension: 'e' });
     assert.equal(messages[0]!.clientMsgID, 'rest-alice-42');
 
+    // Face and location elements, cloud custom data and offline push info.
+    await ok('openim/sendmsg', {
+      From_Account: 'alice', To_Account: 'bob', MsgRandom: 44, CloudCustomData: 'ccd',
+      OfflinePushInfo: { PushFlag: 1, Title: 'T', Desc: 'D', Ext: 'E', ApnsInfo: { Sound: 'a.caf', BadgeMode: 1 }, AndroidInfo: { Sound: 'a.mp3' } },
+      MsgBody: [{ MsgType: 'TIMFaceElem', MsgContent: { Index: 3, Data: 'wink' } }],
+    });
+    await ok('openim/sendmsg', {
+      From_Account: 'alice', To_Account: 'bob', MsgRandom: 45,
+      MsgBody: [{ MsgType: 'TIMLocationElem', MsgContent: { Desc: 'HQ', Latitude: 22.5, Longitude: 113.9 } }],
+    });
+    const more = (await bob.ok('msg.history', { conversationID: 'c2c_alice', afterSeq: 3, count: 10 })).messages;
+    assert.deepEqual(more.map((m) => m.elem), [{ type: 'face', index: 3, data: 'wink' }, { type: 'location', desc: 'HQ', latitude: 22.5, longitude: 113.9 }]);
+    assert.equal(more[0]!.cloudCustomData, 'ccd');
+    assert.deepEqual(more[0]!.offlinePushInfo, { title: 'T', desc: 'D', ext: 'E', iOSSound: 'a.caf', androidSound: 'a.mp3', disablePush: true, ignoreIOSBadge: true });
+
     const base = { From_Account: 'alice', To_Account: 'bob', MsgRandom: 50, MsgBody: textBody('x') };
+    await fails('openim/sendmsg', { ...base, MsgBody: [{ MsgType: 'TIMLocationElem', MsgContent: { Latitude: 'north', Longitude: 1 } }] }, ErrorCode.INVALID_PARAMETERS);
+    await fails('openim/sendmsg', { ...base, MsgBody: [{ MsgType: 'TIMLocationElem', MsgContent: { Latitude: 95, Longitude: 1 } }] }, ErrorCode.INVALID_PARAMETERS);
+    await fails('openim/sendmsg', { ...base, OfflinePushInfo: { Title: 5 } }, ErrorCode.INVALID_PARAMETERS);
     await fails('openim/sendmsg', { ...base, MsgBody: [...textBody('a'), ...textBody('b')] }, ErrorCode.INVALID_PARAMETERS);
     await fails('openim/sendmsg', { ...base, MsgBody: [] }, ErrorCode.INVALID_PARAMETERS);
     await fails('openim/sendmsg', { ...base, MsgBody: [{ MsgType: 'TIMImageElem', MsgContent: {} }] }, ErrorCode.INVALID_PARAMETERS);
@@ -272,7 +290,7 @@ describe('accounts and sendmsg', () => {
     await fails('openim/sendmsg', { ...base, To_Account: 'alice' }, ErrorCode.INVALID_PARAMETERS);
     await fails('openim/sendmsg', { ...base, To_Account: 'no such user' }, ErrorCode.UNKNOWN_RECEIVER);
     await fails('openim/sendmsg', { ...base, MsgBody: textBody('x'.repeat(13 * 1024)) }, ErrorCode.SERVER_MESSAGE_TOO_LARGE);
-    assert.equal((await bob.ok('msg.history', { conversationID: 'c2c_alice', count: 100 })).messages.length, 3);
+    assert.equal((await bob.ok('msg.history', { conversationID: 'c2c_alice', count: 100 })).messages.length, 5, 'none of the refused ones');
   });
 });
 

@@ -36,6 +36,20 @@ export function runMessageConformance(name: string, open: OpenStorage, options: 
       assert.deepEqual(again.results[0]!.message.extra, extra);
     });
 
+    test('presence.onlineAmong names the users of a list with a live session, in one app', async () => {
+      const session = (node: string, sessionID: string) => ({ node, sessionID, deviceID: sessionID, capabilities: [], protocolVersion: 1, since: T0 });
+      await storage.presence.add(APP, 'alice', session('node-a', 's1'), T0 + 100);
+      await storage.presence.add(APP, 'alice', session('node-b', 's2'), T0 + 100);
+      await storage.presence.add(APP, 'bob', session('node-a', 's3'), T0 + 50);
+      await storage.presence.add(APP + 1, 'carol', session('node-a', 's4'), T0 + 100);
+      const among = async (ids: string[], now: number) => [...await storage.presence.onlineAmong(APP, ids, now)].sort();
+      assert.deepEqual(await among(['alice', 'bob', 'carol', 'dave'], T0 + 10), ['alice', 'bob']);
+      assert.deepEqual(await among(['alice', 'bob'], T0 + 50), ['alice'], 'a row counts until its expiry');
+      assert.deepEqual(await among([], T0), []);
+      const many = Array.from({ length: 1200 }, (_, i) => `user-${i}`);
+      assert.deepEqual(await among([...many, 'bob'], T0 + 10), ['bob']);
+    });
+
     test('seqAtTime seeks the first message at or after a time and the last at or before it', async () => {
       for (const id of ['alice', 'bob']) await storage.accounts.ensure(APP, id, T0);
       // Seqs 1..5 at T0, T0+1000, …, T0+4000.

@@ -7,7 +7,7 @@ import {
   c2cConversationID, groupConversationID, type MsgSendRequest, type WireMessage,
 } from '@confab/protocol';
 import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
-import { mergerElemOf, rememberMerger, toV2Message } from '../convert.js';
+import { setElem, toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
   type V2TIMAdvancedMsgListener, type V2TIMMediaSource, type V2TIMMessage, type V2TIMMessageListGetOption, type V2TIMMessageSearchParam,
@@ -82,34 +82,15 @@ export class V2TIMMessageManager {
   createMergerMessage(messageList: V2TIMMessage[], title: string, abstractList: string[], compatibleText: string): V2TIMMessage {
     const elem = mergerElem(messageList, title, abstractList, compatibleText);
     const m = newMessage(this.#core, V2TIMElemType.MERGER);
-    m.mergerElem = {
-      title: elem.title, abstractList: [...elem.abstractList], layersOverLimit: false,
-      downloadMergerMessage: (cb) => withCallback(cb, async () => elem.messageList.map((item) => {
-        const copy = toV2Message({
-          msgID: '', conversationID: '', seq: 0, sender: item.sender, clientMsgID: '', timestamp: item.timestamp, elem: item.elem,
-          ...(item.nickName !== undefined ? { nickName: item.nickName } : {}),
-          ...(item.faceUrl !== undefined ? { faceUrl: item.faceUrl } : {}),
-          ...(item.cloudCustomData !== undefined ? { cloudCustomData: item.cloudCustomData } : {}),
-        }, this.#core.session?.userID ?? '');
-        return { ...copy, isRead: true };
-      })),
-    };
-    rememberMerger(m, elem);
+    setElem(m, elem, this.#core.session?.userID ?? '');
     return m;
   }
 
   /** A new message with the same content as `message` (any kind, mergers included), to send elsewhere. */
   createForwardMessage(message: V2TIMMessage): V2TIMMessage {
-    elemOf(message); // refuses what cannot be sent
+    const elem = elemOf(message); // refuses what cannot be sent
     const m = newMessage(this.#core, message.elemType);
-    if (message.textElem) m.textElem = { ...message.textElem };
-    if (message.customElem) m.customElem = { ...message.customElem };
-    if (message.faceElem) m.faceElem = { ...message.faceElem };
-    if (message.locationElem) m.locationElem = { ...message.locationElem };
-    if (message.mergerElem) {
-      m.mergerElem = message.mergerElem;
-      rememberMerger(m, mergerElemOf(message)!);
-    }
+    setElem(m, elem, this.#core.session?.userID ?? '');
     return m;
   }
 

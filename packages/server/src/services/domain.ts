@@ -201,7 +201,9 @@ export class Domain {
       const files = this.files;
       this.purge.collectFilesWith(() => files.collect());
     }
-    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
+    const offlinePush = this.offlinePush = new OfflinePusher(storage,
+      // Without a provider, the presence query per batch would only feed a debug line.
+      options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
     const ctx: ServiceContext = {
       storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer(),
       ...(this.files ? { files: this.files } : {}),

@@ -27,9 +27,11 @@ const READ_STEP = 100;
  *   the next page's read starts. Example: 20 images asked for among 5,000 texts — the
  *   first page answers none with `isFinished: false`, and the client asks on.
  *
- * `floor..ceiling` is what the caller may see (watermark to last seq). Timestamps follow
- * seqs (both come from one writer's commit), so the seeks are exact; a message whose
- * time is out of range inside the seq range is still dropped.
+ * `floor..ceiling` is what the caller may see (watermark to last seq). A node stamps a
+ * batch's messages with one time, never below its previous batch's (MessageService), so
+ * a conversation's times do not go down as its seqs go up and the seeks are exact. In a
+ * cluster two nodes' clocks may differ: a message sent through another node at the
+ * very edge of a range may then fall on the wrong side of it by the clocks' skew.
  */
 export async function filteredHistory(storage: Storage, app: number, convKey: string, floor: number, ceiling: number,
   count: number, filter: HistoryFilter): Promise<{ messages: StoredMessage[]; isFinished: boolean; nextSeq: number }> {

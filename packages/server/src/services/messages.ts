@@ -22,6 +22,8 @@ export class MessageService {
   readonly #ctx: ServiceContext;
   readonly #accounts: AccountService;
   readonly #committer: GroupCommitter<PendingSend, SendOutcome>;
+  /** The time the last batch was stamped with (see #writeBatch). */
+  #lastStamp = 0;
 
   constructor(ctx: ServiceContext, accounts: AccountService) {
     this.#ctx = ctx;
@@ -101,6 +103,13 @@ export class MessageService {
   }
 
   async #writeBatch(batch: PendingSend[], committed: () => void): Promise<SendOutcome[]> {
+    // A batch's messages are stamped with one time, never earlier than the previous
+    // batch's: a message's time then never goes down as its seq goes up, which is what
+    // lets a history page turn a time range into a seq range (history-filter.ts). Without
+    // it, a HIGH send taken ahead of the backlog would get a lower seq than, and an
+    // earlier-looking time than, sends that arrived before it.
+    const stamp = this.#lastStamp = Math.max(this.#lastStamp, ...batch.map((req) => req.now));
+    for (const req of batch) req.now = stamp;
     // The publish turn is taken when the batch commits, not when its sync completes: a
     // fan-out chunk or a pin committing meanwhile must not overtake its updates.
     let turn: PublishTurn | undefined;
@@ -189,7 +198,14 @@ export class MessageService {
     const ceiling = row.lastSeq;
     if (opts.timeFrom !== undefined || opts.timeTo !== undefined || opts.elemTypes !== undefined) {
       const page = await filteredHistory(this.#ctx.storage, app, convKey, Math.max(floor, 1), ceiling, count, opts);
-      return { ...page, messages: page.messages.map((m) => toWireMessage(caller.userID, m)) };
+      const newer = opts.afterSeq !== undefined;
+      const kept = withinPageBytes(page.messages, newer ? 'oldest' : 'newest');
+      if (kept.length < page.messages.length) {
+        // Cut by size: the next page goes on from the last message kept.
+        page.isFinished = false;
+        page.nextSeq = newer ? kept[kept.length - 1]!.seq : kept[0]!.seq;
+      }
+      return { ...page, messages: kept.map((m) => toWireMessage(caller.userID, m)) };
     }
     let stored;
     let isFinished: boolean;

@@ -38,17 +38,18 @@ export function loggingPushProvider(logger: Logger): PushProvider {
 /**
  * Hands delivered messages to the push provider for recipients with no online session.
  * Runs beside the delivery, never in its way: a one-to-one batch or a fan-out chunk calls
- * `dispatch` with what it delivered and does not wait. Costs one presence read per
- * recipient of the chunk (at most a chunk's members), none for senders.
+ * `dispatch` with what it delivered and does not wait. Costs one presence query per
+ * call (a chunk's recipients together).
  */
 export class OfflinePusher {
   readonly #storage: Storage;
-  readonly #provider: PushProvider;
+  /** None: nothing to hand notifications to, so `dispatch` does no work at all. */
+  readonly #provider: PushProvider | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #inFlight = new Set<Promise<void>>();
 
-  constructor(storage: Storage, provider: PushProvider, logger: Logger, now: () => number = Date.now) {
+  constructor(storage: Storage, provider: PushProvider | undefined, logger: Logger, now: () => number = Date.now) {
     this.#storage = storage;
     this.#provider = provider;
     this.#logger = logger;
@@ -57,6 +58,7 @@ export class OfflinePusher {
 
   /** `deliveries`: recipient → the messages that just reached them (their own are skipped). */
   dispatch(app: number, deliveries: Iterable<[userID: string, messages: StoredMessage[]]>): Promise<void> {
+    if (!this.#provider) return Promise.resolve();
     const run = this.#run(app, [...deliveries]).catch((err: unknown) => this.#logger.warn({ err }, 'offline push dispatch failed'));
     this.#inFlight.add(run);
     void run.finally(() => this.#inFlight.delete(run));
@@ -69,13 +71,16 @@ export class OfflinePusher {
   }
 
   async #run(app: number, deliveries: [string, StoredMessage[]][]): Promise<void> {
-    for (const [userID, messages] of deliveries) {
-      const wanted = messages.filter((m) => m.sender !== userID && !m.extra?.offlinePushInfo?.disablePush);
-      if (wanted.length === 0) continue;
-      if ((await this.#storage.presence.online(app, userID, this.#now())).length > 0) continue;
-      for (const m of wanted) {
+    const wanted = deliveries
+      .map(([userID, messages]) => [userID, messages.filter((m) => m.sender !== userID && !m.extra?.offlinePushInfo?.disablePush)] as const)
+      .filter(([, messages]) => messages.length > 0);
+    if (wanted.length === 0) return;
+    const online = await this.#storage.presence.onlineAmong(app, wanted.map(([userID]) => userID), this.#now());
+    for (const [userID, messages] of wanted) {
+      if (online.has(userID)) continue;
+      for (const m of messages) {
         try {
-          await this.#provider.push({ sdkAppID: app, userID, message: toWireMessage(userID, m), offlinePushInfo: m.extra?.offlinePushInfo ?? {} });
+          await this.#provider!.push({ sdkAppID: app, userID, message: toWireMessage(userID, m), offlinePushInfo: m.extra?.offlinePushInfo ?? {} });
         } catch (err) {
           this.#logger.warn({ err, userID, seq: m.seq }, 'the push provider failed');
         }

@@ -637,6 +637,11 @@ export interface PresenceStore {
   removeNode(node: string): Promise<void>;
   /** The user's sessions whose rows have not expired at `now`, oldest login first. */
   online(app: number, userID: string, now: number): Promise<PresenceRecord[]>;
+  /**
+   * Which of `userIDs` (at most a fan-out chunk, a few hundred) have a session whose row
+   * has not expired at `now`: one query for a chunk of recipients (offline push).
+   */
+  onlineAmong(app: number, userIDs: string[], now: number): Promise<Set<string>>;
   /** Deletes rows that expired before `olderThan`; returns how many. */
   sweep(olderThan: number): Promise<number>;
 }

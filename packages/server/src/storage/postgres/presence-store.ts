@@ -46,6 +46,13 @@ export class PgPresenceStore implements PresenceStore {
     return rows.map(toRecord);
   }
 
+  async onlineAmong(app: number, userIDs: string[], now: number): Promise<Set<string>> {
+    if (userIDs.length === 0) return new Set();
+    const { rows } = await this.#pool.query<{ user_id: string }>(`SELECT DISTINCT user_id FROM presence
+      WHERE app_id = $1 AND user_id = ANY($2::text[]) AND expires_at > $3`, [app, userIDs, now]);
+    return new Set(rows.map((r) => r.user_id));
+  }
+
   async sweep(olderThan: number): Promise<number> {
     return (await this.#pool.query('DELETE FROM presence WHERE expires_at < $1', [olderThan])).rowCount ?? 0;
   }

@@ -11,8 +11,10 @@ const toRecord = (r: RawPresence): PresenceRecord => ({
 /** Presence on the embedded database (one node, but the same rules as on PostgreSQL). */
 export class SqlitePresenceStore implements PresenceStore {
   readonly #s;
+  readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
+    this.#db = db;
     this.#s = {
       add: db.prepare(`INSERT INTO presence (app_id, user_id, session_id, node, device_id, capabilities, protocol_version, since, expires_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, user_id, session_id) DO UPDATE SET node = excluded.node,
@@ -45,6 +47,18 @@ export class SqlitePresenceStore implements PresenceStore {
 
   async online(app: number, userID: string, now: number): Promise<PresenceRecord[]> {
     return (this.#s.online.all(app, userID, now) as RawPresence[]).map(toRecord);
+  }
+
+  async onlineAmong(app: number, userIDs: string[], now: number): Promise<Set<string>> {
+    const found = new Set<string>();
+    // 500 placeholders at a time keeps well inside SQLite's variable limit.
+    for (let i = 0; i < userIDs.length; i += 500) {
+      const part = userIDs.slice(i, i + 500);
+      const rows = this.#db.prepare(`SELECT DISTINCT user_id FROM presence WHERE app_id = ? AND expires_at > ?
+        AND user_id IN (${part.map(() => '?').join(',')})`).pluck().all(app, now, ...part) as string[];
+      for (const id of rows) found.add(id);
+    }
+    return found;
   }
 
   async sweep(olderThan: number): Promise<number> {
