@@ -1,3 +1,4 @@
+import { MessageMutationService } from './message-mutations.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
@@ -147,6 +148,7 @@ export class Domain {
   readonly groups: GroupService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly mutations: MessageMutationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
   /** Media messages' files; undefined when the domain has no file store. */
@@ -204,8 +206,8 @@ export class Domain {
     const offlinePush = this.offlinePush = new OfflinePusher(storage,
       // Without a provider, the presence query per batch would only feed a debug line.
       options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
-    const ctx: ServiceContext = {
-      storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer(),
+    const onErased = () => this.purge.compactSoon();
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer(),
       ...(this.files ? { files: this.files } : {}),
     };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
@@ -214,6 +216,7 @@ export class Domain {
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+    this.mutations = new MessageMutationService(ctx);
   }
 
   #rereadApps(): void {

@@ -7,6 +7,7 @@ import { MAX_REST_BODY_BYTES, readRestBody } from './body.js';
 import { sendError, sendFail, sendOk, type RestCommand } from './envelope.js';
 import { isObject } from './fields.js';
 import { sendMsg } from './openim.js';
+import { adminMsgWithdraw, deleteC2CMsgRamble, groupMsgRecall, modifyC2CMsg, modifyGroupMsg } from './message-changes.js';
 import { portraitGet } from './profile.js';
 import { batchDeleteContacts, deleteContact, getList } from './recentcontact.js';
 
@@ -15,6 +16,11 @@ const commands = new Map<string, RestCommand>([
   ['im_open_login_svc/account_import', accountImport],
   ['im_open_login_svc/multiaccount_import', multiAccountImport],
   ['openim/sendmsg', sendMsg],
+  ['openim/admin_msgwithdraw', adminMsgWithdraw],
+  ['openim/modify_c2c_msg', modifyC2CMsg],
+  ['openim/delete_c2c_msg_ramble', deleteC2CMsgRamble],
+  ['group_open_http_svc/group_msg_recall', groupMsgRecall],
+  ['group_open_http_svc/modify_group_msg', modifyGroupMsg],
   ['recentcontact/get_list', getList],
   ['recentcontact/delete', deleteContact],
   ['recentcontact/batch_delete', batchDeleteContacts],

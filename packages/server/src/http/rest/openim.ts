@@ -6,7 +6,7 @@ import { Fields, isObject } from './fields.js';
 const UINT32_MAX = 4_294_967_295;
 
 /** One `MsgBody` element → a Confab element. Only the element kinds Confab carries are accepted. */
-function toElem(f: Fields, raw: unknown): MessageElem {
+export function toElem(f: Fields, raw: unknown): MessageElem {
   if (!isObject(raw) || !isObject(raw.MsgContent)) throw f.bad('MsgBody[0] must be { MsgType, MsgContent }');
   const content = raw.MsgContent;
   const optional = (name: string): string | undefined => {
