@@ -483,13 +483,17 @@ describe('purge', () => {
     const alice = await login('alice');
     const bob = await login('bob');
     await send(alice, 'bob', `secret ${marker}`);
+    // A file message whose bytes carry the marker too: the file store's folder is in the data folder.
+    const mm = alice.im.getMessageManager();
+    await mm.sendMessage(mm.createFileMessage(Buffer.from(`attached ${marker}`), 'notes.txt'), 'bob', null);
     await send(bob, 'alice', 'reply');
     await waitUnread(alice, 'c2c_bob', 1);
-    assert.ok(holders(marker).length > 0, 'the test can see the marker on disk before the deletion');
+    assert.ok(holders(marker).length > 1, 'the test can see the marker on disk (database and file) before the deletion');
+    assert.ok(holders(marker).some((f) => f.startsWith(join(dir, 'files'))), 'the file message is in the file store folder');
     await alice.im.getConversationManager().deleteConversation('c2c_bob');
     await bob.im.getConversationManager().deleteConversation('c2c_alice');
     const erased = await server.purgeNow();
-    assert.ok(erased >= 2, `purged ${erased} messages`);
+    assert.ok(erased >= 3, `purged ${erased} messages`);
     assert.deepEqual(holders(marker), [], 'marker in no server file while running');
     await logout(alice);
     await logout(bob);

@@ -232,6 +232,30 @@ export function elemToWeb(elem: MessageElem): { type: MessageType; payload: Reco
           }),
         },
       };
+    // Media: the Web SDK's payload shapes. URLs are signed per viewer and expire, so they
+    // are not in the stored element; until the face resolves them (docs/web-sdk.md) they
+    // are empty and the `uuid`s identify the files.
+    case 'image':
+      return {
+        type: TYPES.MSG_IMAGE,
+        payload: {
+          uuid: elem.imageList[0]?.uuid ?? '', imageFormat: 255,
+          imageInfoArray: elem.imageList.map((i) => ({ uuid: i.uuid, type: i.type, size: i.size, width: i.width, height: i.height, url: '', imageUrl: '' })),
+        },
+      };
+    case 'sound':
+      return { type: TYPES.MSG_AUDIO, payload: { uuid: elem.UUID, url: '', size: elem.dataSize, second: elem.duration, downloadFlag: 2 } };
+    case 'video':
+      return {
+        type: TYPES.MSG_VIDEO,
+        payload: {
+          videoUUID: elem.videoUUID, videoUrl: '', videoSize: elem.videoSize, videoFormat: elem.videoType, videoSecond: elem.duration,
+          thumbUUID: elem.snapshotUUID, thumbUrl: '', thumbSize: elem.snapshotSize, thumbWidth: elem.snapshotWidth, thumbHeight: elem.snapshotHeight,
+          downloadFlag: 2,
+        },
+      };
+    case 'file':
+      return { type: TYPES.MSG_FILE, payload: { uuid: elem.UUID, fileName: elem.fileName, fileSize: elem.fileSize, fileUrl: '', downloadFlag: 2 } };
   }
 }
 

@@ -12,6 +12,12 @@ export const ErrorCode = {
   INVALID_CONVERSATION: 6004,
   /** The server did not answer in time; the request may or may not have been applied. */
   REQUEST_TIMEOUT: 6012,
+  /** A file download or upload was refused: its signature is wrong or expired, or the file is not the caller's to see. */
+  FILE_TRANS_AUTH_FAILED: 6006,
+  /** The upload failed on the server (storage error); nothing was kept. */
+  FILE_TRANS_UPLOAD_FAILED: 6008,
+  /** The file could not be downloaded: it does not exist (any more). */
+  FILE_TRANS_DOWNLOAD_FAILED: 6009,
   /** `initSDK` was not called. */
   SDK_NOT_INITIALIZED: 6013,
   /** The call needs a logged-in user. */
@@ -20,6 +26,8 @@ export const ErrorCode = {
   IN_PROGRESS: 6015,
   /** A parameter is missing, of the wrong type or out of range. */
   INVALID_PARAMETERS: 6017,
+  /** A message element is invalid: a media element names a file the sender did not upload, of another kind, or already used. */
+  INVALID_MSG_ELEM: 6016,
   /** The local store failed to read or write. */
   LOCAL_STORE_FAILED: 6019,
   /** A frame was not valid JSON. */
@@ -28,8 +36,18 @@ export const ErrorCode = {
   USER_SIG_EXPIRED_LOCAL: 6206,
   /** Another login with the same device ID replaced this one, or a newer login of the user went over the session limit. */
   KICKED_OFF_BY_OTHER: 6208,
+  /** An image upload is not an image the server can read. */
+  IMAGE_UPLOAD_FAILED_NOTIMAGE: 6031,
   /** A user ID is empty, too long or has characters outside [A-Za-z0-9_.@-]. */
   INVALID_IDENTIFIER: 7003,
+  /** A local file to send does not exist. */
+  FILE_NOT_FOUND: 7004,
+  /** A file is larger than its kind allows (images and sounds 28 MB, videos and files 100 MB). */
+  FILE_TOO_LARGE: 7005,
+  /** A file to send is empty. */
+  FILE_SIZE_EMPTY: 7006,
+  /** A local file to send could not be read. */
+  FILE_OPEN_FAILED: 7007,
   /** The app has not turned this feature on (group read receipts: the app setting `groupReadReceipt`). */
   INTERFACE_NOT_SUPPORT: 7013,
   /** `login` was called while a login is already running. */

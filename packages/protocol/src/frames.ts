@@ -1,5 +1,5 @@
 import type {
-  DeletedMessageRef, DeletionStatus, FriendInfo, GroupInfo, GroupReceipt, GroupMember, GroupType, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
+  DeletedMessageRef, DeletionStatus, FriendInfo, GroupInfo, GroupReceipt, GroupMember, GroupType, MediaKind, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
   UserUpdate, WireConversation, WireMessage,
 } from './model.js';
 import { ConfabError, ErrorCode } from './errors.js';
@@ -273,6 +273,23 @@ export interface Ops {
   'conv.deletionStatus': { req: { conversationID?: string; limit?: number }; res: { deletions: DeletionStatus[] } };
   /** The device has applied every change up to `version` (acknowledges deletions it wiped). */
   'sync.ack': { req: { version: number }; res: Empty };
+
+  /**
+   * Permission to upload one file of `fileSize` bytes: the server checks the size
+   * against the kind's limit (7005 too large, 7006 empty) and answers a signed,
+   * short-lived upload path (`PUT` the bytes to it on the same host and port). The
+   * upload's answer gives the file's `uuid` (and, for an image, its `imageList`).
+   */
+  'file.uploadToken': {
+    req: { kind: MediaKind; fileSize: number; fileName?: string; contentType?: string };
+    res: { uuid: string; uploadPath: string; expiresAt: number };
+  };
+  /**
+   * Signed, expiring download paths (`GET` on the same host and port) for files of
+   * messages the caller can see, or the caller's own uploads. One that is not visible
+   * to the caller fails the request with 6006.
+   */
+  'file.url': { req: { uuids: string[] }; res: { urls: { uuid: string; path: string; expiresAt: number }[] } };
 }
 
 export type OpName = keyof Ops;

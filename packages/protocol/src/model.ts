@@ -5,7 +5,7 @@
  */
 
 /** The reference's `V2TIMElemType` numbers for the element kinds Confab carries. */
-export const ElemType = { TEXT: 1, CUSTOM: 2, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
+export const ElemType = { TEXT: 1, CUSTOM: 2, IMAGE: 3, SOUND: 4, VIDEO: 5, FILE: 6, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
 
 /** An element's `V2TIMElemType` number from its wire `type` (0 for a kind this build does not know). */
 export function elemTypeNumber(type: string): number {
@@ -59,6 +59,69 @@ export interface CustomElem {
   extension?: string;
 }
 
+/** The reference's `V2TIMImageType`: the original and the two sizes the server makes. */
+export const ImageType = { ORIGIN: 0, THUMB: 1, LARGE: 2 } as const;
+
+/** One size of an image message (the reference's `V2TIMImage`, without its URL: see `file.url`). */
+export interface WireImage {
+  /** The file's ID in the server's file store; `file.url` turns it into a download URL. */
+  uuid: string;
+  type: 0 | 1 | 2;
+  size: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * An image message. The sender uploads the original (`file.uploadToken`); the server
+ * makes the thumbnail and large sizes and fills `imageList` with all three.
+ */
+export interface ImageElem {
+  type: 'image';
+  imageList: WireImage[];
+}
+
+export interface SoundElem {
+  type: 'sound';
+  UUID: string;
+  dataSize: number;
+  /** Seconds, as given by the sender. */
+  duration: number;
+}
+
+export interface VideoElem {
+  type: 'video';
+  videoUUID: string;
+  videoSize: number;
+  /** The file name extension, e.g. `mp4`. */
+  videoType: string;
+  /** Seconds, as given by the sender. */
+  duration: number;
+  snapshotUUID: string;
+  snapshotSize: number;
+  snapshotWidth: number;
+  snapshotHeight: number;
+}
+
+export interface FileElem {
+  type: 'file';
+  UUID: string;
+  fileName: string;
+  fileSize: number;
+}
+
+export type MediaElem = ImageElem | SoundElem | VideoElem | FileElem;
+
+/** What an upload is for; decides its size limit (see `MEDIA_LIMITS`). */
+export type MediaKind = 'image' | 'sound' | 'video' | 'file';
+
+/** The reference's upload limits: images and sounds up to 28 MB, videos and files up to 100 MB. */
+export const MEDIA_LIMITS: Record<MediaKind, number> = {
+  image: 28 * 1024 * 1024,
+  sound: 28 * 1024 * 1024,
+  video: 100 * 1024 * 1024,
+  file: 100 * 1024 * 1024,
+};
 /** The reference's V2TIMFaceElem: an app-defined sticker (`index` into the app's set, `data` free). */
 export interface FaceElem {
   type: 'face';
@@ -99,7 +162,7 @@ export interface MergedMessage {
   cloudCustomData?: string;
 }
 
-export type MessageElem = TextElem | CustomElem | FaceElem | LocationElem | MergerElem;
+export type MessageElem = TextElem | CustomElem | FaceElem | LocationElem | MergerElem | MediaElem;
 
 /** The reference's V2TIMMessagePriority. */
 export const MessagePriority = { DEFAULT: 0, HIGH: 1, NORMAL: 2, LOW: 3 } as const;

@@ -6,6 +6,7 @@ import { elemTypeNumber, type FriendInfo, type GroupInfo, type GroupMember, type
 import { withCallback } from './callback.js';
 import type { StoredMessage } from './store/types.js';
 import { comparePositions } from './store/order.js';
+import { setMediaElem, type FileUrlResolver } from './media-elems.js';
 import type { StoredConversation } from './store/types.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
@@ -30,7 +31,7 @@ export function emptyNameCache(): NameCache {
  * message just received is. `peerReadSeq`: for a C2C message, how far the peer has read
  * (the conversation row's), for `isPeerRead`.
  */
-export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, readSeq?: number, peerReadSeq = 0): V2TIMMessage {
+export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, readSeq?: number, peerReadSeq = 0, fileUrl?: FileUrlResolver): V2TIMMessage {
   const isSelf = m.sender === selfUserID;
   const out: V2TIMMessage = {
     msgID: m.msgID,
@@ -51,7 +52,7 @@ export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, 
   if (!m.groupID) out.isPeerRead = isSelf && m.seq <= peerReadSeq;
   if (m.needReadReceipt) out.needReadReceipt = true;
   if (m.elem.type === 'text' && m.elem.atUserList) out.groupAtUserList = [...m.elem.atUserList];
-  setElem(out, m.elem, selfUserID);
+  setElem(out, m.elem, selfUserID, fileUrl);
   if (m.status === V2TIMMessageStatus.LOCAL_REVOKED || m.status === V2TIMMessageStatus.HAS_DELETED) out.status = m.status;
   if (m.revoker) out.revokerInfo = { userID: m.revoker, nickName: '', faceUrl: '', selfSignature: '' };
   if (m.revokeReason) out.revokeReason = m.revokeReason;
@@ -69,8 +70,14 @@ export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, 
 }
 
 /** Fills the element field of a message object from a wire element. */
-export function setElem(out: V2TIMMessage, elem: MessageElem, selfUserID: string): void {
+export function setElem(out: V2TIMMessage, elem: MessageElem, selfUserID: string, fileUrl?: FileUrlResolver): void {
   switch (elem.type) {
+    case 'image':
+    case 'sound':
+    case 'video':
+    case 'file':
+      setMediaElem(out, elem, fileUrl);
+      return;
     case 'text':
       out.textElem = { text: elem.text };
       return;
@@ -142,7 +149,7 @@ function fromMerged(item: MergedMessage, selfUserID: string): V2TIMMessage {
   return out;
 }
 
-export function toV2Conversation(c: StoredConversation, selfUserID: string, names: NameCache): V2TIMConversation {
+export function toV2Conversation(c: StoredConversation, selfUserID: string, names: NameCache, fileUrl?: FileUrlResolver): V2TIMConversation {
   const userID = c.type === 1 ? (c.userID ?? c.conversationID.slice(4)) : '';
   const groupID = c.type === 2 ? (c.groupID ?? c.conversationID.slice(6)) : '';
   let showName: string;
@@ -157,7 +164,7 @@ export function toV2Conversation(c: StoredConversation, selfUserID: string, name
     showName = names.friendRemarks.get(userID) || p?.nickName || userID;
     faceUrl = p?.faceUrl ?? '';
   }
-  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, c.readSeq, c.peerReadSeq) : null;
+  const lastMessage = c.lastMessage ? toV2Message(c.lastMessage, selfUserID, c.readSeq, c.peerReadSeq, fileUrl) : null;
   const out: V2TIMConversation = {
     conversationID: c.conversationID,
     type: c.type,

@@ -4,8 +4,8 @@
  */
 import type { GroupInfo, GroupMemberRole, GroupType } from '@confab/protocol';
 import type { LocalStore } from './store/types.js';
-import type { LogLevel } from './log.js';
 import type { CallbackResult, V2TIMValueCallback } from './callback.js';
+import type { LogLevel } from './log.js';
 import type { HistoryPrefetchOptions } from './sync/history-prefetch.js';
 import type { UserSigProvider } from './manager/session-upkeep.js';
 import type { Logger } from './log.js';
@@ -19,7 +19,7 @@ export const V2TIMMessageStatus = { SENDING: 1, SEND_SUCC: 2, SEND_FAIL: 3, HAS_
 export type V2TIMMessageStatus = (typeof V2TIMMessageStatus)[keyof typeof V2TIMMessageStatus];
 
 /** The reference's `V2TIMElemType` (the kinds Confab carries). */
-export const V2TIMElemType = { TEXT: 1, CUSTOM: 2, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
+export const V2TIMElemType = { TEXT: 1, CUSTOM: 2, IMAGE: 3, SOUND: 4, VIDEO: 5, FILE: 6, LOCATION: 7, FACE: 8, MERGER: 10 } as const;
 export type V2TIMElemType = (typeof V2TIMElemType)[keyof typeof V2TIMElemType];
 
 /** The reference's `V2TIMReceiveMessageOpt` (docs/protocol.md "Receive options" says what each does here). */
@@ -138,6 +138,74 @@ export interface V2TIMCustomElem {
   extension: string;
 }
 
+/** The reference's `V2TIMImageType`. */
+export const V2TIMImageType = { ORIGIN: 0, THUMB: 1, LARGE: 2 } as const;
+export type V2TIMImageType = (typeof V2TIMImageType)[keyof typeof V2TIMImageType];
+
+/**
+ * What to send as a media file: a file path (Node), or the bytes as a `Blob`/`File`
+ * (browsers, Node 20+) or `Uint8Array`/Buffer.
+ */
+export type V2TIMMediaSource = string | Blob | Uint8Array;
+
+/**
+ * Download URLs are signed for the user asking and expire (1 h by default), so they are
+ * fetched when wanted rather than carried in the message: `getUrl()` asks the server,
+ * which answers only users who can see the message. The methods are not enumerable and
+ * not stored; every message the SDK hands out has them.
+ */
+export interface V2TIMImage {
+  uuid: string;
+  type: V2TIMImageType;
+  size: number;
+  width: number;
+  height: number;
+  /** The last URL `getUrl()` fetched; empty before. */
+  url: string;
+  getUrl<C extends V2TIMValueCallback<string> | undefined>(cb?: C): CallbackResult<string, C>;
+}
+export interface V2TIMImageElem {
+  /** The local file given to `createImageMessage` (sender's device only; empty when not a path). */
+  path: string;
+  /** Original, thumbnail (shorter side 198 px) and large (720 px), made by the server. */
+  imageList: V2TIMImage[];
+}
+export interface V2TIMSoundElem {
+  path: string;
+  UUID: string;
+  dataSize: number;
+  /** Seconds. */
+  duration: number;
+  getUrl<C extends V2TIMValueCallback<string> | undefined>(cb?: C): CallbackResult<string, C>;
+}
+export interface V2TIMVideoElem {
+  videoPath: string;
+  videoUUID: string;
+  videoSize: number;
+  videoType: string;
+  /** Seconds. */
+  duration: number;
+  snapshotPath: string;
+  snapshotUUID: string;
+  snapshotSize: number;
+  snapshotWidth: number;
+  snapshotHeight: number;
+  getVideoUrl<C extends V2TIMValueCallback<string> | undefined>(cb?: C): CallbackResult<string, C>;
+  getSnapshotUrl<C extends V2TIMValueCallback<string> | undefined>(cb?: C): CallbackResult<string, C>;
+}
+export interface V2TIMFileElem {
+  path: string;
+  fileName: string;
+  UUID: string;
+  fileSize: number;
+  getUrl<C extends V2TIMValueCallback<string> | undefined>(cb?: C): CallbackResult<string, C>;
+}
+
+/** The reference's `V2TIMSendCallback`: `onProgress(progress)` (0-100) while a media file uploads. */
+export interface V2TIMSendCallback<T> extends V2TIMValueCallback<T> {
+  onProgress?(progress: number): void;
+}
+
 export interface V2TIMFaceElem {
   index: number;
   data: string;
@@ -242,6 +310,10 @@ export interface V2TIMMessage {
   elemType: V2TIMElemType;
   textElem?: V2TIMTextElem;
   customElem?: V2TIMCustomElem;
+  imageElem?: V2TIMImageElem;
+  soundElem?: V2TIMSoundElem;
+  videoElem?: V2TIMVideoElem;
+  fileElem?: V2TIMFileElem;
   faceElem?: V2TIMFaceElem;
   locationElem?: V2TIMLocationElem;
   mergerElem?: V2TIMMergerElem;

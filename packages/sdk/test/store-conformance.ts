@@ -134,6 +134,23 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       await store.close();
     });
 
+    it('keeps media elements (image, sound, video, file) as they came', async () => {
+      const store = await opened();
+      const elems = [
+        { type: 'image' as const, imageList: [
+          { uuid: 'u-0', type: 0 as const, size: 9000, width: 800, height: 600 },
+          { uuid: 'u-0-1', type: 1 as const, size: 900, width: 264, height: 198 },
+        ] },
+        { type: 'sound' as const, UUID: 'u-1', dataSize: 3000, duration: 7 },
+        { type: 'video' as const, videoUUID: 'u-2', videoSize: 5000, videoType: 'mp4', duration: 12, snapshotUUID: 'u-3', snapshotSize: 100, snapshotWidth: 640, snapshotHeight: 360 },
+        { type: 'file' as const, UUID: 'u-4', fileName: 'r\u00e9sum\u00e9.pdf', fileSize: 42 },
+      ];
+      await store.apply({ putMessages: elems.map((elem, i) => msg('c2c_bob', i + 1, { elem })) });
+      const got = await store.getMessages('c2c_bob', { limit: 10 });
+      assert.deepEqual(got.map((m) => m.elem), elems);
+      await store.close();
+    });
+
     it('dedupes messages by msgID and by (conversation, seq)', async () => {
       const store = await opened();
       await store.apply({ putMessages: [msg('c2c_bob', 1), msg('c2c_bob', 1, { elem: { type: 'text', text: 'again' } })] });

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { startServer, type ConfabServer } from './server.js';
+import { fileStoreFromConfig } from './files/env.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import { openPostgresStorage } from './storage/postgres/pg-storage.js';
 import { AppService } from './services/domain.js';
@@ -145,6 +146,7 @@ async function start(): Promise<void> {
       ...(config.natsPrefix ? { natsPrefix: config.natsPrefix } : {}),
       ...(config.busHeartbeatMs ? { busHeartbeatMs: config.busHeartbeatMs } : {}),
       ...(config.nodeID ? { nodeID: config.nodeID } : {}),
+      ...fileStoreFromConfig(config),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

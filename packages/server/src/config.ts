@@ -63,6 +63,16 @@ const SETTINGS: Setting[] = [
   { key: 'purgeLeaseSeconds', env: 'CONFAB_PURGE_LEASE_SECONDS', schema: atLeast(1) },
   { key: 'resendGuardHours', env: 'CONFAB_RESEND_GUARD_HOURS', schema: atLeast(1) },
   { key: 'eraseEverySeconds', env: 'CONFAB_ERASE_EVERY_SECONDS', schema: atLeast(1) },
+  // Media messages' files (docs/operations.md, "Files").
+  { key: 'fileStore', env: 'CONFAB_FILE_STORE', schema: z.enum(['disk', 'postgres', 's3'], { error: 'must be one of disk, postgres, s3' }) },
+  { key: 'fileDir', env: 'CONFAB_FILE_DIR', schema: text },
+  { key: 's3.endpoint', env: 'CONFAB_S3_ENDPOINT', schema: text },
+  { key: 's3.bucket', env: 'CONFAB_S3_BUCKET', schema: text },
+  { key: 's3.region', env: 'CONFAB_S3_REGION', schema: text },
+  { key: 's3.accessKeyId', env: 'CONFAB_S3_ACCESS_KEY_ID', schema: text },
+  { key: 's3.secretAccessKey', env: 'CONFAB_S3_SECRET_ACCESS_KEY', schema: text, mask: 'secret' },
+  { key: 's3.forcePathStyle', env: 'CONFAB_S3_FORCE_PATH_STYLE', schema: z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes'].includes(v.trim().toLowerCase()) : v), z.boolean({ error: 'must be 1/true or 0/false' })) },
+  { key: 's3.prefix', env: 'CONFAB_S3_PREFIX', schema: text },
   ...(Object.entries(LIMIT_ENV) as [keyof GatewayLimits, string][]).map(([key, env]): Setting => ({
     key: `limits.${key}`, env, schema: positive, default: DEFAULT_LIMITS[key],
   })),
@@ -92,6 +102,10 @@ export interface NodeConfig {
   resendGuardHours?: number;
   /** PostgreSQL: the least time between two rewrites of the tables erased rows were in. */
   eraseEverySeconds?: number;
+  /** Where media files go (default: postgres with a database URL, else disk). */
+  fileStore?: 'disk' | 'postgres' | 's3';
+  fileDir?: string;
+  s3?: { endpoint?: string; bucket?: string; region?: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle?: boolean; prefix?: string };
   limits: GatewayLimits;
 }
 
@@ -131,6 +145,7 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     sources[setting.key] = source;
   }
   const config = out as unknown as NodeConfig;
+  if (config.fileStore === 's3' && !config.s3?.bucket) throw new ConfigError(`${sources.fileStore}: the s3 file store needs CONFAB_S3_BUCKET ("s3.bucket")`);
   if (config.limits.frameCeilingBytes < MAX_FRAME_BYTES) {
     throw new ConfigError(`${sources['limits.frameCeilingBytes']}: must be at least the protocol's frame limit (${MAX_FRAME_BYTES})`);
   }

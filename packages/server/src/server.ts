@@ -22,6 +22,9 @@ import { httpAreas } from './http/areas.js';
 import { openSqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import { openPostgresStorage } from './storage/postgres/pg-storage.js';
 import type { AppRecord, Storage } from './storage/types.js';
+import { openFileStore, type FileStoreConfig } from './files/open.js';
+import type { FileStore } from './files/types.js';
+import type { FileServiceOptions } from './files/file-service.js';
 import { instrumentStorage, Metrics, PURGE_BACKLOG_CAP } from './metrics.js';
 import { registerProbes, type Lifecycle } from './http/probes.js';
 
@@ -93,6 +96,15 @@ export interface ServerOptions {
   limits?: Partial<GatewayLimits>;
   /** Group fan-out worker tuning; `false` (or `paused`) leaves it stopped (then call `domain.fanout.runOnce()`). */
   fanout?: FanoutWorkerOptions | false;
+  /**
+   * Where the files of image, sound, video and file messages go: a `FileStore`, or
+   * `{ kind: 'disk', dir }`, `{ kind: 'postgres' }` or `{ kind: 's3', endpoint, bucket, … }`.
+   * Default: PostgreSQL when `databaseUrl` is set, else `files/` in the data folder.
+   * See docs/operations.md, "Files".
+   */
+  fileStore?: FileStore | FileStoreConfig;
+  /** Upload and download URL lifetimes, and how long an unsent upload is kept. */
+  files?: FileServiceOptions;
   /**
    * Receives an offline push for each stored message reaching a recipient with no session
    * online (see `PushProvider`); without one, each is a debug log line.
@@ -185,7 +197,14 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
       nodeID, logger, ...(options.busHeartbeatMs ? { heartbeatMs: options.busHeartbeatMs } : {}),
     });
     if (!options.bus) opened.push(bus);
-    return await listen(options, { nodeID, logger, storage, bus, limits, metrics, onGateway: (g) => { gateway = g; } });
+    const lent = options.fileStore && 'put' in options.fileStore ? options.fileStore : undefined;
+    const fileStore = lent ?? openFileStore(options.fileStore as FileStoreConfig | undefined, {
+      dataDir: options.dataDir ?? '.confab-data',
+      ...(options.databaseUrl && !options.storage ? { databaseUrl: options.databaseUrl } : {}),
+      ...(options.databaseSchema ? { databaseSchema: options.databaseSchema } : {}),
+    });
+    if (!lent) opened.push(fileStore);
+    return await listen(options, { nodeID, logger, storage, bus, limits, fileStore, metrics, onGateway: (g) => { gateway = g; } });
   } catch (err) {
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw err;
@@ -193,11 +212,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
 }
 
 async function listen(options: ServerOptions, parts: {
-  nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits; metrics: Metrics; onGateway(gateway: Gateway): void;
+  nodeID: string; logger: Logger; storage: Storage; bus: Bus; limits: GatewayLimits; fileStore: FileStore; metrics: Metrics; onGateway(gateway: Gateway): void;
 }): Promise<ConfabServer> {
-  const { nodeID, logger, storage, bus, limits, metrics } = parts;
+  const { nodeID, logger, storage, bus, limits, metrics, fileStore } = parts;
   const domain = new Domain(storage, bus, logger, {
-    purge: options.purge || {}, fanout: options.fanout || {}, nodeID, ...(options.pushProvider ? { pushProvider: options.pushProvider } : {}),
+    purge: options.purge || {}, fanout: options.fanout || {}, nodeID, fileStore, ...(options.files ? { files: options.files } : {}),
+    ...(options.pushProvider ? { pushProvider: options.pushProvider } : {}),
   });
   if (options.purge !== false) domain.purge.start();
   if (options.fanout !== false && !options.fanout?.paused) domain.fanout.start();
@@ -280,6 +300,7 @@ async function listen(options: ServerOptions, parts: {
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await bus.close();
       await storage.close();
+      if (!(options.fileStore && 'put' in options.fileStore)) await fileStore.close();
     },
   };
 }

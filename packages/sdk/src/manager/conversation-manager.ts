@@ -63,7 +63,7 @@ export class V2TIMConversationManager {
   }
 
   #v2(s: Session, c: StoredConversation): V2TIMConversation {
-    return toV2Conversation(c, s.userID, s.names);
+    return toV2Conversation(c, s.userID, s.names, s.fileUrl);
   }
 
   /**

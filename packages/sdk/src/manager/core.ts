@@ -25,6 +25,7 @@ import { prefetchFirstScreen } from '../sync/history-prefetch.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 import { recoverPendingDeletions } from './deletion.js';
 import { ListCursors } from './list-cursors.js';
+import { fileUrl } from './media.js';
 import { SessionUpkeep } from './session-upkeep.js';
 import {
   V2TIMLoginStatus,
@@ -43,6 +44,8 @@ export class Session {
   readonly listCursors = new ListCursors();
   /** True while the first-screen history prefetch runs. */
   prefetching = false;
+  /** A signed download URL for a file of a message this user can see (media-elems.ts). */
+  readonly fileUrl = (uuid: string): Promise<string> => fileUrl(this, uuid);
   /** UserSig renewal and network hints (session-upkeep.ts); set at login. */
   upkeep: SessionUpkeep | undefined;
   constructor(
@@ -255,7 +258,7 @@ export class SdkCore {
         return;
       case 'msg.online': {
         // Sent with onlineUserOnly: announced, never stored (history never shows it).
-        const msg = toV2Message((frame as PushFrame<'msg.online'>).body, session.userID);
+        const msg = toV2Message((frame as PushFrame<'msg.online'>).body, session.userID, undefined, 0, session.fileUrl);
         this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
         return;
       }
@@ -382,7 +385,7 @@ export class SdkCore {
   }
 
   #syncEvents(session: Session) {
-    const conv = (c: StoredConversation) => toV2Conversation(c, session.userID, session.names);
+    const conv = (c: StoredConversation) => toV2Conversation(c, session.userID, session.names, session.fileUrl);
     return {
       syncStart: () => this.emit(this.conversationListeners, (l) => l.onSyncServerStart?.()),
       syncFinish: () => this.emit(this.conversationListeners, (l) => l.onSyncServerFinish?.()),
@@ -395,7 +398,7 @@ export class SdkCore {
       totalUnread: (total: number) => this.emit(this.conversationListeners, (l) => l.onTotalUnreadMessageCountChanged?.(total)),
       newMessages: (messages: WireMessage[]) => {
         for (const m of messages) {
-          const msg = toV2Message(m, session.userID);
+          const msg = toV2Message(m, session.userID, undefined, 0, session.fileUrl);
           this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
         }
       },
@@ -407,7 +410,7 @@ export class SdkCore {
       },
       modifiedMessages: (messages: WireMessage[]) => {
         for (const m of messages) {
-          const msg = toV2Message(m, session.userID);
+          const msg = toV2Message(m, session.userID, undefined, 0, session.fileUrl);
           this.emit(this.messageListeners, (l) => l.onRecvMessageModified?.(msg));
         }
       },

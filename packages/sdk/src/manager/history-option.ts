@@ -106,7 +106,7 @@ export async function historyByOption(s: Session, option: V2TIMMessageListGetOpt
   }
   const row = await s.store.getConversation(conversationID);
   // Messages deleted on this device stay in the store as content-free entries (status 4).
-  const out = visible(found).map((m) => toV2Message(m, s.userID, row?.readSeq));
+  const out = visible(found).map((m) => toV2Message(m, s.userID, row?.readSeq, row?.peerReadSeq, s.fileUrl));
   return out.sort((a, b) => (older ? b.seq - a.seq : a.seq - b.seq));
 }
 

@@ -4,6 +4,7 @@
  * `title` and `abstractList` and answers `downloadMergerMessage`), so the wire element
  * of every merger the SDK builds or receives is kept beside the object (convert.ts).
  */
+import { mediaElemOf } from './media.js';
 import { ConfabError, ErrorCode, type MergedMessage, type MessageElem, type MergerElem } from '@confab/protocol';
 import { mergerDepth, mergerElemOf, MAX_MERGER_LAYERS } from '../convert.js';
 import { V2TIMElemType, V2TIMMessageStatus, type V2TIMMessage } from '../types.js';
@@ -52,6 +53,11 @@ export function elemOf(message: V2TIMMessage): MessageElem {
       }
       return elem;
     }
+    case V2TIMElemType.IMAGE:
+    case V2TIMElemType.SOUND:
+    case V2TIMElemType.VIDEO:
+    case V2TIMElemType.FILE:
+      return mediaElemOf(message)!;
     default:
       throw invalid('unsupported message: create it with one of the create…Message methods');
   }

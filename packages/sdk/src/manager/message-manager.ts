@@ -14,8 +14,9 @@ import { deleteLocally, deleteMessages, modifyMessage, revokeMessage, visible } 
 import { setElem, toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
-  type V2TIMAdvancedMsgListener, type V2TIMGroupMessageReadMemberList, type V2TIMMessage, type V2TIMMessageListGetOption, type V2TIMMessageReceipt,
-  type V2TIMMessageSearchParam, type V2TIMMessageSearchResult, type V2TIMOfflinePushInfo, type V2TIMReceiveMessageOpt, type V2TIMReceiveMessageOptInfo,
+  type V2TIMAdvancedMsgListener, type V2TIMGroupMessageReadMemberList, type V2TIMMediaSource, type V2TIMMessage, type V2TIMMessageListGetOption,
+  type V2TIMMessageReceipt, type V2TIMMessageSearchParam, type V2TIMMessageSearchResult, type V2TIMOfflinePushInfo, type V2TIMReceiveMessageOpt,
+  type V2TIMReceiveMessageOptInfo, type V2TIMSendCallback,
 } from '../types.js';
 import { elemOf, mergerElem } from './message-create.js';
 import { historyByOption } from './history-option.js';
@@ -24,6 +25,7 @@ import { markRead } from './conversation-manager.js';
 import { randomID, type SdkCore, type Session } from './core.js';
 import { removeConversations } from './deletion.js';
 import { getC2CRecvOpt, getReceipts, markAllRead, readMembers, sendReceipts, setRecvOpt } from './read-state.js';
+import { localPaths, mediaElemOf, mediaSources, uploadMessageMedia } from './media.js';
 
 /** Most messages one history call returns. */
 export const MAX_HISTORY_COUNT = 100;
@@ -110,6 +112,45 @@ export class V2TIMMessageManager {
   }
 
   /**
+   * An image message: `imagePath` is a file path (Node), or a `File`/`Blob`/`Uint8Array`.
+   * `sendMessage` uploads it (with `onProgress`); the server makes the thumbnail and
+   * large sizes, so the sent message's `imageElem.imageList` has all three.
+   */
+  createImageMessage(imagePath: V2TIMMediaSource): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.IMAGE);
+    m.imageElem = { path: typeof imagePath === 'string' ? imagePath : '', imageList: [] };
+    mediaSources.set(m, { kind: 'image', main: imagePath });
+    return m;
+  }
+
+  /** A voice message of `duration` seconds. */
+  createSoundMessage(soundPath: V2TIMMediaSource, duration: number): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.SOUND);
+    m.soundElem = { path: typeof soundPath === 'string' ? soundPath : '', UUID: '', dataSize: 0, duration } as V2TIMMessage['soundElem'] & object;
+    mediaSources.set(m, { kind: 'sound', main: soundPath });
+    return m;
+  }
+
+  /** A video message: `type` is the file's extension (e.g. `mp4`), `snapshotPath` an image shown before playing. */
+  createVideoMessage(videoFilePath: V2TIMMediaSource, type: string, duration: number, snapshotPath: V2TIMMediaSource): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.VIDEO);
+    m.videoElem = {
+      videoPath: typeof videoFilePath === 'string' ? videoFilePath : '', videoUUID: '', videoSize: 0, videoType: type ?? '', duration,
+      snapshotPath: typeof snapshotPath === 'string' ? snapshotPath : '', snapshotUUID: '', snapshotSize: 0, snapshotWidth: 0, snapshotHeight: 0,
+    } as V2TIMMessage['videoElem'] & object;
+    mediaSources.set(m, { kind: 'video', main: videoFilePath, snapshot: snapshotPath });
+    return m;
+  }
+
+  /** A file message; `fileName` is what the receiver sees (default: the path's last part or the File's name). */
+  createFileMessage(filePath: V2TIMMediaSource, fileName?: string): V2TIMMessage {
+    const m = newMessage(this.#core, V2TIMElemType.FILE);
+    m.fileElem = { path: typeof filePath === 'string' ? filePath : '', fileName: fileName ?? '', UUID: '', fileSize: 0 } as V2TIMMessage['fileElem'] & object;
+    mediaSources.set(m, { kind: 'file', main: filePath });
+    return m;
+  }
+
+  /**
    * Sends to `receiver` (C2C) or `groupID` (group; wins when both are given). Resolves with
    * the same message object, now SEND_SUCC with msgID/seq/timestamp from the server; on
    * failure its status is SEND_FAIL. Sending the same object again reuses its clientMsgID,
@@ -122,11 +163,11 @@ export class V2TIMMessageManager {
    *   for recipients with no session online.
    * - `message.cloudCustomData`, set before sending, is stored and delivered with it.
    */
-  sendMessage<C extends V2TIMValueCallback<V2TIMMessage> | undefined>(
+  sendMessage<C extends V2TIMSendCallback<V2TIMMessage> | undefined>(
     message: V2TIMMessage, receiver: string | null, groupID: string | null,
     priority?: number, onlineUserOnly?: boolean, offlinePushInfo?: V2TIMOfflinePushInfo | null, cb?: C,
   ): CallbackResult<V2TIMMessage, C> {
-    return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID, { priority, onlineUserOnly, offlinePushInfo }));
+    return withCallback(cb, () => sendMessage(this.#core, message, receiver, groupID, { priority, onlineUserOnly, offlinePushInfo, onProgress: cb?.onProgress?.bind(cb) }));
   }
 
   /** The reference's paged history with direction, time range and types (see V2TIMMessageListGetOption). */
@@ -325,6 +366,8 @@ export interface SendOptions {
   priority?: number | undefined;
   onlineUserOnly?: boolean | undefined;
   offlinePushInfo?: V2TIMOfflinePushInfo | null | undefined;
+  /** Upload progress of a media message's files, 0-100 (the reference's V2TIMSendCallback.onProgress). */
+  onProgress?: ((progress: number) => void) | undefined;
 }
 
 export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver: string | null, groupID: string | null, options: SendOptions = {}): Promise<V2TIMMessage> {
@@ -336,6 +379,14 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
   } else {
     assertUserID(receiver, 'receiver');
     conversationID = c2cConversationID(receiver);
+  }
+  if (mediaSources.has(message)) {
+    try {
+      await uploadMessageMedia(s, message, options.onProgress);
+    } catch (err) {
+      message.status = V2TIMMessageStatus.SEND_FAIL;
+      throw err;
+    }
   }
   const elem = elemOf(message);
   const { priority, onlineUserOnly, offlinePushInfo } = options;
@@ -367,10 +418,12 @@ export async function sendMessage(core: SdkCore, message: V2TIMMessage, receiver
     // The reply's update omits the sent message (it is `res.message`); put it back. An
     // online-only message has no update and is never stored.
     if (!res.message.isOnlineOnly) await s.engine.handleUpdate(res.update && { ...res.update, messages: [...res.update.messages, res.message] });
-    const sent = toV2Message(res.message, s.userID);
+    const restorePaths = localPaths(message);
+    const sent = toV2Message(res.message, s.userID, undefined, 0, s.fileUrl);
     // The object keeps its merger element (the converted one is a copy).
     if (message.mergerElem) delete (sent as Partial<V2TIMMessage>).mergerElem;
     Object.assign(message, sent);
+    restorePaths();
     return message;
   } catch (err) {
     message.status = V2TIMMessageStatus.SEND_FAIL;
@@ -407,7 +460,7 @@ async function history(s: Session, conversationID: string, count: number, lastMs
   const beforeSeq = lastMsg && lastMsg.seq > 0 ? lastMsg.seq : undefined;
   const messages = await historyWire(s, conversationID, count, beforeSeq);
   const row = await s.store.getConversation(conversationID);
-  return visible(messages).map((m) => toV2Message(m, s.userID, row?.readSeq, row?.peerReadSeq)).sort((a, b) => b.seq - a.seq);
+  return visible(messages).map((m) => toV2Message(m, s.userID, row?.readSeq, row?.peerReadSeq, s.fileUrl)).sort((a, b) => b.seq - a.seq);
 }
 
 /** The page before `beforeSeq` (the newest without it): from the store when complete there, else from the server. */

@@ -25,7 +25,7 @@ export async function revokeMessage(s: Session, message: V2TIMMessage): Promise<
   const { conversationID, seq } = sentMessage(message);
   const res = await s.connection.request('msg.revoke', { conversationID, seq });
   await s.engine.handleUpdate(res.update);
-  Object.assign(message, toV2Message(res.message, s.userID));
+  Object.assign(message, toV2Message(res.message, s.userID, undefined, 0, s.fileUrl));
 }
 
 /**
@@ -37,12 +37,12 @@ export async function modifyMessage(s: Session, message: V2TIMMessage, elem: Mes
   try {
     const res = await s.connection.request('msg.modify', { conversationID, seq, elem, modifyVersion: message.modifyVersion ?? 0 });
     await s.engine.handleUpdate(res.update);
-    return Object.assign(message, toV2Message(res.message, s.userID));
+    return Object.assign(message, toV2Message(res.message, s.userID, undefined, 0, s.fileUrl));
   } catch (error) {
     if ((error as ConfabError).code !== ErrorCode.MSG_MODIFY_CONFLICT) throw error;
     const current = await s.connection.request('msg.history', { conversationID, afterSeq: seq - 1, count: 1 }).catch(() => undefined);
     const found = current?.messages.find((m) => m.seq === seq);
-    throw { error, value: found ? toV2Message(found, s.userID) : message };
+    throw { error, value: found ? toV2Message(found, s.userID, undefined, 0, s.fileUrl) : message };
   }
 }
 

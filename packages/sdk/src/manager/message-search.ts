@@ -35,7 +35,7 @@ export async function findMessages(s: Session, messageIDList: string[]): Promise
     const m = byID.get(id);
     if (!m || m.status === MessageStatus.HAS_DELETED) continue;
     if (!readSeqs.has(m.conversationID)) readSeqs.set(m.conversationID, (await s.store.getConversation(m.conversationID))?.readSeq);
-    out.push(toV2Message(m, s.userID, readSeqs.get(m.conversationID)));
+    out.push(toV2Message(m, s.userID, readSeqs.get(m.conversationID), 0, s.fileUrl));
   }
   return out;
 }
@@ -105,7 +105,7 @@ export async function searchLocalMessages(s: Session, param: V2TIMMessageSearchP
 
   if (conversationID !== undefined) {
     const rs = await readSeq(conversationID);
-    const page = found.slice(start, start + pageSize).map((m) => toV2Message(m, s.userID, rs));
+    const page = found.slice(start, start + pageSize).map((m) => toV2Message(m, s.userID, rs, 0, s.fileUrl));
     return {
       totalCount: found.length,
       messageSearchResultItems: found.length === 0 ? [] : [{ conversationID, messageCount: found.length, messageList: page }],
@@ -120,7 +120,7 @@ export async function searchLocalMessages(s: Session, param: V2TIMMessageSearchP
   const items = [];
   for (const [id, list] of [...groups].slice(start, start + pageSize)) {
     const rs = list.length === 1 ? await readSeq(id) : undefined;
-    items.push({ conversationID: id, messageCount: list.length, messageList: list.length === 1 ? [toV2Message(list[0]!, s.userID, rs)] : [] });
+    items.push({ conversationID: id, messageCount: list.length, messageList: list.length === 1 ? [toV2Message(list[0]!, s.userID, rs, 0, s.fileUrl)] : [] });
   }
   return { totalCount: groups.size, messageSearchResultItems: items };
 }

@@ -1,4 +1,4 @@
-import type { OpName, OpRequest, OpResult } from '@confab/protocol';
+import { ConfabError, ErrorCode, type OpName, type OpRequest, type OpResult } from '@confab/protocol';
 import type { Caller } from '../services/context.js';
 import type { Domain } from '../services/domain.js';
 
@@ -75,7 +75,14 @@ export const handlers: { [K in Handled]: Handler<K> } = {
     await d.storage.devices.ack(c.app.sdkAppID, c.userID, c.deviceID, b.version, Date.now());
     return {};
   },
+  'file.uploadToken': async (d, c, b) => filesOf(d).uploadToken(c, b),
+  'file.url': async (d, c, b) => ({ urls: await filesOf(d).urls(c, b.uuids) }),
 };
+
+function filesOf(d: Domain) {
+  if (!d.files) throw new ConfabError(ErrorCode.FILE_TRANS_AUTH_FAILED, 'this server has no file store');
+  return d.files;
+}
 
 function withUpdate<T>(update: T | undefined): { update?: T } {
   return update ? { update } : {};

@@ -12,6 +12,8 @@ const id = z.string().min(1).max(128);
  * of failing the whole batch. The 1 MiB frame limit bounds them anyway.
  */
 const ids = z.array(z.string().max(128));
+const fileID = z.string().regex(/^[A-Za-z0-9-]{1,80}$/);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const elem: z.ZodType = z.lazy(() => z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: z.string().min(1), atUserList: z.array(z.string().min(1).max(128)).max(100).optional() }).strict(),
   z.object({ type: z.literal('custom'), data: z.string(), description: z.string().optional(), extension: z.string().optional() }).strict(),
@@ -21,6 +23,17 @@ const elem: z.ZodType = z.lazy(() => z.discriminatedUnion('type', [
     type: z.literal('merger'), title: z.string(), abstractList: z.array(z.string()).max(100), compatibleText: z.string().min(1),
     messageList: z.array(mergedMessage).min(1).max(300),
   }).strict(),
+  // Media: the server fills sizes from what was uploaded (files/file-service.ts); the
+  // client's numbers are only shape-checked here.
+  z.object({ type: z.literal('image'), imageList: z.array(z.object({
+    uuid: fileID, type: z.union([z.literal(0), z.literal(1), z.literal(2)]), size: count, width: count, height: count,
+  }).strict()).min(1).max(3) }).strict(),
+  z.object({ type: z.literal('sound'), UUID: fileID, dataSize: count, duration: count }).strict(),
+  z.object({
+    type: z.literal('video'), videoUUID: fileID, videoSize: count, videoType: z.string().max(16), duration: count,
+    snapshotUUID: fileID, snapshotSize: count, snapshotWidth: count, snapshotHeight: count,
+  }).strict(),
+  z.object({ type: z.literal('file'), UUID: fileID, fileName: z.string().max(255), fileSize: count }).strict(),
 ]));
 // Nesting depth is checked by the message service (8005); the frame size bounds the rest.
 const mergedMessage: z.ZodType = z.lazy(() => z.object({
@@ -114,6 +127,11 @@ export const requestSchemas: { [K in OpName]: z.ZodType } = {
   'conv.undoDelete': z.object({ conversationID: id }),
   'conv.mark': z.object({ conversationIDs: ids, markType: z.number(), enableMark: z.boolean() }),
   'conv.deletionStatus': z.object({ conversationID: id.optional(), limit: z.number().int().min(1).max(100).optional() }),
+  'file.uploadToken': z.object({
+    kind: z.enum(['image', 'sound', 'video', 'file']), fileSize: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    fileName: z.string().max(255).optional(), contentType: z.string().max(128).optional(),
+  }),
+  'file.url': z.object({ uuids: z.array(fileID).min(1).max(100) }),
   'sync.ack': z.object({ version: seq }),
 };
 

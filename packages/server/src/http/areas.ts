@@ -5,6 +5,7 @@ import type { Router } from './router.js';
 import { registerAdminApi } from './admin/routes.js';
 import { registerConsole } from './console.js';
 import { registerRestApi } from './rest/index.js';
+import { registerFiles } from './files.js';
 
 export interface HttpContext {
   domain: Domain;
@@ -22,4 +23,5 @@ export const httpAreas: ((router: Router, ctx: HttpContext) => void)[] = [
   registerRestApi,
   registerAdminApi,
   registerConsole,
+  registerFiles,
 ];

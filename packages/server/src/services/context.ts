@@ -4,6 +4,7 @@ import { userTopic, type BusMessage } from '../bus/types.js';
 import type { AppRecord, Storage, StoredMessage, UserChange } from '../storage/types.js';
 import { conversationIDFor, toWireMessage, toWireUpdate } from './wire.js';
 import type { UserUpdate } from '@confab/protocol';
+import type { FileService } from '../files/file-service.js';
 import type { OfflinePusher } from './offline-push.js';
 
 /** Who is asking: a logged-in user of an app. */
@@ -30,6 +31,8 @@ export interface ServiceContext {
   onDeletion?: () => void;
   /** Called after group messages were queued for fan-out; wakes the fan-out worker. */
   onFanout?: () => void;
+  /** The files of media messages; without it, media messages are refused (6016). */
+  files?: FileService;
   /** Called after message content was erased in place (a recall): the purge worker compacts. */
   onErased?: () => void;
   /** Hands delivered messages to the push provider for recipients with no session online. */

@@ -16,6 +16,8 @@ import { PurgeWorker, type PurgeWorkerOptions } from './purge-worker.js';
 import { FanoutWorker, type FanoutWorkerOptions } from './fanout-worker.js';
 import { ReadStateService } from './read-state.js';
 import { ReceiptService } from './receipts.js';
+import { FileService, type FileServiceOptions } from '../files/file-service.js';
+import type { FileStore } from '../files/types.js';
 import { loggingPushProvider, OfflinePusher, type PushProvider } from './offline-push.js';
 
 /**
@@ -133,6 +135,9 @@ export interface DomainOptions {
   fanout?: FanoutWorkerOptions;
   /** This node's ID in a cluster: the purge lease's holder, and the sender of cluster messages. Default: random. */
   nodeID?: string;
+  /** Where media messages' files go; without one, media messages are refused. */
+  fileStore?: FileStore;
+  files?: FileServiceOptions;
   /** Offline pushes for recipients with no session online; default: a debug log line. */
   pushProvider?: PushProvider;
 }
@@ -156,6 +161,8 @@ export class Domain {
   readonly receipts: ReceiptService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
+  /** Media messages' files; undefined when the domain has no file store. */
+  readonly files: FileService | undefined;
   /** Offline pushes to recipients with no session online (`PushProvider`). */
   readonly offlinePush: OfflinePusher;
   readonly #unsubscribe: () => void;
@@ -201,11 +208,18 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
+    this.files = options.fileStore ? new FileService(options.fileStore, storage, this.apps, logger, options.files) : undefined;
+    if (this.files) {
+      const files = this.files;
+      this.purge.collectFilesWith(() => files.collect());
+    }
     const offlinePush = this.offlinePush = new OfflinePusher(storage,
       // Without a provider, the presence query per batch would only feed a debug line.
       options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
     const onErased = () => this.purge.compactSoon();
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer() };
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer(),
+      ...(this.files ? { files: this.files } : {}),
+    };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);

@@ -6,6 +6,7 @@ import { convKeyFor, toWireMessage } from './wire.js';
 import type { AccountService } from './accounts.js';
 import { refusePurgedResend } from './purged-resends.js';
 import { receiptsEnabled } from './receipts.js';
+import { isMediaElem } from '../files/file-service.js';
 import { buildExtra, checkMergerDepth, deliverOnline, messageBytes, priorityRank, type SendOptions } from './message-options.js';
 import { filteredHistory, type HistoryFilter } from './history-filter.js';
 import { assertMaySpeak } from './group-admin.js';
@@ -80,8 +81,16 @@ export class MessageService {
       fanout = true;
     }
     const extra = await buildExtra(this.#ctx, caller, options);
+    if (options.onlineUserOnly && isMediaElem(elem)) {
+      // Its files would belong to no stored message: nobody could be given a URL for them.
+      throw new ConfabError(ErrorCode.INVALID_PARAMETERS, 'image, sound, video and file messages cannot be sent online-only');
+    }
     if (options.onlineUserOnly) return { message: await deliverOnline(this.#ctx, caller, convKey, clientMsgID, elem, extra) };
     await refusePurgedResend(this.#ctx, app, convKey, caller.userID, clientMsgID);
+    if (isMediaElem(elem)) {
+      if (!this.#ctx.files) throw new ConfabError(ErrorCode.INVALID_MSG_ELEM, 'this server has no file store');
+      elem = await this.#ctx.files.prepareSend(caller, convKey, clientMsgID, elem);
+    }
     const { result, update } = await this.#committer.submit({
       app, convKey, sender: caller.userID, clientMsgID, elem, recipients, now: this.#ctx.now(), sessionID: caller.sessionID,
       ...(fanout ? { fanout } : {}), ...(Object.keys(extra).length > 0 ? { extra } : {}), ...(needReadReceipt ? { needReadReceipt } : {}),
@@ -94,6 +103,7 @@ export class MessageService {
         throw new ConfabError(ErrorCode.MESSAGE_DELETED, 'this message is no longer visible to you (the conversation was deleted or cleared since it was first sent, or it belongs to an earlier group membership); it is not sent again');
       }
     }
+    if (isMediaElem(elem) && !result.duplicate) await this.#ctx.files?.sent(app, convKey, caller.userID, clientMsgID, result.message.seq);
     const message = toWireMessage(caller.userID, result.message);
     const reply: { message: WireMessage; update?: UserUpdate } = { message };
     // The reply's update leaves out the sent message itself: it is `message` already

@@ -86,6 +86,8 @@ export class PurgeWorker {
   /** The fencing token of this node's current acquisition of the lease. */
   #token: number | null = null;
   #forgotAt = -Infinity;
+  /** Deletes the bytes of files whose messages a step erased, and of files never sent. */
+  #collectFiles: (() => Promise<number>) | undefined;
   /** When this node last ran the erasure; whether purged bytes are known to be waiting for it. */
   #eraseDueAt = -Infinity;
   #erasePending = false;
@@ -100,6 +102,11 @@ export class PurgeWorker {
     this.#eraseEveryMs = options.eraseEveryMs ?? 60_000;
     this.#eraseDutyCycle = options.eraseDutyCycle ?? 0.005;
     this.holder = options.holder ?? randomUUID();
+  }
+
+  /** Deletes media files with the messages: after each step that erased some, and in every run. */
+  collectFilesWith(collect: () => Promise<number>): void {
+    this.#collectFiles = collect;
   }
 
   start(): void {
@@ -218,6 +225,8 @@ export class PurgeWorker {
           }
           const { erased, done } = step;
           total += erased;
+          // The step doomed the erased messages' files in its transaction; their bytes go now.
+          if (erased > 0 && this.#collectFiles) await this.#collectFiles();
           if (erased > 0) progressed = true;
           if (done) {
             progressed = true;
@@ -233,6 +242,8 @@ export class PurgeWorker {
       this.#erasePending = true;
       this.#logger.info({ erased: total }, 'purged deleted messages');
     }
+    // Files uploaded but never sent, and doomed files a crash left behind.
+    if (this.#held && this.#collectFiles) await this.#collectFiles();
     if (this.#held) await this.#erase(eraseNow);
     if (this.#held && Date.now() - this.#forgotAt >= FORGET_EVERY_MS) {
       this.#forgotAt = Date.now();

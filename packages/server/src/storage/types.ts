@@ -1,4 +1,4 @@
-import type { GroupAtInfo, GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
+import type { GroupAtInfo, GroupMemberRole, GroupType, MediaKind, MessageElem, OfflinePushInfo } from '@confab/protocol';
 import type { GroupAdminStore, RelationStore } from './relation-types.js';
 import type { MessageMutationStore } from './message-mutations.js';
 
@@ -41,6 +41,8 @@ export interface Storage {
    */
   readBarrier?(): Promise<void> | undefined;
   readonly presence: PresenceStore;
+  /** The files of image, sound, video and file messages (their bytes are in a `FileStore`). */
+  readonly files: FileRecordStore;
   /** Rejects when the database cannot answer now (`/readyz`); a backend without it is taken as up while open. */
   ping?(): Promise<void>;
   close(): Promise<void>;
@@ -717,4 +719,66 @@ export interface PresenceStore {
   onlineAmong(app: number, userIDs: string[], now: number): Promise<Set<string>>;
   /** Deletes rows that expired before `olderThan`; returns how many. */
   sweep(olderThan: number): Promise<number>;
+}
+
+/** One uploaded file of a media message; its bytes are under `keys` in the file store. */
+export interface FileRecord {
+  app: number;
+  uuid: string;
+  /** The user who uploaded it; only they can send it. */
+  owner: string;
+  kind: MediaKind;
+  size: number;
+  fileName: string;
+  contentType: string;
+  /** File store keys: the original first, then sizes the server derived (an image's thumbnail and large). */
+  keys: string[];
+  /** What the server learnt of the file, as JSON (an image's `imageList`). */
+  meta: string;
+  createdAt: number;
+  /** Upload time, or the last time a send claimed it: unsent files are collected this long after it. */
+  touchedAt: number;
+  /** The message it was sent in: set by the claim before the append. */
+  convKey: string | null;
+  clientMsgID: string | null;
+  /**
+   * The message's seq: set after the append, or read from the message itself when a
+   * crash came between the two (reads join the message by its clientMsgID).
+   */
+  seq: number | null;
+  /** Set when the file is to be deleted (its message was purged or revoked, or it was never sent). */
+  doomedAt: number | null;
+}
+
+/**
+ * The records of uploaded files. The purge's step marks the files of the messages it
+ * erases doomed in its own transaction (`DeletionStore.purgeStep`); the purge worker
+ * deletes doomed files' bytes and then forgets their rows, so a crash in between only
+ * repeats a delete.
+ */
+export interface FileRecordStore {
+  create(record: FileRecord): Promise<void>;
+  /** The records that exist of these uuids (seq filled from the message when it is not yet recorded). */
+  get(app: number, uuids: string[]): Promise<FileRecord[]>;
+  /**
+   * Ties the files to a message before it is appended: all or nothing, and only when
+   * each is the owner's, not doomed, and not tied to another message (a resend of the
+   * same message claims again). Refreshes `touchedAt`, so a claimed file is not
+   * collected as unsent while its message is being written.
+   */
+  claim(app: number, uuids: string[], owner: string, convKey: string, clientMsgID: string, now: number): Promise<boolean>;
+  /** Records the seq of the appended message on its files. */
+  setSeq(app: number, convKey: string, owner: string, clientMsgID: string, seq: number): Promise<void>;
+  /** Marks the files of one message doomed (a revoke; the purge does it inside its step). Returns how many. */
+  doomMessage(app: number, convKey: string, sender: string, clientMsgID: string, now: number): Promise<number>;
+  /**
+   * Files not sent within their time (touched before `before`): those whose message
+   * exists after all get its seq; at most `limit` of the others are marked doomed.
+   * Returns how many were doomed.
+   */
+  doomUnsent(before: number, now: number, limit: number): Promise<number>;
+  /** At most `limit` doomed files, oldest first. */
+  doomed(limit: number): Promise<FileRecord[]>;
+  /** Removes the records of files whose bytes are gone. */
+  forget(app: number, uuids: string[]): Promise<void>;
 }

@@ -210,6 +210,10 @@ export class PgDeletionStore implements DeletionStore {
           SELECT $1::bigint, $2::text, t.sender, t.send_key, $3::bigint FROM unnest($4::text[], $5::text[]) AS t(sender, send_key)
           ON CONFLICT (app_id, conv_key, sender, send_key) DO UPDATE SET purged_at = excluded.purged_at`,
         [app, convKey, now, gone.map((m) => m.sender), gone.map((m) => purgedSendKey(app, convKey, m.sender, m.client_msg_id))]);
+        // Their files too: the purge worker deletes doomed files' bytes after this step.
+        await client.query(`UPDATE message_files f SET doomed_at = $3 FROM unnest($4::text[], $5::text[]) AS t(sender, client_msg_id)
+          WHERE f.app_id = $1 AND f.conv_key = $2 AND f.owner = t.sender AND f.client_msg_id = t.client_msg_id AND f.doomed_at IS NULL`,
+        [app, convKey, now, gone.map((m) => m.sender), gone.map((m) => m.client_msg_id)]);
       }
       erased = gone.length;
       await client.query('UPDATE conversations SET purged_below_seq = $1 WHERE app_id = $2 AND conv_key = $3', [upTo, app, convKey]);

@@ -17,6 +17,7 @@ import { PgFanoutStore } from './fanout-store.js';
 import { PgMessageMutationStore } from './message-mutation-store.js';
 import { PgReceiptStore } from './receipt-store.js';
 import { PgPresenceStore } from './presence-store.js';
+import { PgFileRecordStore } from './file-record-store.js';
 import type { RewriteOptions } from './erasure.js';
 
 export interface PostgresStorageOptions {
@@ -90,6 +91,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     mutations: new PgMessageMutationStore(pool),
     receipts: new PgReceiptStore(pool),
     presence: new PgPresenceStore(pool),
+    files: new PgFileRecordStore(pool),
     async ping() {
       if (closed) throw new Error('the PostgreSQL pool is closed');
       await pool.query('SELECT 1');

@@ -315,6 +315,42 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, conv_key, seq)
   );
   `,
+  // Image, sound, video and file messages (see the SQLite schema), and the PostgreSQL
+  // file store's bytes: one object row per file, its content in 256 KiB chunks.
+  `
+  CREATE TABLE message_files (
+    app_id bigint NOT NULL,
+    uuid text NOT NULL,
+    owner text NOT NULL,
+    kind text NOT NULL,
+    size bigint NOT NULL,
+    file_name text NOT NULL,
+    content_type text NOT NULL,
+    keys text NOT NULL,
+    meta text NOT NULL,
+    created_at bigint NOT NULL,
+    touched_at bigint NOT NULL,
+    conv_key text,
+    client_msg_id text,
+    seq bigint,
+    doomed_at bigint,
+    PRIMARY KEY (app_id, uuid)
+  );
+  CREATE INDEX message_files_by_message ON message_files (app_id, conv_key, owner, client_msg_id) WHERE conv_key IS NOT NULL;
+  CREATE INDEX message_files_doomed ON message_files (doomed_at) WHERE doomed_at IS NOT NULL;
+  CREATE INDEX message_files_unsent ON message_files (touched_at) WHERE seq IS NULL AND doomed_at IS NULL;
+  CREATE TABLE file_objects (
+    key text PRIMARY KEY,
+    size bigint NOT NULL,
+    chunks integer NOT NULL
+  );
+  CREATE TABLE file_chunks (
+    key text NOT NULL,
+    n integer NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (key, n)
+  );
+  `,
   // Friendship and group administration, as on SQLite (storage/postgres/relation-store.ts,
   // group-admin-store.ts).
   `

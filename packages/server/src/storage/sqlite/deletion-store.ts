@@ -45,6 +45,8 @@ export class SqliteDeletionStore implements DeletionStore {
       floor: db.prepare(`SELECT visible_from_seq AS floor FROM user_conversations WHERE app_id = ? AND conv_key = ?
         ORDER BY visible_from_seq LIMIT 1`),
       conversation: db.prepare('SELECT last_seq, purged_below_seq FROM conversations WHERE app_id = ? AND conv_key = ?'),
+      doomFiles: db.prepare(`UPDATE message_files SET doomed_at = ? WHERE app_id = ? AND conv_key = ? AND owner = ? AND client_msg_id = ?
+        AND doomed_at IS NULL`),
       erase: db.prepare('DELETE FROM messages WHERE app_id = ? AND conv_key = ? AND seq >= ? AND seq < ? RETURNING sender, client_msg_id'),
       rememberPurged: db.prepare(`INSERT INTO purged_sends (app_id, conv_key, sender, send_key, purged_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT DO UPDATE SET purged_at = excluded.purged_at`),
@@ -176,6 +178,8 @@ export class SqliteDeletionStore implements DeletionStore {
       const gone = this.#s.erase.all(app, convKey, from, upTo) as { sender: string; client_msg_id: string }[];
       // In the same transaction: from the moment a message is gone, its resend is refused.
       for (const m of gone) this.#s.rememberPurged.run(app, convKey, m.sender, purgedSendKey(app, convKey, m.sender, m.client_msg_id), now);
+      // Their files too: the purge worker deletes doomed files' bytes after this step.
+      for (const m of gone) this.#s.doomFiles.run(now, app, convKey, m.sender, m.client_msg_id);
       // Added before the commit: should the step roll back, the set only says "look".
       if (gone.length) this.#purgedConversations().add(`${app}\u0000${convKey}`);
       erased = gone.length;

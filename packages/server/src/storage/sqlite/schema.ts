@@ -326,6 +326,33 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, conv_key, seq)
   ) WITHOUT ROWID;
   `,
+  // Image, sound, video and file messages: each uploaded file, who uploaded it, and the
+  // message it was sent in (none yet: collected after a while). The purge marks a
+  // message's files doomed in the step that erases it; the purge worker then deletes
+  // their bytes from the file store and forgets the rows.
+  `
+  CREATE TABLE message_files (
+    app_id INTEGER NOT NULL,
+    uuid TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    touched_at INTEGER NOT NULL,
+    conv_key TEXT,
+    client_msg_id TEXT,
+    seq INTEGER,
+    doomed_at INTEGER,
+    PRIMARY KEY (app_id, uuid)
+  ) WITHOUT ROWID;
+  CREATE INDEX message_files_by_message ON message_files (app_id, conv_key, owner, client_msg_id) WHERE conv_key IS NOT NULL;
+  CREATE INDEX message_files_doomed ON message_files (doomed_at) WHERE doomed_at IS NOT NULL;
+  CREATE INDEX message_files_unsent ON message_files (touched_at) WHERE seq IS NULL AND doomed_at IS NULL;
+  `,
   // Friendship and group administration (storage/sqlite/relation-store.ts,
   // group-admin-store.ts): friends become one-way rows with custom fields, applications
   // and blocklists get tables, groups an add option and a group-wide mute (add_opt NULL

@@ -1,3 +1,4 @@
+import { SqliteFileRecordStore } from './file-record-store.js';
 import { mkdirSync } from 'node:fs';
 import { SqliteRelationStore } from './relation-store.js';
 import { SqliteGroupAdminStore } from './group-admin-store.js';
@@ -68,6 +69,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     receipts: new SqliteReceiptStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
+    files: new SqliteFileRecordStore(db),
     async ping() {
       if (!db.open) throw new Error('the SQLite database is closed');
       db.prepare('SELECT 1').get();
