@@ -182,6 +182,9 @@ describe('group administration as the reference has it', () => {
     await assert.rejects(x1.gm.getGroupMembersInfo(pub, ['gn-owner']), { code: ErrorCode.GROUP_PERMISSION_DENIED });
     const mine = await o1.gm.getGroupsInfo([work]);
     assert.equal(mine[0]!.info!.notification, 'members only');
+    await o1.im.dismissGroup(work);
+    assert.equal((await o1.gm.getGroupsInfo([work]))[0]!.info!.dismissed, true, 'a former member still sees a dismissed group');
+    assert.equal((await x1.gm.getGroupsInfo([work]))[0]!.resultCode, ErrorCode.GROUP_PERMISSION_DENIED, 'an outsider does not');
   });
 
   test('member name card and custom fields', async () => {

@@ -253,8 +253,11 @@ export class GroupService {
     const groups: GroupInfo[] = [];
     const denied: string[] = [];
     for (const g of await this.#ctx.storage.groups.getMany(app, [...new Set(groupIDs)])) {
-      // A former member keeps seeing a dismissed group's info (their conversation stays).
-      const member = g.dismissedAt === null ? await this.#ctx.storage.groups.member(app, g.groupID, caller.userID) : true;
+      // A former member keeps seeing a dismissed group's info: their conversation with
+      // it stays, and a row for it is what says they were in it.
+      const member = g.dismissedAt === null
+        ? await this.#ctx.storage.groups.member(app, g.groupID, caller.userID)
+        : await this.#ctx.storage.conversations.get(app, caller.userID, `group:${g.groupID}`);
       if (member) groups.push(toGroupInfo(g));
       else if (g.groupType === GroupType.WORK) denied.push(g.groupID);
       else groups.push({ ...toGroupInfo(g), notification: '' });
