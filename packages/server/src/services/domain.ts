@@ -192,7 +192,9 @@ export class Domain {
       this.fanout.wake();
       bus.publish(CLUSTER_TOPIC, { kind: 'fanout', node: nodeID });
     };
-    const offlinePush = this.offlinePush = new OfflinePusher(storage, options.pushProvider ?? loggingPushProvider(logger), logger);
+    const offlinePush = this.offlinePush = new OfflinePusher(storage,
+      // Without a provider, the presence query per batch would only feed a debug line.
+      options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
     const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);

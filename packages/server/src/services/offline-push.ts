@@ -43,12 +43,13 @@ export function loggingPushProvider(logger: Logger): PushProvider {
  */
 export class OfflinePusher {
   readonly #storage: Storage;
-  readonly #provider: PushProvider;
+  /** None: nothing to hand notifications to, so `dispatch` does no work at all. */
+  readonly #provider: PushProvider | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #inFlight = new Set<Promise<void>>();
 
-  constructor(storage: Storage, provider: PushProvider, logger: Logger, now: () => number = Date.now) {
+  constructor(storage: Storage, provider: PushProvider | undefined, logger: Logger, now: () => number = Date.now) {
     this.#storage = storage;
     this.#provider = provider;
     this.#logger = logger;
@@ -57,6 +58,7 @@ export class OfflinePusher {
 
   /** `deliveries`: recipient → the messages that just reached them (their own are skipped). */
   dispatch(app: number, deliveries: Iterable<[userID: string, messages: StoredMessage[]]>): Promise<void> {
+    if (!this.#provider) return Promise.resolve();
     const run = this.#run(app, [...deliveries]).catch((err: unknown) => this.#logger.warn({ err }, 'offline push dispatch failed'));
     this.#inFlight.add(run);
     void run.finally(() => this.#inFlight.delete(run));
@@ -78,7 +80,7 @@ export class OfflinePusher {
       if (online.has(userID)) continue;
       for (const m of messages) {
         try {
-          await this.#provider.push({ sdkAppID: app, userID, message: toWireMessage(userID, m), offlinePushInfo: m.extra?.offlinePushInfo ?? {} });
+          await this.#provider!.push({ sdkAppID: app, userID, message: toWireMessage(userID, m), offlinePushInfo: m.extra?.offlinePushInfo ?? {} });
         } catch (err) {
           this.#logger.warn({ err, userID, seq: m.seq }, 'the push provider failed');
         }
