@@ -432,6 +432,8 @@ function fillSettings(settings) {
   $('setting-sync-deletion').checked = Boolean(settings.syncConversationDeletion);
   $('setting-undo-seconds').value = String(settings.deletionUndoSeconds ?? 0);
   $('setting-max-bytes').value = String(settings.maxMessageBytes);
+  $('setting-revoke-seconds').value = String(settings.revokeWindowSeconds ?? 120);
+  $('setting-revoke-seconds').removeAttribute('aria-invalid');
   $('setting-undo-seconds').removeAttribute('aria-invalid');
   $('setting-max-bytes').removeAttribute('aria-invalid');
   onSettingsInput();
@@ -448,6 +450,7 @@ function readSettingsForm() {
     syncConversationDeletion: $('setting-sync-deletion').checked,
     deletionUndoSeconds: readNumber('setting-undo-seconds'),
     maxMessageBytes: readNumber('setting-max-bytes'),
+    revokeWindowSeconds: readNumber('setting-revoke-seconds'),
   };
 }
 
@@ -459,6 +462,7 @@ function settingsPatch() {
   if (form.syncConversationDeletion !== saved.syncConversationDeletion) patch.syncConversationDeletion = form.syncConversationDeletion;
   if (form.deletionUndoSeconds !== (saved.deletionUndoSeconds ?? 0)) patch.deletionUndoSeconds = form.deletionUndoSeconds;
   if (form.maxMessageBytes !== saved.maxMessageBytes) patch.maxMessageBytes = form.maxMessageBytes;
+  if (form.revokeWindowSeconds !== (saved.revokeWindowSeconds ?? 120)) patch.revokeWindowSeconds = form.revokeWindowSeconds;
   return patch;
 }
 
@@ -467,6 +471,7 @@ function onSettingsInput() {
   $('sync-deletion-state').textContent = form.syncConversationDeletion ? 'On' : 'Off';
   $('undo-seconds-human').textContent = Number.isFinite(form.deletionUndoSeconds) ? `= ${formatSeconds(form.deletionUndoSeconds)}` : '';
   $('max-bytes-human').textContent = Number.isFinite(form.maxMessageBytes) ? `= ${formatBytes(form.maxMessageBytes)}` : '';
+  $('revoke-seconds-human').textContent = Number.isFinite(form.revokeWindowSeconds) ? `= ${formatSeconds(form.revokeWindowSeconds)}` : '';
   const dirty = Object.keys(settingsPatch()).length > 0;
   $('settings-save').disabled = !dirty;
   $('settings-reset').disabled = !dirty;
@@ -491,6 +496,12 @@ async function onSaveSettings(event) {
     const n = patch.deletionUndoSeconds;
     if (!Number.isInteger(n) || n < 0 || n > MAX_UNDO_SECONDS) {
       return invalid('setting-undo-seconds', `The undo window must be a whole number of seconds from 0 (off) to ${MAX_UNDO_SECONDS}.`);
+    }
+  }
+  if ('revokeWindowSeconds' in patch) {
+    const n = patch.revokeWindowSeconds;
+    if (!Number.isInteger(n) || n < 0 || n > 604800) {
+      return invalid('setting-revoke-seconds', 'The recall window must be a whole number of seconds from 0 to 604800 (7 days).');
     }
   }
   if ('maxMessageBytes' in patch) {

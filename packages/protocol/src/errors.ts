@@ -61,6 +61,8 @@ export const ErrorCode = {
   GROUP_FULL: 10014,
   /** The group ID is already in use. */
   GROUP_ID_IN_USE: 10021,
+  /** A group message can no longer be recalled: the app's recall window (2 minutes by default) has passed. */
+  GROUP_MSG_REVOKE_TIME_LIMIT: 10031,
   /** The user is a member of as many groups as the app allows. */
   GROUP_JOIN_LIMIT: 10037,
   /** A new group would hold more members than the app allows. */
@@ -68,6 +70,12 @@ export const ErrorCode = {
 
   /** The receiver of a one-to-one message does not exist. */
   UNKNOWN_RECEIVER: 20003,
+  /** A one-to-one message can no longer be recalled: the app's recall window (2 minutes by default) has passed. */
+  MSG_REVOKE_TIME_LIMIT: 20016,
+  /** The message does not exist, or the caller cannot see it (deleted for the caller, or outside the caller's history). */
+  MSG_NOT_FOUND: 20026,
+  /** The message was changed (edited or recalled) after the version the modification was based on; nothing was changed. */
+  MSG_MODIFY_CONFLICT: 22000,
 
   /** A friend operation had invalid parameters. */
   FRIEND_INVALID_PARAMETERS: 30001,

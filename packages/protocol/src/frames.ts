@@ -1,5 +1,5 @@
 import type {
-  DeletionStatus, FriendInfo, GroupInfo, GroupMember, GroupType, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
+  DeletedMessageRef, DeletionStatus, FriendInfo, GroupInfo, GroupMember, GroupType, MessageElem, OfflinePushInfo, OperationResult, UserProfile,
   UserUpdate, WireConversation, WireMessage,
 } from './model.js';
 import { ConfabError, ErrorCode } from './errors.js';
@@ -129,6 +129,32 @@ export interface Ops {
   };
   /** Messages by msgID (at most 100), those the caller may see; unknown IDs are left out. */
   'msg.find': { req: { msgIDs: string[] }; res: { messages: WireMessage[] } };
+
+  /**
+   * Recalls a message for every participant (the sender within the app's recall window;
+   * in a group also an admin or the owner). The stored content is erased in the same
+   * transaction; the message stays as a placeholder with `status` 6.
+   */
+  'msg.revoke': { req: { conversationID: string; seq: number; reason?: string }; res: { message: WireMessage } & WithUpdate };
+  /**
+   * Replaces a message's element for every participant. `modifyVersion` is the version
+   * the change is based on (the message's `modifyVersion`, 0 when absent): when the
+   * message changed since, nothing is written and 22000 is answered (read the current
+   * message with `msg.history`).
+   */
+  'msg.modify': { req: { conversationID: string; seq: number; elem: MessageElem; modifyVersion: number }; res: { message: WireMessage } & WithUpdate };
+  /** Deletes up to 50 messages of one conversation for the caller only. */
+  'msg.delete': { req: { conversationID: string; seqs: number[] }; res: WithUpdate };
+  /**
+   * Catch-up of recalls, modifications and the caller's own message deletions in one
+   * conversation: changed messages with a change seq above `afterChangeSeq` and deletions
+   * above `afterDeleteSeq`, each oldest first, at most `count` of each. Page on from the
+   * reply's `changeSeq`/`deleteSeq` until `isFinished`.
+   */
+  'msg.changes': {
+    req: { conversationID: string; afterChangeSeq: number; afterDeleteSeq?: number; count?: number };
+    res: { changed: WireMessage[]; deleted: DeletedMessageRef[]; changeSeq: number; deleteSeq: number; isFinished: boolean };
+  };
 
   /**
    * Conversation rows (tombstones included) changed after `sinceVersion`, oldest change

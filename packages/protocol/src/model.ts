@@ -109,6 +109,31 @@ export interface WireMessage {
   offlinePushInfo?: OfflinePushInfo;
   /** True for a message sent with `onlineUserOnly`: never stored, `seq` 0. */
   isOnlineOnly?: boolean;
+  /**
+   * The reference's `V2TIMMessageStatus`: absent for a stored message, `LOCAL_REVOKED` (6)
+   * once it was recalled; a recalled message keeps seq, sender and time, and its `elem`
+   * is an empty text (the content is erased on the server).
+   */
+  status?: number;
+  /** Who recalled it (the sender, a group admin or owner, or the app admin). */
+  revoker?: string;
+  revokeReason?: string;
+  /** How many times it was modified or recalled; `msg.modify` sends the one it is based on. */
+  modifyVersion?: number;
+  /** The conversation's change counter at its latest modification or recall (0: never changed). */
+  changeSeq?: number;
+}
+
+/** The reference's `V2TIMMessageStatus` values. */
+export const MessageStatus = {
+  SENDING: 1, SEND_SUCC: 2, SEND_FAIL: 3, HAS_DELETED: 4, LOCAL_IMPORTED: 5, LOCAL_REVOKED: 6,
+} as const;
+
+/** A message the user deleted for themselves (`msg.delete`). */
+export interface DeletedMessageRef {
+  conversationID: string;
+  msgID: string;
+  seq: number;
 }
 
 /**
@@ -142,6 +167,13 @@ export interface WireConversation {
   deleted: boolean;
   /** The user's sync version at which this row last changed. */
   version: number;
+  /**
+   * The conversation's change counter as far as this user's row has taken it: a recall
+   * or modification steps it. A device holding less runs `msg.changes` (0 when absent).
+   */
+  changeSeq?: number;
+  /** Counts this user's own message deletions in the conversation (`msg.delete`); as changeSeq. */
+  deleteSeq?: number;
 }
 
 /**
@@ -156,6 +188,18 @@ export interface UserUpdate {
   messages: WireMessage[];
   /** Present when the change is a deletion or history clear, so devices can tell it from other changes. */
   deletion?: DeletionNotice;
+  /**
+   * Messages recalled or modified, in their new state. Complete for the rows of the
+   * update whose `changeSeq` moved when present for them; a row whose `changeSeq` moved
+   * past what the device holds without any of its messages here is caught up with
+   * `msg.changes`.
+   */
+  changedMessages?: WireMessage[];
+  /**
+   * Messages the user deleted for themselves on the device `deviceID`. Other devices get
+   * it only when the app syncs deletions and the device declared `conv.deletion-sync`.
+   */
+  deletedMessages?: { deviceID: string; messages: DeletedMessageRef[] };
 }
 
 /** How a conversation was removed: see `conv.delete` and `conv.clearHistory`. */

@@ -87,3 +87,42 @@ export function safeCall(fn: () => void): void {
     console.error('[confab] an app callback or listener threw:', err);
   }
 }
+
+/**
+ * The reference's `V2TIMCompleteCallback<T>`: one call whatever the outcome, with the
+ * value in both cases (`modifyMessage` hands back the current message on a conflict).
+ */
+export interface V2TIMCompleteCallback<T> {
+  onComplete?(code: number, desc: string, value: T): void;
+}
+
+/**
+ * Runs `work`, which resolves with the value or rejects with `{ error, value }` (a failure
+ * that still has a value to report), and settles `cb`. Without a callback the promise
+ * resolves with the value or rejects with the ConfabError.
+ */
+export function withCompleteCallback<T>(
+  cb: V2TIMCompleteCallback<T> | undefined,
+  fallback: T,
+  work: () => Promise<T>,
+): Promise<T> {
+  const run = (async () => work())();
+  if (!cb) {
+    return run.catch((err: unknown) => {
+      throw toConfabError((err as { error?: unknown })?.error ?? err);
+    });
+  }
+  return run.then(
+    (value) => {
+      safeCall(() => cb.onComplete?.(0, '', value));
+      return value;
+    },
+    (err: unknown) => {
+      const failure = err as { error?: unknown; value?: T };
+      const e = toConfabError(failure?.error ?? err);
+      const value = failure && 'value' in failure && failure.value !== undefined ? failure.value : fallback;
+      safeCall(() => cb.onComplete?.(e.code, e.desc, value));
+      return value;
+    },
+  );
+}

@@ -48,6 +48,10 @@ export function toV2Message(m: WireMessage | StoredMessage, selfUserID: string, 
     isRead: isSelf || (readSeq !== undefined && m.seq > 0 && m.seq <= readSeq),
   };
   setElem(out, m.elem, selfUserID);
+  if (m.status === V2TIMMessageStatus.LOCAL_REVOKED || m.status === V2TIMMessageStatus.HAS_DELETED) out.status = m.status;
+  if (m.revoker) out.revokerInfo = { userID: m.revoker, nickName: '', faceUrl: '', selfSignature: '' };
+  if (m.revokeReason) out.revokeReason = m.revokeReason;
+  if (m.modifyVersion) out.modifyVersion = m.modifyVersion;
   if (m.nickName !== undefined) out.nickName = m.nickName;
   if (m.faceUrl !== undefined) out.faceURL = m.faceUrl;
   if (m.cloudCustomData !== undefined) out.cloudCustomData = m.cloudCustomData;

@@ -15,7 +15,7 @@ export const V2TIMLoginStatus = { LOGINED: 1, LOGINING: 2, LOGOUT: 3 } as const;
 export type V2TIMLoginStatus = (typeof V2TIMLoginStatus)[keyof typeof V2TIMLoginStatus];
 
 /** The reference's `V2TIMMessageStatus` (the values Confab uses). */
-export const V2TIMMessageStatus = { SENDING: 1, SEND_SUCC: 2, SEND_FAIL: 3 } as const;
+export const V2TIMMessageStatus = { SENDING: 1, SEND_SUCC: 2, SEND_FAIL: 3, HAS_DELETED: 4, LOCAL_IMPORTED: 5, LOCAL_REVOKED: 6 } as const;
 export type V2TIMMessageStatus = (typeof V2TIMMessageStatus)[keyof typeof V2TIMMessageStatus];
 
 /** The reference's `V2TIMElemType` (the kinds Confab carries). */
@@ -238,6 +238,11 @@ export interface V2TIMMessage {
   offlinePushInfo?: V2TIMOfflinePushInfo;
   /** Sent with `onlineUserOnly`: never stored. */
   isOnlineOnly?: boolean;
+  /** Set on a recalled message (status LOCAL_REVOKED): who recalled it. */
+  revokerInfo?: V2TIMUserFullInfo;
+  revokeReason?: string;
+  /** @internal How many times it was modified or recalled: `modifyMessage` sends it for the conflict check. */
+  modifyVersion?: number;
 }
 
 export interface V2TIMConversation {
@@ -286,6 +291,14 @@ export interface V2TIMConversationListener {
 
 export interface V2TIMAdvancedMsgListener {
   onRecvNewMessage?(msg: V2TIMMessage): void;
+  /**
+   * A message of a conversation this user is in was recalled (by its sender, a group
+   * admin or owner, or the app's admin): `revokerInfo` is who did it (its profile fields
+   * empty but `userID`), `reason` the reason they gave.
+   */
+  onRecvMessageRevoked?(msgID: string, revokerInfo?: V2TIMUserFullInfo, reason?: string): void;
+  /** A message of a conversation this user is in was modified; `msg` is its new state. */
+  onRecvMessageModified?(msg: V2TIMMessage): void;
 }
 
 export interface V2TIMUserFullInfo {

@@ -150,6 +150,23 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Local
       await store.close();
     });
 
+    it('keeps a message\'s recall, modification and deletion state, and the row\'s change counters', async () => {
+      const store = await opened();
+      await store.apply({ putMessages: [msg('c2c_bob', 1), msg('c2c_bob', 2)], upsertConversations: [conv('c2c_bob', { lastSeq: 2 })] });
+      // A recall replaces the cached copy (no content, status 6); a deletion leaves a content-free entry (status 4).
+      const recalled = msg('c2c_bob', 1, { elem: { type: 'text', text: '' }, status: 6, revoker: 'bob', revokeReason: 'typo', modifyVersion: 1, changeSeq: 3 });
+      const deleted = msg('c2c_bob', 2, { elem: { type: 'text', text: '' }, status: 4 });
+      await store.apply({
+        putMessages: [recalled, deleted],
+        upsertConversations: [conv('c2c_bob', { lastSeq: 2, changeSeq: 3, deleteSeq: 1, version: 2 })],
+      });
+      assert.deepEqual(await store.getMessages('c2c_bob', { limit: 10 }), [recalled, deleted]);
+      const row = await store.getConversation('c2c_bob');
+      assert.equal(row?.changeSeq, 3);
+      assert.equal(row?.deleteSeq, 1);
+      await store.close();
+    });
+
     it('drops messages below a watermark, only in that conversation', async () => {
       const store = await opened();
       await store.apply({ putMessages: [1, 2, 3, 4].map((s) => msg('c2c_bob', s)).concat([msg('c2c_carol', 1)]) });

@@ -16,6 +16,7 @@ import {
   type AppendRequest, type AppRecord, type ConversationRow, type Storage, type UserChange,
 } from '../src/storage/types.js';
 import { fanoutConformance } from './fanout-conformance.js';
+import { mutationConformance } from './mutation-conformance.js';
 
 export type OpenStorage = () => Promise<{ storage: Storage; cleanup(): Promise<void> }>;
 
@@ -1320,6 +1321,7 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
 
     // ----------------------------------------------------------------- leases
     describe('fan-out queue', () => fanoutConformance(() => storage));
+    describe('message changes', () => mutationConformance(() => storage));
 
     describe('leases', () => {
       const TTL = 30_000;

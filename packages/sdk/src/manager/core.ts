@@ -336,6 +336,18 @@ export class SdkCore {
           this.emit(this.messageListeners, (l) => l.onRecvNewMessage?.(msg));
         }
       },
+      revokedMessages: (messages: WireMessage[]) => {
+        for (const m of messages) {
+          const msg = toV2Message(m, session.userID);
+          this.emit(this.messageListeners, (l) => l.onRecvMessageRevoked?.(m.msgID, msg.revokerInfo, m.revokeReason ?? ''));
+        }
+      },
+      modifiedMessages: (messages: WireMessage[]) => {
+        for (const m of messages) {
+          const msg = toV2Message(m, session.userID);
+          this.emit(this.messageListeners, (l) => l.onRecvMessageModified?.(msg));
+        }
+      },
     };
   }
 

@@ -9,6 +9,8 @@ import {
   type WireMessage,
 } from '@confab/protocol';
 import { toV2Message } from '../convert.js';
+import { keepLocalDeletions } from '../sync/message-changes.js';
+import { visible } from './message-mutations.js';
 import type { StoredMessage } from '../store/types.js';
 import { V2TIMMessageGetType, type V2TIMMessage, type V2TIMMessageListGetOption } from '../types.js';
 import type { Session } from './core.js';
@@ -103,7 +105,8 @@ export async function historyByOption(s: Session, option: V2TIMMessageListGetOpt
     found = await cloudPage(s, conversationID, count, older, from, bounds);
   }
   const row = await s.store.getConversation(conversationID);
-  const out = found.map((m) => toV2Message(m, s.userID, row?.readSeq));
+  // Messages deleted on this device stay in the store as content-free entries (status 4).
+  const out = visible(found).map((m) => toV2Message(m, s.userID, row?.readSeq));
   return out.sort((a, b) => (older ? b.seq - a.seq : a.seq - b.seq));
 }
 
@@ -118,8 +121,9 @@ async function cloudPage(s: Session, conversationID: string, count: number, olde
       ...(bounds.timeTo !== undefined ? { timeTo: bounds.timeTo } : {}),
       ...(bounds.elemTypes ? { elemTypes: bounds.elemTypes } : {}),
     });
-    found.push(...res.messages);
-    await s.engine.cacheHistory(res.messages);
+    const kept = await keepLocalDeletions(s.store, res.messages);
+    found.push(...kept);
+    await s.engine.cacheHistory(kept);
     if (res.isFinished) break;
     // An unfiltered page has no nextSeq: it goes on from its last message.
     const edge = older ? res.messages[0]?.seq : res.messages[res.messages.length - 1]?.seq;

@@ -6,7 +6,11 @@ import {
   ConfabError, DEFAULT_MAX_MESSAGE_BYTES, ErrorCode, assertGroupID, assertUserID,
   c2cConversationID, groupConversationID, type MsgSendRequest, type WireMessage,
 } from '@confab/protocol';
-import { withCallback, type CallbackResult, type V2TIMCallback, type V2TIMValueCallback } from '../callback.js';
+import {
+  withCallback, withCompleteCallback, type CallbackResult, type V2TIMCallback, type V2TIMCompleteCallback, type V2TIMValueCallback,
+} from '../callback.js';
+import { keepLocalDeletions } from '../sync/message-changes.js';
+import { deleteLocally, deleteMessages, modifyMessage, revokeMessage, visible } from './message-mutations.js';
 import { setElem, toV2Message } from '../convert.js';
 import {
   V2TIMElemType, V2TIMMessageStatus,
@@ -198,6 +202,41 @@ export class V2TIMMessageManager {
     });
   }
 
+  /**
+   * Recalls a sent message for everyone in the conversation: by its sender within the
+   * app's recall window (2 minutes by default; 20016, or 10031 in a group, after it), or
+   * in a group by an admin or the owner. Every participant's devices get
+   * `onRecvMessageRevoked`; the message stays in history with status LOCAL_REVOKED (6)
+   * and no content.
+   */
+  revokeMessage<C extends V2TIMCallback | undefined>(message: V2TIMMessage, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => revokeMessage(this.#core.requireSession(), message));
+  }
+
+  /**
+   * Replaces the text or custom element of a sent message for everyone in the
+   * conversation (any participant may, as in the reference). If the message changed since
+   * this copy was read, nothing changes and the callback gets 22000 with the current
+   * message. Every participant's devices get `onRecvMessageModified`.
+   */
+  modifyMessage(message: V2TIMMessage, cb?: V2TIMCompleteCallback<V2TIMMessage>): Promise<V2TIMMessage> {
+    return withCompleteCallback(cb, message, async () => modifyMessage(this.#core.requireSession(), message, elemOf(message)));
+  }
+
+  /**
+   * Deletes up to 50 messages of one conversation for this user, here and in the
+   * server's history; the other participants keep them. The user's other devices drop
+   * them too when the app turned deletion sync on (as for conversation deletion).
+   */
+  deleteMessages<C extends V2TIMCallback | undefined>(messages: V2TIMMessage[], cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => deleteMessages(this.#core.requireSession(), messages));
+  }
+
+  /** Deletes a message from this device only: history calls here no longer show it. */
+  deleteMessageFromLocalStorage<C extends V2TIMCallback | undefined>(message: V2TIMMessage, cb?: C): CallbackResult<void, C> {
+    return withCallback(cb, () => deleteLocally(this.#core.requireSession(), [message]));
+  }
+
   markGroupMessageAsRead<C extends V2TIMCallback | undefined>(groupID: string, cb?: C): CallbackResult<void, C> {
     return withCallback(cb, () => {
       const s = this.#core.requireSession();
@@ -302,7 +341,7 @@ async function history(s: Session, conversationID: string, count: number, lastMs
   const beforeSeq = lastMsg && lastMsg.seq > 0 ? lastMsg.seq : undefined;
   const messages = await historyWire(s, conversationID, count, beforeSeq);
   const readSeq = (await s.store.getConversation(conversationID))?.readSeq;
-  return messages.map((m) => toV2Message(m, s.userID, readSeq)).sort((a, b) => b.seq - a.seq);
+  return visible(messages).map((m) => toV2Message(m, s.userID, readSeq)).sort((a, b) => b.seq - a.seq);
 }
 
 /** The page before `beforeSeq` (the newest without it): from the store when complete there, else from the server. */
@@ -310,8 +349,10 @@ async function historyWire(s: Session, conversationID: string, count: number, be
   const local = await localRange(s, conversationID, count, beforeSeq);
   if (local) return local;
   const res = await s.connection.request('msg.history', { conversationID, count, ...(beforeSeq ? { beforeSeq } : {}) });
-  await s.engine.cacheHistory(res.messages);
-  return res.messages;
+  // A message deleted on this device only is still on the server: the store's entry wins.
+  const messages = await keepLocalDeletions(s.store, res.messages);
+  await s.engine.cacheHistory(messages);
+  return messages;
 }
 
 /** The cached range if it is complete and contiguous, else undefined. */

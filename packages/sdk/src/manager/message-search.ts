@@ -2,7 +2,7 @@
  * `findMessages` (this device's cache first, then the server) and `searchLocalMessages`
  * (this device's cache only, as the reference's local search).
  */
-import { ConfabError, ErrorCode, elemTypeNumber, tryParseConversationID, type MessageElem } from '@confab/protocol';
+import { ConfabError, ErrorCode, MessageStatus, elemTypeNumber, tryParseConversationID, type MessageElem } from '@confab/protocol';
 import { toV2Message } from '../convert.js';
 import type { StoredMessage } from '../store/types.js';
 import {
@@ -33,7 +33,7 @@ export async function findMessages(s: Session, messageIDList: string[]): Promise
   const out: V2TIMMessage[] = [];
   for (const id of ids) {
     const m = byID.get(id);
-    if (!m) continue;
+    if (!m || m.status === MessageStatus.HAS_DELETED) continue;
     if (!readSeqs.has(m.conversationID)) readSeqs.set(m.conversationID, (await s.store.getConversation(m.conversationID))?.readSeq);
     out.push(toV2Message(m, s.userID, readSeqs.get(m.conversationID)));
   }
@@ -90,6 +90,7 @@ export async function searchLocalMessages(s: Session, param: V2TIMMessageSearchP
   const senderSet = new Set(senders);
   const typeSet = new Set(types);
   const match = (m: StoredMessage): boolean => {
+    if (m.status === MessageStatus.HAS_DELETED) return false;
     if (m.timestamp < fromMs || m.timestamp > toMs) return false;
     if (senderSet.size > 0 && !senderSet.has(m.sender)) return false;
     if (typeSet.size > 0 && !typeSet.has(elemTypeNumber(m.elem.type))) return false;

@@ -32,6 +32,7 @@ import type { Logger } from '../log.js';
 import type { LocalCustomPatch, LocalStore, StoreChangeBatch, StoredConversation } from '../store/types.js';
 import { MetaKey } from '../store/types.js';
 import { buildBatch, type BuiltBatch } from './batch.js';
+import { addChangesToBatch, collectChanges, keepLocalDeletions, type GivenChanges } from './message-changes.js';
 
 /** Most messages pulled per conversation per catch-up pass; older ones load via history. */
 export const CATCH_UP_LIMIT = 100;
@@ -71,6 +72,10 @@ export interface SyncEvents {
   conversations(added: StoredConversation[], changed: StoredConversation[], removed: string[]): void;
   totalUnread(total: number): void;
   newMessages(messages: WireMessage[]): void;
+  /** Messages recalled (status 6) since the device last heard. */
+  revokedMessages?(messages: WireMessage[]): void;
+  /** Messages modified since the device last heard, in their new state. */
+  modifiedMessages?(messages: WireMessage[]): void;
 }
 
 export interface SyncEngineOptions {
@@ -171,10 +176,10 @@ export class SyncEngine {
       // watermark. No row means the conversation is deleted here (or not known yet): a
       // history reply racing a delete must not bring its messages back, and messages of
       // a conversation that is not in the list would have nothing to clear them later.
-      const keep = messages.filter((m) => {
+      const keep = await keepLocalDeletions(this.#o.store, messages.filter((m) => {
         const row = byConv.get(m.conversationID);
         return row !== undefined && m.seq >= row.visibleFromSeq;
-      });
+      }));
       if (keep.length) await this.#o.store.apply({ putMessages: keep });
     });
   }
@@ -315,7 +320,8 @@ export class SyncEngine {
       return;
     }
     const restored = u.deletion?.undone ? new Set(u.deletion.conversationIDs) : undefined;
-    const built = await this.#commit({ conversations: u.conversations, messages: u.messages, syncVersion: u.version, restored });
+    const built = await this.#commit({ conversations: u.conversations, messages: u.messages, syncVersion: u.version, restored },
+      { changed: u.changedMessages, deleted: u.deletedMessages?.messages });
     // Tell the server this device wiped (or restored) what the deletion covered, so
     // "wiped on 2 of 3 devices" can be answered. Only deletions are acknowledged: an
     // ack per message would be a write per message on the server.
@@ -380,12 +386,17 @@ export class SyncEngine {
     this.#o.request('sync.ack', { version }).catch((err: unknown) => this.#o.log.debug(`sync.ack failed: ${(err as Error).message}`));
   }
 
-  async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number; restored?: ReadonlySet<string> }): Promise<BuiltBatch> {
+  async #commit(input: { conversations: WireConversation[]; messages: WireMessage[]; syncVersion?: number; restored?: ReadonlySet<string> },
+    given: GivenChanges = {}): Promise<BuiltBatch> {
     const { store } = this.#o;
     const existing = new Map<string, StoredConversation>();
     for (const c of await store.getConversations(input.conversations.map((c) => c.conversationID))) existing.set(c.conversationID, c);
+    // Recalls, modifications and own deletions are fetched before anything is stored: a
+    // failed fetch must leave the rows' counters where they were (message-changes.ts).
+    const changes = await collectChanges(input.conversations, existing, given, this.#o.request);
     const built = buildBatch({ ...input, fresh: this.#pagingFirstSync }, existing);
     const seen = new Set((await store.getMessagesByID(built.messages.map((m) => m.msgID))).map((m) => m.msgID));
+    const announced = await addChangesToBatch(store, built.batch, changes);
     await store.apply(built.batch);
     if (built.batch.syncVersion !== undefined) this.#version = built.batch.syncVersion;
     for (const id of built.removed) this.#lagging.delete(id);
@@ -396,6 +407,8 @@ export class SyncEngine {
 
     const fresh = built.messages.filter((m) => !seen.has(m.msgID) && !this.#o.isOwnOutgoing(m));
     if (fresh.length) this.#o.events.newMessages(fresh);
+    if (announced.revoked.length) this.#o.events.revokedMessages?.(announced.revoked);
+    if (announced.modified.length) this.#o.events.modifiedMessages?.(announced.modified);
     if (built.added.length || built.changed.length || built.removed.length) {
       this.#o.events.conversations(built.added, built.changed, built.removed);
     }
@@ -454,7 +467,7 @@ export class SyncEngine {
       return;
     }
     const top = messages.reduce((max, m) => Math.max(max, m.seq), afterSeq);
-    const keep = messages.filter((m) => m.seq >= current.visibleFromSeq);
+    const keep = await keepLocalDeletions(store, messages.filter((m) => m.seq >= current.visibleFromSeq));
     const seen = new Set((await store.getMessagesByID(keep.map((m) => m.msgID))).map((m) => m.msgID));
     // An empty answer means there is nothing more for us (e.g. a group we left): stop asking.
     const deliveredSeq = messages.length ? Math.max(delivered, top) : Math.max(delivered, current.lastSeq);

@@ -343,8 +343,16 @@ export class Gateway {
         // sync on and the device's SDK declared it can handle it; the others get the
         // version step alone, so their version stays continuous and they keep their copy.
         let stripped: string | undefined;
+        // Messages deleted for oneself follow the same rule; the others get the rows only.
+        const deletedMessages = message.update.deletedMessages;
+        let withoutDeleted: string | undefined;
         for (const s of sessions) {
           if (s.id === message.skipSession) continue;
+          if (deletedMessages && s.caller?.deviceID !== deletedMessages.deviceID && !this.#receivesDeletions(s)) {
+            withoutDeleted ??= JSON.stringify({ push: 'update', body: { ...message.update, deletedMessages: undefined } });
+            s.pushRaw(withoutDeleted);
+            continue;
+          }
           if (!deletion || s.caller?.deviceID === deletion.deviceID || this.#receivesDeletions(s)) {
             s.pushRaw(text);
           } else {

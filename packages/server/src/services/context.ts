@@ -30,6 +30,8 @@ export interface ServiceContext {
   onDeletion?: () => void;
   /** Called after group messages were queued for fan-out; wakes the fan-out worker. */
   onFanout?: () => void;
+  /** Called after message content was erased in place (a recall): the purge worker compacts. */
+  onErased?: () => void;
   /** Hands delivered messages to the push provider for recipients with no session online. */
   offlinePush?: OfflinePusher;
 }
@@ -51,8 +53,10 @@ export function originOf(caller: Caller): Map<string, string | undefined> {
  */
 export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
   messagesFor: (app: number, userID: string) => StoredMessage[] = () => [],
-  extra: Pick<UserUpdate, 'deletion'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map(),
-  reserved?: PublishTurn): Promise<Map<string, UserUpdate>> {
+  extra: Pick<UserUpdate, 'deletion' | 'deletedMessages'> = {}, origins: ReadonlyMap<string, string | undefined> = new Map(),
+  reserved?: PublishTurn,
+  /** Recalled or modified messages each user's update carries (`changedMessages`). */
+  changedFor?: (app: number, userID: string) => StoredMessage[] | undefined): Promise<Map<string, UserUpdate>> {
   // Take a place in line before the first await: updates go out in the order their
   // commits returned, even when building one needs more reads than building the next.
   // Devices would recover from an overtaken update by resyncing, but should not have to.
@@ -70,7 +74,12 @@ export async function publishChanges(ctx: ServiceContext, changes: UserChange[],
       try {
         const key = `${change.app}|${change.userID}`;
         const messages = messagesFor(change.app, change.userID);
-        const update: UserUpdate = { ...await toWireUpdate(change, (convKey, seq) => ctx.storage.messages.get(change.app, convKey, seq), messages, false), ...extra };
+        const update: UserUpdate = { ...await toWireUpdate(change, (convKey, seq, row) => (row.deleteSeq
+          // The user may have deleted the last message for themselves (last-messages.ts).
+          ? ctx.storage.mutations.lastVisible(change.app, row.userID, convKey, row.visibleFromSeq, seq)
+          : ctx.storage.messages.get(change.app, convKey, seq)), messages, false), ...extra };
+        const changed = changedFor?.(change.app, change.userID);
+        if (changed?.length) update.changedMessages = changed.map((m) => toWireMessage(change.userID, m));
         if (origins.has(key)) out.set(key, { ...update, messages: messages.map((m) => toWireMessage(change.userID, m)) });
         const skip = origins.get(key);
         const message: BusMessage = { kind: 'update', update, messagesJson: encoder.list(change.userID, messages) };

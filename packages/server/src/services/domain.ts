@@ -1,3 +1,4 @@
+import { MessageMutationService } from './message-mutations.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_TOPIC, type Bus } from '../bus/types.js';
@@ -144,6 +145,7 @@ export class Domain {
   readonly groups: GroupService;
   readonly messages: MessageService;
   readonly conversations: ConversationService;
+  readonly mutations: MessageMutationService;
   readonly purge: PurgeWorker;
   readonly fanout: FanoutWorker;
   /** Offline pushes to recipients with no session online (`PushProvider`). */
@@ -195,13 +197,15 @@ export class Domain {
     const offlinePush = this.offlinePush = new OfflinePusher(storage,
       // Without a provider, the presence query per batch would only feed a debug line.
       options.pushProvider ?? (logger.isLevelEnabled('debug') ? loggingPushProvider(logger) : undefined), logger);
-    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, offlinePush, publishOrder: new Sequencer() };
+    const onErased = () => this.purge.compactSoon();
+    const ctx: ServiceContext = { storage, bus, logger, now: options.now ?? Date.now, apps: this.apps, onDeletion, onFanout, onErased, offlinePush, publishOrder: new Sequencer() };
     this.fanout = new FanoutWorker(ctx, { holder: nodeID, ...options.fanout });
     this.accounts = new AccountService(ctx);
     this.friends = new FriendService(ctx, this.accounts);
     this.groups = new GroupService(ctx, this.accounts);
     this.messages = new MessageService(ctx, this.accounts);
     this.conversations = new ConversationService(ctx, this.accounts);
+    this.mutations = new MessageMutationService(ctx);
   }
 
   #rereadApps(): void {

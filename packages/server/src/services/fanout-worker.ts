@@ -125,7 +125,18 @@ export class FanoutWorker {
     let rows = 0;
     for (;;) {
       const jobs = await this.#ctx.storage.fanout.pending(100);
-      if (jobs.length === 0) return rows;
+      // Recalls and modifications in groups reach the members' rows the same way, a chunk
+      // of members per transaction (storage/message-mutations.ts).
+      const changeJobs = await this.#ctx.storage.mutations.changeQueue(100);
+      if (jobs.length === 0 && changeJobs.length === 0) return rows;
+      for (const job of changeJobs) {
+        if (chunks >= maxChunks || this.#closing) return rows;
+        const { changes, delivered } = await this.#ctx.storage.mutations.changeStep(job.app, job.convKey, this.#chunkMembers);
+        chunks += 1;
+        rows += changes.length;
+        await publishChanges(this.#ctx, changes, () => [], {}, new Map(), undefined, (_app, userID) => delivered.get(userID));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       // One chunk per group per round: groups take turns.
       for (const job of jobs) {
         if (chunks >= maxChunks) return rows;

@@ -1,5 +1,5 @@
 import { ConfabError, ErrorCode, parseConversationID, type MessageElem, type UserUpdate, type WireMessage } from '@confab/protocol';
-import type { AppendRequest, AppendResult, StoredMessage, UserChange } from '../storage/types.js';
+import type { AppendRequest, AppendResult, ConversationRow, StoredMessage, UserChange } from '../storage/types.js';
 import { publishChanges, type Caller, type PublishTurn, type ServiceContext } from './context.js';
 import { GroupCommitter } from './group-commit.js';
 import { convKeyFor, toWireMessage } from './wire.js';
@@ -177,6 +177,13 @@ export class MessageService {
    * watermark (`visibleFromSeq`) and never past the caller's own last seq (a former
    * group member does not see what was sent after they left).
    */
+  async #hideDeleted(app: number, row: ConversationRow, messages: StoredMessage[]): Promise<StoredMessage[]> {
+    if (messages.length === 0) return messages;
+    const seqs = messages.map((m) => m.seq);
+    const gone = await this.#ctx.storage.mutations.deletedIn(app, row.userID, row.convKey, Math.min(...seqs), Math.max(...seqs));
+    return gone.size ? messages.filter((m) => !gone.has(m.seq)) : messages;
+  }
+
   async history(caller: Caller, conversationID: string, opts: { beforeSeq?: number; afterSeq?: number; count?: number } & HistoryFilter): Promise<{ messages: WireMessage[]; isFinished: boolean; nextSeq?: number }> {
     const target = parseConversationID(conversationID);
     const app = caller.app.sdkAppID;
@@ -189,12 +196,13 @@ export class MessageService {
     if (opts.timeFrom !== undefined || opts.timeTo !== undefined || opts.elemTypes !== undefined) {
       const page = await filteredHistory(this.#ctx.storage, app, convKey, Math.max(floor, 1), ceiling, count, opts);
       const newer = opts.afterSeq !== undefined;
-      const kept = withinPageBytes(page.messages, newer ? 'oldest' : 'newest');
-      if (kept.length < page.messages.length) {
+      const cut = withinPageBytes(page.messages, newer ? 'oldest' : 'newest');
+      if (cut.length < page.messages.length) {
         // Cut by size: the next page goes on from the last message kept.
         page.isFinished = false;
-        page.nextSeq = newer ? kept[kept.length - 1]!.seq : kept[0]!.seq;
+        page.nextSeq = newer ? cut[cut.length - 1]!.seq : cut[0]!.seq;
       }
+      const kept = row.deleteSeq ? await this.#hideDeleted(app, row, cut) : cut;
       return { ...page, messages: kept.map((m) => toWireMessage(caller.userID, m)) };
     }
     let stored;
@@ -212,6 +220,9 @@ export class MessageService {
       const kept = withinPageBytes(stored, 'newest');
       if (kept.length < stored.length) [stored, isFinished] = [kept, false];
     }
+    // Messages the caller deleted for themselves are left out; the page's end is judged
+    // on what was read, so a page of deleted messages does not end the history early.
+    if (row.deleteSeq) stored = await this.#hideDeleted(app, row, stored);
     return { messages: stored.map((m) => toWireMessage(caller.userID, m)), isFinished };
   }
 
@@ -230,6 +241,7 @@ export class MessageService {
       if (slash <= 0 || !Number.isSafeInteger(seq) || seq <= 0) continue;
       const row = await this.#ctx.storage.conversations.get(app, caller.userID, convKey);
       if (!row || seq < row.visibleFromSeq || seq > row.lastSeq) continue;
+      if (row.deleteSeq && (await this.#ctx.storage.mutations.deletedIn(app, caller.userID, convKey, seq, seq)).size) continue;
       const stored = await this.#ctx.storage.messages.get(app, convKey, seq);
       if (stored) out.push(toWireMessage(caller.userID, stored));
     }

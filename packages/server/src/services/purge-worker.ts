@@ -112,6 +112,16 @@ export class PurgeWorker {
     }
   }
 
+  /**
+   * Asks the next run to compact the database although it may erase nothing itself: a
+   * recall overwrote a message's content in place, and SQLite's WAL still holds the old
+   * page until it is checkpointed.
+   */
+  compactSoon(): void {
+    this.#erasePending = true;
+    this.wake();
+  }
+
   /** Asks for a run soon; coalesces with a run in progress. */
   wake(): void {
     if (this.#stopped) return;

@@ -1,4 +1,4 @@
-import { c2cConversationID, ConfabError, ErrorCode, groupConversationID, type ParsedConversationID, type UserUpdate, type WireConversation, type WireMessage } from '@confab/protocol';
+import { c2cConversationID, ConfabError, ErrorCode, groupConversationID, MessageStatus, type ParsedConversationID, type UserUpdate, type WireConversation, type WireMessage } from '@confab/protocol';
 import type { ConversationRow, StoredMessage, UserChange } from '../storage/types.js';
 
 /**
@@ -35,6 +35,13 @@ export function toWireMessage(viewer: string, message: StoredMessage): WireMessa
     if (extra.priority !== undefined) wire.priority = extra.priority;
     if (extra.offlinePushInfo !== undefined) wire.offlinePushInfo = extra.offlinePushInfo;
   }
+  if (message.revoker) {
+    wire.status = MessageStatus.LOCAL_REVOKED;
+    wire.revoker = message.revoker;
+    if (message.revokeReason) wire.revokeReason = message.revokeReason;
+  }
+  if (message.modifyVersion) wire.modifyVersion = message.modifyVersion;
+  if (message.changeSeq) wire.changeSeq = message.changeSeq;
   if (message.convKey.startsWith('group:')) {
     wire.groupID = message.convKey.slice(6);
   } else {
@@ -64,6 +71,8 @@ export function toWireConversation(row: ConversationRow, lastMessage: StoredMess
     deleted: row.deleted,
     version: row.version,
   };
+  if (row.changeSeq) wire.changeSeq = row.changeSeq;
+  if (row.deleteSeq) wire.deleteSeq = row.deleteSeq;
   if (isGroup) wire.groupID = row.convKey.slice(6);
   else wire.userID = row.conversationID.slice(4);
   return wire;
@@ -72,7 +81,7 @@ export function toWireConversation(row: ConversationRow, lastMessage: StoredMess
 /** Looks up the last message of each row; `known` saves a read for messages already in hand. */
 export async function toWireUpdate(
   change: UserChange,
-  lookup: (convKey: string, seq: number) => Promise<StoredMessage | undefined>,
+  lookup: (convKey: string, seq: number, row: ConversationRow) => Promise<StoredMessage | undefined>,
   messages: StoredMessage[] = [],
   /** False: leave `messages` empty (the caller sends them pre-encoded). */
   withMessages = true,
@@ -81,7 +90,7 @@ export async function toWireUpdate(
   const conversations: WireConversation[] = [];
   for (const row of change.rows) {
     const last = row.lastSeq >= row.visibleFromSeq && !row.deleted
-      ? known.get(`${row.convKey}/${row.lastSeq}`) ?? await lookup(row.convKey, row.lastSeq)
+      ? known.get(`${row.convKey}/${row.lastSeq}`) ?? await lookup(row.convKey, row.lastSeq, row)
       : undefined;
     conversations.push(toWireConversation(row, last));
   }

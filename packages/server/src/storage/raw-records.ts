@@ -22,6 +22,8 @@ export interface RawConversationRow {
   marks: string;
   deleted: number | boolean;
   version: number;
+  change_seq?: number;
+  delete_seq?: number;
 }
 
 export function toConversationRow(raw: RawConversationRow): ConversationRow {
@@ -41,6 +43,8 @@ export function toConversationRow(raw: RawConversationRow): ConversationRow {
     marks: JSON.parse(raw.marks) as number[],
     deleted: raw.deleted === true || raw.deleted === 1,
     version: raw.version,
+    changeSeq: raw.change_seq ?? 0,
+    deleteSeq: raw.delete_seq ?? 0,
   };
 }
 

@@ -11,7 +11,7 @@ export function newConversationRow(userID: string, convKey: string, conversation
   return {
     userID, convKey, conversationID, lastSeq: visibleFromSeq - 1, unreadCount: 0, readSeq: visibleFromSeq - 1,
     visibleFromSeq, orderKey: 0, isPinned: false, draftText: '', draftTimestamp: 0, customData: '', marks: [],
-    deleted: false, version: 0,
+    deleted: false, version: 0, changeSeq: 0, deleteSeq: 0,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { GroupMemberRole, GroupType, MessageElem, OfflinePushInfo } from '@confab/protocol';
+import type { MessageMutationStore } from './message-mutations.js';
 
 /**
  * The storage seam. Domain services speak only to these interfaces; the embedded
@@ -24,6 +25,8 @@ export interface Storage {
   readonly devices: DeviceStore;
   readonly leases: LeaseStore;
   readonly fanout: FanoutStore;
+  /** Recalls, modifications and per-user message deletions (`message-mutations.ts`). */
+  readonly mutations: MessageMutationStore;
   /**
    * A promise while a commit is on its way to disk and already readable (SQLite's message
    * group commit, `storage/sqlite/wal-sync.ts`); request handlers wait for it before
@@ -57,6 +60,8 @@ export interface AppSettings {
   maxJoinedGroups: number;
   /** Members one group may hold, owner included (10014 when full; 10038 when a creation asks for more). */
   maxGroupMembers: number;
+  /** Seconds after sending during which a message can be recalled (the reference's 2 minutes; 20016 / 10031 after). */
+  revokeWindowSeconds?: number;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -66,6 +71,7 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   maxFriends: 3000,
   maxJoinedGroups: 1000,
   maxGroupMembers: 6000,
+  revokeWindowSeconds: 120,
 };
 
 /**
@@ -251,6 +257,13 @@ export interface StoredMessage {
   clientMsgID: string;
   createdAt: number;
   elem: MessageElem;
+  /** Set once recalled: who did it. The element is then erased (an empty text). */
+  revoker?: string;
+  revokeReason?: string;
+  /** Modifications and recalls so far (0: never changed). */
+  modifyVersion?: number;
+  /** The conversation's change counter at the latest change (0: never changed). */
+  changeSeq?: number;
   extra?: MessageExtra;
 }
 
@@ -281,6 +294,10 @@ export interface ConversationRow {
   marks: number[];
   deleted: boolean;
   version: number;
+  /** The conversation's change counter as far as this row has taken it (recalls, modifications). */
+  changeSeq?: number;
+  /** How many messages of the conversation the user deleted for themselves. */
+  deleteSeq?: number;
 }
 
 /** The rows of one user that one call changed, with the version step it took. */

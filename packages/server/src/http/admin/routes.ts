@@ -19,6 +19,7 @@ const loginBody = z.union([
 const settingsPatch = z.object({
   syncConversationDeletion: z.boolean().optional(),
   deletionUndoSeconds: z.number().int().min(0).max(600).optional(),
+  revokeWindowSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
   maxMessageBytes: z.number().int().min(256).max(1024 * 1024).optional(),
   // Lists bounded by these caps are read in batches (services/bounded.ts), so a larger
   // cap costs more batches, not one longer read.

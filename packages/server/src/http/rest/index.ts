@@ -12,6 +12,7 @@ import {
 import { batchSendMsg, sendMsg } from './openim.js';
 import { portraitGet, portraitSet } from './profile.js';
 import { friendAdd, friendCheck, friendDelete, friendGet } from './sns.js';
+import { adminMsgWithdraw, deleteC2CMsgRamble, groupMsgRecall, modifyC2CMsg, modifyGroupMsg } from './message-changes.js';
 import { batchDeleteContacts, deleteContact, getList } from './recentcontact.js';
 
 /** `<servicename>/<command>` → handler. Names are the reference's, case-sensitive. */
@@ -23,6 +24,11 @@ const commands = new Map<string, RestCommand>([
   ['openim/query_online_status', queryOnlineStatus],
   ['openim/sendmsg', sendMsg],
   ['openim/batchsendmsg', batchSendMsg],
+  ['openim/admin_msgwithdraw', adminMsgWithdraw],
+  ['openim/modify_c2c_msg', modifyC2CMsg],
+  ['openim/delete_c2c_msg_ramble', deleteC2CMsgRamble],
+  ['group_open_http_svc/group_msg_recall', groupMsgRecall],
+  ['group_open_http_svc/modify_group_msg', modifyGroupMsg],
   ['recentcontact/get_list', getList],
   ['recentcontact/delete', deleteContact],
   ['recentcontact/batch_delete', batchDeleteContacts],

@@ -16,6 +16,7 @@ const elemSchema = z.discriminatedUnion('MsgType', [
   z.object({ MsgType: z.literal('TIMLocationElem'), MsgContent: z.object({ Desc: opt, Latitude: z.number(), Longitude: z.number() }) }),
 ], { error: 'MsgType must be TIMTextElem, TIMCustomElem, TIMFaceElem or TIMLocationElem, with its MsgContent' });
 
+export const msgElemSchema = elemSchema;
 export const msgBodySchema = z.array(elemSchema).length(1, 'MsgBody must hold exactly one element');
 
 export const pushInfoSchema = z.object({

@@ -1,7 +1,8 @@
-import { c2cConversationID, ErrorCode, isValidUserID } from '@confab/protocol';
+import { c2cConversationID, ErrorCode, isValidUserID, type MessageElem } from '@confab/protocol';
 import { describeIssue, requestSchemas } from '../../gateway/schemas.js';
 import { callerFor, restError, type RestCommand, type RestContext } from './envelope.js';
-import { freshRandom, messageFields, messageOptions, toElem, unknownReceiver } from './msgbody.js';
+import type { Fields } from './fields.js';
+import { freshRandom, messageFields, messageOptions, msgElemSchema, toElem as elemOf, unknownReceiver } from './msgbody.js';
 import { parseBody, str, uint, z } from './schema.js';
 
 const BAD = ErrorCode.INVALID_PARAMETERS;
@@ -27,9 +28,19 @@ async function senderOf(ctx: RestContext, from: string | undefined): Promise<str
   return from;
 }
 
+/** One `MsgBody` element → a Confab element, failing with the caller's code (`modify_c2c_msg`, `modify_group_msg`). */
+export function toElem(f: Fields, raw: unknown): MessageElem {
+  const checked = msgElemSchema.safeParse(raw);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw f.bad(`MsgBody[0]${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid element'}`);
+  }
+  return elemOf(checked.data);
+}
+
 /** One message from `from` to `to`; the stored message's answer fields. */
 async function sendOne(ctx: RestContext, from: string, to: string, msgRandom: number, b: z.infer<typeof sendSchema>) {
-  const elem = toElem(b.MsgBody[0]!);
+  const elem = elemOf(b.MsgBody[0]!);
   const options = messageOptions(b);
   const request = { conversationID: c2cConversationID(to), clientMsgID: `rest-${from}-${msgRandom}`, elem, ...options };
   // The WebSocket op's schema, so both doors accept the same messages.

@@ -1,3 +1,4 @@
+import { withMutations, type RawMutationColumns } from '../message-mutations.js';
 import type pg from 'pg';
 import { parseExtra, type ConversationPatch, type ConversationRow, type ConversationStore, type ListedConversation, type ListQuery, type StoredMessage, type UserChange } from '../types.js';
 import type { MessageElem } from '@confab/protocol';
@@ -5,7 +6,7 @@ import { ROW_COLUMNS, toConversationRow, UserChangeSet, type RawConversationRow 
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 import { withTransaction } from './tx.js';
 
-interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
+interface RawMessageRow extends RawMutationColumns { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
 
 type Target = { convKey: string; conversationID: string; create: boolean };
 
@@ -50,7 +51,7 @@ export class PgConversationStore implements ConversationStore {
   async lastMessages(app: number, refs: { convKey: string; seq: number }[]): Promise<StoredMessage[]> {
     if (refs.length === 0) return [];
     // One query for the page: primary-key lookups joined from the list of positions.
-    const { rows } = await this.#pool.query<RawMessageRow>(`SELECT m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra
+    const { rows } = await this.#pool.query<RawMessageRow>(`SELECT m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra, m.change_seq, m.modify_version, m.revoker, m.revoke_reason
       FROM unnest($2::text[], $3::bigint[]) AS r(conv_key, seq)
       JOIN messages m ON m.app_id = $1 AND m.conv_key = r.conv_key AND m.seq = r.seq`,
     [app, refs.map((r) => r.convKey), refs.map((r) => r.seq)]);
@@ -60,7 +61,7 @@ export class PgConversationStore implements ConversationStore {
       };
       const extra = parseExtra(raw.extra);
       if (extra) message.extra = extra;
-      return message;
+      return withMutations(message, raw);
     });
   }
 

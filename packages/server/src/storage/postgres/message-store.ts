@@ -4,8 +4,9 @@ import { encodeExtra, parseExtra, type AppendBatchResult, type AppendRequest, ty
 import { newConversationRow, UserChangeSet } from './rows.js';
 import { withTransaction } from './tx.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
+import { MUTATION_COLUMNS, withMutations, type RawMutationColumns } from '../message-mutations.js';
 
-interface RawMessage {
+interface RawMessage extends RawMutationColumns {
   app_id: number;
   conv_key: string;
   seq: number;
@@ -16,16 +17,16 @@ interface RawMessage {
   extra: string | null;
 }
 
-const MESSAGE_COLUMNS = 'app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra';
+const MESSAGE_COLUMNS = `app_id, conv_key, seq, sender, client_msg_id, created_at, elem, extra, ${MUTATION_COLUMNS}`;
 
-function toStoredMessage(raw: RawMessage): StoredMessage {
+export function toStoredMessage(raw: RawMessage): StoredMessage {
   const message: StoredMessage = {
     convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id,
     createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem,
   };
   const extra = parseExtra(raw.extra);
   if (extra) message.extra = extra;
-  return message;
+  return withMutations(message, raw);
 }
 
 const convID = (app: number, convKey: string) => `${app}\u0000${convKey}`;
@@ -207,7 +208,7 @@ export async function rangeOf(client: pg.PoolClient | pg.Pool, app: number, conv
 }
 
 async function findByClientIDs(client: pg.PoolClient, batch: AppendRequest[]): Promise<Map<string, StoredMessage>> {
-  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra FROM messages m
+  const { rows } = await client.query<RawMessage>(`SELECT m.app_id, m.conv_key, m.seq, m.sender, m.client_msg_id, m.created_at, m.elem, m.extra, m.change_seq, m.modify_version, m.revoker, m.revoke_reason FROM messages m
     JOIN unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(app_id, conv_key, sender, client_msg_id)
       ON m.app_id = t.app_id AND m.conv_key = t.conv_key AND m.sender = t.sender
         AND confab_msg_key(m.client_msg_id) = confab_msg_key(t.client_msg_id) AND m.client_msg_id = t.client_msg_id`,

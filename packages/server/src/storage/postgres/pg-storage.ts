@@ -12,6 +12,7 @@ import { PgDeletionStore } from './deletion-store.js';
 import { PgDeviceStore } from './device-store.js';
 import { PgLeaseStore } from './lease-store.js';
 import { PgFanoutStore } from './fanout-store.js';
+import { PgMessageMutationStore } from './message-mutation-store.js';
 import { PgPresenceStore } from './presence-store.js';
 import type { RewriteOptions } from './erasure.js';
 
@@ -81,6 +82,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     devices: new PgDeviceStore(pool),
     leases: new PgLeaseStore(pool),
     fanout: new PgFanoutStore(pool),
+    mutations: new PgMessageMutationStore(pool),
     presence: new PgPresenceStore(pool),
     async ping() {
       if (closed) throw new Error('the PostgreSQL pool is closed');

@@ -6,7 +6,7 @@ import { orderTies } from '../list-order.js';
 export { toConversationRow, type RawConversationRow };
 
 export const ROW_COLUMNS = `user_id, conv_key, conversation_id, last_seq, unread_count, read_seq, visible_from_seq,
-  order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version`;
+  order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, change_seq, delete_seq`;
 
 const key = (userID: string, convKey: string) => `${userID}\u0000${convKey}`;
 
@@ -112,19 +112,22 @@ async function writeRows(client: pg.PoolClient, app: number, rows: ConversationR
   const col = <T>(pick: (r: ConversationRow) => T) => rows.map(pick);
   await client.query(`
     INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
-      visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, order_tie)
+      visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, order_tie,
+      change_seq, delete_seq)
     SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::bigint[],
       $8::bigint[], $9::bigint[], $10::boolean[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::bigint[],
-      $17::bigint[])
+      $17::bigint[], $18::bigint[], $19::bigint[])
     ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
       last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
       visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,
       draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data, marks = excluded.marks,
-      deleted = excluded.deleted, version = excluded.version`, [
+      deleted = excluded.deleted, version = excluded.version,
+      change_seq = excluded.change_seq, delete_seq = excluded.delete_seq`, [
     app, col((r) => r.userID), col((r) => r.convKey), col((r) => r.conversationID), col((r) => r.lastSeq),
     col((r) => r.unreadCount), col((r) => r.readSeq), col((r) => r.visibleFromSeq), col((r) => r.orderKey),
     col((r) => r.isPinned), col((r) => r.draftText), col((r) => r.draftTimestamp), col((r) => r.customData),
     col((r) => JSON.stringify(r.marks)), col((r) => r.deleted), col((r) => r.version), ties,
+    col((r) => r.changeSeq ?? 0), col((r) => r.deleteSeq ?? 0),
   ]);
 }
 

@@ -258,6 +258,35 @@ const MIGRATIONS: string[] = [
   ALTER TABLE deletions ADD COLUMN erased_at bigint;
   CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
   `,
+  // Recalls, modifications and per-user message deletions: see ../sqlite/schema.ts.
+  `
+  ALTER TABLE messages ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN modify_version bigint NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN revoker text;
+  ALTER TABLE messages ADD COLUMN revoke_reason text;
+  CREATE INDEX messages_by_change ON messages (app_id, conv_key, change_seq) WHERE change_seq > 0;
+  ALTER TABLE conversations ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN delete_seq bigint NOT NULL DEFAULT 0;
+  CREATE TABLE deleted_messages (
+    app_id bigint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    delete_seq bigint NOT NULL,
+    deleted_at bigint NOT NULL,
+    PRIMARY KEY (app_id, user_id, conv_key, seq)
+  );
+  CREATE INDEX deleted_messages_by_delete_seq ON deleted_messages (app_id, user_id, conv_key, delete_seq);
+  CREATE TABLE change_queue (
+    app_id bigint NOT NULL,
+    conv_key text COLLATE "C" NOT NULL,
+    change_to bigint NOT NULL,
+    cursor text COLLATE "C" NOT NULL DEFAULT '',
+    queued_at bigint NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  );
+  `,
 ];
 
 /**

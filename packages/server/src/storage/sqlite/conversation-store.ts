@@ -1,16 +1,17 @@
+import { MUTATION_COLUMNS, withMutations, type RawMutationColumns } from '../message-mutations.js';
 import type Database from 'better-sqlite3';
 import { parseExtra, type ConversationPatch, type ConversationRow, type ConversationStore, type ListedConversation, type ListQuery, type StoredMessage, type UserChange } from '../types.js';
 import type { MessageElem } from '@confab/protocol';
 import { prepareRowStatements, toConversationRow, UserChangeSet, type RawConversationRow, type RowStatements } from './rows.js';
 import { applyPatch, patchActivates, rowForPatch } from '../row-rules.js';
 
-interface RawMessageRow { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
+interface RawMessageRow extends RawMutationColumns { conv_key: string; seq: number; sender: string; client_msg_id: string; created_at: number; elem: string; extra: string | null }
 
 function toStoredMessage(raw: RawMessageRow): StoredMessage {
   const message: StoredMessage = { convKey: raw.conv_key, seq: raw.seq, sender: raw.sender, clientMsgID: raw.client_msg_id, createdAt: raw.created_at, elem: JSON.parse(raw.elem) as MessageElem };
   const extra = parseExtra(raw.extra);
   if (extra) message.extra = extra;
-  return message;
+  return withMutations(message, raw);
 }
 
 export class SqliteConversationStore implements ConversationStore {
@@ -31,7 +32,7 @@ export class SqliteConversationStore implements ConversationStore {
     // the position, then `limit` entries — not the rest of the version step.
     this.#changedAfter = db.prepare(`SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND (version, conv_key) > (?, ?)
       ORDER BY version ASC, conv_key ASC LIMIT ?`);
-    this.#message = db.prepare('SELECT conv_key, seq, sender, client_msg_id, created_at, elem, extra FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?');
+    this.#message = db.prepare(`SELECT conv_key, seq, sender, client_msg_id, created_at, elem, extra, ${MUTATION_COLUMNS} FROM messages WHERE app_id = ? AND conv_key = ? AND seq = ?`);
     for (const nonEmpty of [false, true]) {
       for (const hasAfter of [false, true]) {
         // The WHERE terms match the partial indexes' conditions exactly, so SQLite picks them.

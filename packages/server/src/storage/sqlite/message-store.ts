@@ -4,8 +4,9 @@ import { encodeExtra, parseExtra, type AppendBatchResult, type AppendRequest, ty
 import type { WalSync } from './wal-sync.js';
 import { newConversationRow, prepareRowStatements, UserChangeSet } from './rows.js';
 import { applyToSender, passedOverRange } from '../fanout-rules.js';
+import { withMutations, type RawMutationColumns } from '../message-mutations.js';
 
-interface RawMessage {
+interface RawMessage extends RawMutationColumns {
   conv_key: string;
   seq: number;
   sender: string;
@@ -22,7 +23,7 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
   };
   const extra = parseExtra(raw.extra);
   if (extra) message.extra = extra;
-  return message;
+  return withMutations(message, raw);
 }
 
 export class SqliteMessageStore implements MessageStore {

@@ -54,6 +54,7 @@ export class UserChangeSet {
           this.#app, row.userID, row.convKey, row.conversationID, row.lastSeq, row.unreadCount, row.readSeq,
           row.visibleFromSeq, row.orderKey, row.isPinned ? 1 : 0, row.draftText, row.draftTimestamp,
           row.customData, JSON.stringify(row.marks), row.deleted ? 1 : 0, row.version, ties.get(row.convKey),
+          row.changeSeq ?? 0, row.deleteSeq ?? 0,
         );
       }
       changes.push({ app: this.#app, userID, prevVersion: version - 1, version, rows });
@@ -73,13 +74,15 @@ export function prepareRowStatements(db: Database.Database): RowStatements {
     getRow: db.prepare('SELECT * FROM user_conversations WHERE app_id = ? AND user_id = ? AND conv_key = ?'),
     upsertRow: db.prepare(`
       INSERT INTO user_conversations (app_id, user_id, conv_key, conversation_id, last_seq, unread_count, read_seq,
-        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, order_tie)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        visible_from_seq, order_key, is_pinned, draft_text, draft_ts, custom_data, marks, deleted, version, order_tie,
+        change_seq, delete_seq)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (app_id, user_id, conv_key) DO UPDATE SET
         last_seq = excluded.last_seq, unread_count = excluded.unread_count, read_seq = excluded.read_seq,
         visible_from_seq = excluded.visible_from_seq, order_key = excluded.order_key, is_pinned = excluded.is_pinned,
         draft_text = excluded.draft_text, draft_ts = excluded.draft_ts, custom_data = excluded.custom_data, marks = excluded.marks,
-        deleted = excluded.deleted, version = excluded.version`),
+        deleted = excluded.deleted, version = excluded.version,
+        change_seq = excluded.change_seq, delete_seq = excluded.delete_seq`),
     stepVersion: db.prepare('UPDATE accounts SET sync_version = sync_version + 1 WHERE app_id = ? AND user_id = ? RETURNING sync_version'),
   };
 }

@@ -266,6 +266,38 @@ const MIGRATIONS: string[] = [
   ALTER TABLE deletions ADD COLUMN erased_at INTEGER;
   CREATE INDEX deletions_unerased ON deletions (purged_at) WHERE purged_at IS NOT NULL AND erased_at IS NULL;
   `,
+  // Recalls, modifications and per-user message deletions (../message-mutations.ts):
+  // a change counter per conversation, recorded on each changed message and on each
+  // participant's row; what each user deleted; the queue that takes a group's changes
+  // to its members' rows.
+  `
+  ALTER TABLE messages ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN modify_version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN revoker TEXT;
+  ALTER TABLE messages ADD COLUMN revoke_reason TEXT;
+  CREATE INDEX messages_by_change ON messages (app_id, conv_key, change_seq) WHERE change_seq > 0;
+  ALTER TABLE conversations ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE user_conversations ADD COLUMN delete_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE deleted_messages (
+    app_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    conv_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    delete_seq INTEGER NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, conv_key, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX deleted_messages_by_delete_seq ON deleted_messages (app_id, user_id, conv_key, delete_seq);
+  CREATE TABLE change_queue (
+    app_id INTEGER NOT NULL,
+    conv_key TEXT NOT NULL,
+    change_to INTEGER NOT NULL,
+    cursor TEXT NOT NULL DEFAULT '',
+    queued_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, conv_key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -13,6 +13,7 @@ import { SqliteDeletionStore } from './deletion-store.js';
 import { SqliteDeviceStore } from './device-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteFanoutStore } from './fanout-store.js';
+import { SqliteMessageMutationStore } from './message-mutation-store.js';
 import { WalSync } from './wal-sync.js';
 import { SqlitePresenceStore } from './presence-store.js';
 
@@ -58,6 +59,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     devices: new SqliteDeviceStore(db),
     leases: new SqliteLeaseStore(db),
     fanout: new SqliteFanoutStore(db),
+    mutations: new SqliteMessageMutationStore(db),
     readBarrier: () => walSync?.barrier(),
     presence: new SqlitePresenceStore(db),
     async ping() {
