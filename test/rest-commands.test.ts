@@ -162,3 +162,39 @@ describe('profiles and friends', () => {
     await rest.fails('sns/friend_get', { From_Account: 'ghost' }, ErrorCode.FRIEND_ACCOUNT_NOT_FOUND);
   });
 });
+
+describe('history and unread', () => {
+  test('admin_getroammsg pages back from MaxTime with LastMsgKey; get_c2c_unread_msg_num counts', async () => {
+    await importAccounts('alice', 'bob', 'carol');
+    const keys: string[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const sent = await rest.ok('openim/sendmsg', { From_Account: 'alice', To_Account: 'bob', MsgRandom: 100 + i, MsgBody: textBody(`m${i}`) });
+      keys.push(sent.MsgKey as string);
+    }
+    await rest.ok('openim/sendmsg', { From_Account: 'carol', To_Account: 'bob', MsgRandom: 1, MsgBody: textBody('c1') });
+    const window = { Operator_Account: 'bob', Peer_Account: 'alice', MinTime: 0, MaxTime: 4_000_000_000 };
+    type Item = { From_Account: string; To_Account: string; MsgKey: string; MsgRandom: number; MsgBody: { MsgContent: { Text: string } }[] };
+    const first = await rest.ok('openim/admin_getroammsg', { ...window, MaxCnt: 3 });
+    const firstList = first.MsgList as Item[];
+    assert.deepEqual(firstList.map((m) => m.MsgBody[0]!.MsgContent.Text), ['m5', 'm4', 'm3']);
+    assert.equal(first.Complete, 0);
+    assert.equal(first.LastMsgKey, keys[2]);
+    assert.deepEqual([firstList[0]!.From_Account, firstList[0]!.To_Account, firstList[0]!.MsgKey, firstList[0]!.MsgRandom], ['alice', 'bob', keys[4], 105]);
+    const second = await rest.ok('openim/admin_getroammsg', { ...window, MaxCnt: 3, MaxTime: first.LastMsgTime, LastMsgKey: first.LastMsgKey });
+    assert.deepEqual((second.MsgList as Item[]).map((m) => m.MsgBody[0]!.MsgContent.Text), ['m2', 'm1']);
+    assert.equal(second.Complete, 1);
+    const none = await rest.ok('openim/admin_getroammsg', { ...window, MaxTime: 1 });
+    assert.equal(none.MsgCnt, 0);
+    await rest.fails('openim/admin_getroammsg', { ...window, Operator_Account: 'ghost' }, ErrorCode.ACCOUNT_NOT_FOUND);
+
+    const unread = await rest.ok('openim/get_c2c_unread_msg_num', { To_Account: 'bob', Peer_Account: ['alice', 'carol', 'dave'] });
+    assert.equal(unread.AllC2CUnreadMsgNum, 6);
+    assert.deepEqual(unread.C2CUnreadMsgNumList, [
+      { Peer_Account: 'alice', C2CUnreadMsgNum: 5 }, { Peer_Account: 'carol', C2CUnreadMsgNum: 1 }, { Peer_Account: 'dave', C2CUnreadMsgNum: 0 },
+    ]);
+    // bob reads alice's chat on a device: the counts follow
+    const bob = await login('bob');
+    await bob.ok('conv.markRead', { conversationID: 'c2c_alice' });
+    assert.equal((await rest.ok('openim/get_c2c_unread_msg_num', { To_Account: 'bob' })).AllC2CUnreadMsgNum, 1);
+  });
+});

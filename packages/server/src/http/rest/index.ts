@@ -10,6 +10,7 @@ import {
   addGroupMember, createGroup, deleteGroupMember, destroyGroup, getGroupInfo, getGroupMemberInfo, getJoinedGroupList, sendGroupMsg,
 } from './group.js';
 import { batchSendMsg, sendMsg } from './openim.js';
+import { adminGetRoamMsg, getC2CUnreadMsgNum } from './roam.js';
 import { portraitGet, portraitSet } from './profile.js';
 import { friendAdd, friendCheck, friendDelete, friendGet } from './sns.js';
 import { adminMsgWithdraw, deleteC2CMsgRamble, groupMsgRecall, modifyC2CMsg, modifyGroupMsg } from './message-changes.js';
@@ -24,6 +25,8 @@ const commands = new Map<string, RestCommand>([
   ['openim/query_online_status', queryOnlineStatus],
   ['openim/sendmsg', sendMsg],
   ['openim/batchsendmsg', batchSendMsg],
+  ['openim/admin_getroammsg', adminGetRoamMsg],
+  ['openim/get_c2c_unread_msg_num', getC2CUnreadMsgNum],
   ['openim/admin_msgwithdraw', adminMsgWithdraw],
   ['openim/modify_c2c_msg', modifyC2CMsg],
   ['openim/delete_c2c_msg_ramble', deleteC2CMsgRamble],
