@@ -65,6 +65,29 @@ describe('TencentCloudChat: create, login, SDK_READY', () => {
     assert.throws(() => TencentCloudChat.create({ SDKAppID: env.app.sdkAppID }), { code: 2905 }, 'no page origin in Node: serverUrl is required');
   });
 
+  test('create: a new instance per call in Node; in a page, one per SDKAppID until destroy()', async () => {
+    const options = { SDKAppID: env.app.sdkAppID, serverUrl: env.server.wsUrl };
+    assert.notEqual(TencentCloudChat.create(options), TencentCloudChat.create(options));
+    const g = globalThis as { document?: unknown };
+    g.document = {};
+    let first: Chat;
+    try {
+      first = TencentCloudChat.create(options);
+      assert.equal(TencentCloudChat.create({ SDKAppID: env.app.sdkAppID }), first, 'the same instance, with or without serverUrl');
+    } finally {
+      delete g.document;
+    }
+    await first.destroy();
+    g.document = {};
+    try {
+      const second = TencentCloudChat.create(options);
+      assert.notEqual(second, first, 'destroy() forgets the instance');
+      open.push(second);
+    } finally {
+      delete g.document;
+    }
+  });
+
   test('login resolves first, then SDK_READY; before it calls reject with the not-ready codes', async () => {
     const { chat, seen } = createChat();
     assert.equal(chat.isReady(), false);
@@ -102,6 +125,25 @@ describe('TencentCloudChat: create, login, SDK_READY', () => {
     const relisted = await chat.getConversationList();
     assert.deepEqual(relisted.data.conversationList.map((c) => [c.conversationID, c.unreadCount, c.lastMessage.messageForShow]), [['C2Cw-ready-peer', 1, 'welcome']]);
     assert.equal(chat.getTotalUnreadMessageCount(), 1);
+  });
+});
+
+describe('the lite-chat entries', () => {
+  test('/basic, /standard, /professional and every plugin resolve; use() registers nothing and the SDK works', async () => {
+    for (const entry of ['basic', 'standard', 'professional']) {
+      const mod = await import(`@confab/chat/${entry}`) as { default: typeof TencentCloudChat };
+      assert.equal(mod.default.create, TencentCloudChat.create, entry);
+      assert.equal(mod.default.EVENT, EVENT);
+    }
+    const plugins = ['avchatroom', 'cloud-search', 'conversation-group', 'conversation', 'follow', 'friend', 'group',
+      'message-enhancer', 'offline-message-synchronizer', 'push-token-register', 'rich-media-message', 'signaling', 'topic'];
+    const loaded = await Promise.all(plugins.map(async (name) => (await import(`@confab/chat/plugins/${name}`) as { default: { name: string } }).default));
+    assert.deepEqual(loaded.map((p) => p.name), plugins);
+    const c = createChat();
+    c.chat.use(loaded[3], [loaded[5]]);
+    await c.chat.login({ userID: 'w-lite', userSig: await env.sig('w-lite') });
+    await waitFor(() => c.chat.isReady(), 'ready');
+    assert.deepEqual((await c.chat.getConversationList()).data.conversationList, []);
   });
 });
 
@@ -150,6 +192,14 @@ describe('messages between two instances', () => {
     await waitFor(() => bob.events(EVENT.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED).at(-1) === 0, 'total 0');
     assert.equal(bob.lastList()![0]!.unreadCount, 0);
     assert.equal(bob.chat.getTotalUnreadMessageCount(), 0);
+
+    await alice.chat.sendMessage(textTo(alice.chat, 'w-bob', 'again'));
+    await waitFor(() => bob.chat.getTotalUnreadMessageCount() === 1, 'one unread again');
+    const unreadOnly = await bob.chat.getConversationList({ hasUnreadCount: true });
+    assert.deepEqual(unreadOnly.data.conversationList.map((c) => c.conversationID), ['C2Cw-alice']);
+    assert.deepEqual(await bob.chat.setAllMessageRead({ scope: TYPES.READ_ALL_MSG }), { code: 0, data: {} });
+    await waitFor(() => bob.chat.getTotalUnreadMessageCount() === 0, 'all read');
+    await assert.rejects(bob.chat.setAllMessageRead({ scope: 'everything' }), { code: 6017 });
   });
 
   test('getMessageList pages oldest-first with nextReqMessageID and isCompleted', async () => {
@@ -167,6 +217,14 @@ describe('messages between two instances', () => {
     assert.equal(third.data.isCompleted, true);
     assert.equal(alice.chat.findMessage(third.data.messageList[0]!.ID)?.payload.text, 'm1');
     await assert.rejects(alice.chat.getMessageList({ conversationID: 'bogus' }), { code: 2503 });
+
+    const seq3 = [...first.data.messageList, ...second.data.messageList].find((m) => m.payload.text === 'm3')!.sequence;
+    const older = await alice.chat.getMessageListHopping({ conversationID: 'C2Cw-pager-b', sequence: seq3, count: 2 });
+    assert.deepEqual(older.data.messageList.map((m) => m.payload.text), ['m2', 'm3']);
+    assert.equal(older.data.isCompleted, false);
+    const newer = await alice.chat.getMessageListHopping({ conversationID: 'C2Cw-pager-b', sequence: seq3, count: 5, direction: 1 });
+    assert.deepEqual(newer.data.messageList.map((m) => m.payload.text), ['m3', 'm4', 'm5']);
+    assert.equal(newer.data.isCompleted, true);
   });
 
   test('custom and @ messages; a failed send rejects with the message attached and can be resent', async () => {
@@ -191,6 +249,41 @@ describe('messages between two instances', () => {
 
     assert.throws(() => alice.chat.createTextMessage({ to: 'w-custom-b', conversationType: 'BOGUS', payload: { text: 'x' } }), { code: 2106 });
     await assert.rejects(alice.chat.sendMessage({ ID: 'forged' } as WebMessage), { code: 2105 });
+  });
+});
+
+describe('face, location, merger and forwarded messages', () => {
+  test('arrive with the reference\'s types and payloads; cloudCustomData and priority travel', async () => {
+    const alice = await ready('w-kinds-a');
+    const bob = await ready('w-kinds-b');
+    const to = { to: 'w-kinds-b', conversationType: TYPES.CONV_C2C };
+    const face = alice.chat.createFaceMessage({ ...to, payload: { index: 3, data: 'smile' } });
+    const place = alice.chat.createLocationMessage({ ...to, payload: { description: 'office', longitude: 113.9, latitude: 22.5 }, cloudCustomData: '{"tag":1}' });
+    const text = alice.chat.createTextMessage({ ...to, payload: { text: 'urgent' }, priority: TYPES.MSG_PRIORITY_HIGH });
+    for (const m of [face, place, text]) await alice.chat.sendMessage(m);
+    const merger = alice.chat.createMergerMessage({ ...to, payload: { messageList: [text, place], title: 'History', abstractList: ['alice: urgent'], compatibleText: 'upgrade to see' } });
+    await alice.chat.sendMessage(merger);
+    const forward = alice.chat.createForwardMessage({ ...to, payload: text });
+    await alice.chat.sendMessage(forward);
+    assert.notEqual(forward.ID, text.ID);
+
+    await waitFor(() => bob.received().length === 5, 'five messages');
+    const [gotFace, gotPlace, gotText, gotMerger, gotForward] = bob.received();
+    assert.deepEqual([gotFace!.type, gotFace!.payload], [TYPES.MSG_FACE, { index: 3, data: 'smile' }]);
+    assert.deepEqual([gotPlace!.type, gotPlace!.payload], [TYPES.MSG_LOCATION, { description: 'office', longitude: 113.9, latitude: 22.5 }]);
+    assert.equal(gotPlace!.cloudCustomData, '{"tag":1}');
+    assert.equal(gotText!.priority, TYPES.MSG_PRIORITY_HIGH);
+    assert.equal(gotMerger!.type, TYPES.MSG_MERGER);
+    assert.equal(gotMerger!.payload.title, 'History');
+    const inner = gotMerger!.payload.messageList as { from: string; messageBody: { type: string; payload: unknown }[] }[];
+    assert.deepEqual(inner.map((m) => [m.from, m.messageBody[0]!.type]), [['w-kinds-a', TYPES.MSG_TEXT], ['w-kinds-a', TYPES.MSG_LOCATION]]);
+    const downloaded = await bob.chat.downloadMergerMessage(gotMerger!);
+    assert.equal(downloaded.data, gotMerger);
+    assert.deepEqual([gotForward!.type, gotForward!.payload], [TYPES.MSG_TEXT, { text: 'urgent' }]);
+    await waitFor(() => bob.lastList()?.[0]?.lastMessage.messageForShow === 'urgent', 'last message');
+    const history = await bob.chat.getMessageList({ conversationID: 'C2Cw-kinds-a' });
+    assert.deepEqual(history.data.messageList.map((m) => m.type), [TYPES.MSG_FACE, TYPES.MSG_LOCATION, TYPES.MSG_TEXT, TYPES.MSG_MERGER, TYPES.MSG_TEXT]);
+    assert.equal(history.data.messageList[2]!.priority, TYPES.MSG_PRIORITY_HIGH);
   });
 });
 
@@ -269,6 +362,17 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
     assert.deepEqual(byIDs.data.conversationList.map((c) => c.conversationID), ['C2Cw-prof-b']);
     const groupsOnly = await alice.chat.getConversationList({ type: TYPES.CONV_GROUP });
     assert.deepEqual(groupsOnly.data.conversationList, []);
+
+    const marked = await alice.chat.markConversation({ conversationIDList: ['C2Cw-prof-b'], markType: TYPES.CONV_MARK_TYPE_STAR, enableMark: true });
+    assert.deepEqual(marked.data, { successConversationIDList: ['C2Cw-prof-b'], failureConversationIDList: [] });
+    const custom = await alice.chat.setConversationCustomData({ conversationIDList: ['C2Cw-prof-b'], customData: 'tag' });
+    assert.deepEqual(custom.data.successConversationIDList, ['C2Cw-prof-b']);
+    await waitFor(() => {
+      const row = alice.lastList()?.find((c) => c.conversationID === 'C2Cw-prof-b');
+      return row?.customData === 'tag' && row.markList.includes(TYPES.CONV_MARK_TYPE_STAR);
+    }, 'mark and custom data in the list');
+    const starred = await alice.chat.getConversationList({ markType: TYPES.CONV_MARK_TYPE_STAR });
+    assert.deepEqual(starred.data.conversationList.map((c) => c.conversationID), ['C2Cw-prof-b']);
   });
 
   test('profiles: updateMyProfile emits PROFILE_UPDATED; peers\' nicks reach the list', async () => {
@@ -282,6 +386,17 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
     await waitFor(() => bob.lastList()?.[0]?.userProfile?.nick === 'Alice', 'the peer\'s nick in bob\'s list');
     const users = await bob.chat.getUserProfile({ userIDList: ['w-nick-a'] });
     assert.equal(users.data[0]!.nick, 'Alice');
+
+    const added = await alice.chat.addFriend({ to: 'w-nick-b', source: 'AddSource_Type_Web', remark: 'Bobby' });
+    assert.deepEqual(added.data, { userID: 'w-nick-b', code: 0, message: '' });
+    await waitFor(() => alice.lastList()?.[0]?.remark === 'Bobby', 'the remark in alice\'s list');
+    const friends = await bob.chat.getFriendList();
+    assert.deepEqual(friends.data.map((f) => [f.userID, f.profile.nick]), [['w-nick-a', 'Alice']]);
+    const removed = await bob.chat.deleteFriend({ userIDList: ['w-nick-a'] });
+    assert.deepEqual(removed.data.successUserIDList.map((r) => r.userID), ['w-nick-a']);
+    assert.deepEqual((await alice.chat.getFriendList()).data, []);
+    await waitFor(() => alice.lastList()?.[0]?.remark === '', 'the remark leaves alice\'s list when bob removes her');
+    assert.ok(alice.events(EVENT.FRIEND_LIST_UPDATED).some((l) => (l as unknown[]).length === 0), 'FRIEND_LIST_UPDATED with the empty list');
   });
 
   test('groups: create, message, list, members, quit', async () => {
@@ -310,10 +425,55 @@ describe('conversation profile, pin, draft, groups, profiles', () => {
     await assert.rejects(owner.chat.createGroup({ type: TYPES.GRP_AVCHATROOM, name: 'Live' }), { code: 2600 });
     assert.deepEqual(await member.chat.quitGroup('w-team'), { code: 0, data: { groupID: 'w-team' } });
     assert.deepEqual((await member.chat.getGroupList()).data.groupList, []);
+    // The conversation of a group left stays in the list until deleted, as in the reference.
+    assert.ok((await member.chat.getConversationList()).data.conversationList.some((c) => c.conversationID === 'GROUPw-team'));
+    assert.deepEqual(await member.chat.deleteConversation('GROUPw-team'), { code: 0, data: { conversationID: 'GROUPw-team' } });
+    await waitFor(() => member.lastList()?.length === 0, 'the left group\'s conversation is gone');
   });
 });
 
+/** Every `chat.<method>(` in @tencentcloud/chat-uikit-engine 2.5.8's bundle, and every `EVENT.<name>` it subscribes. */
+const UIKIT_ENGINE_METHODS = [
+  'acceptFriendApplication', 'addFriend', 'addGroupMember', 'addMessageReaction', 'addToBlacklist',
+  'addToFriendGroup', 'callExperimentalAPI', 'changeGroupOwner', 'checkFriend', 'clearHistoryMessage',
+  'convertVoiceToText', 'createAudioMessage', 'createCustomMessage', 'createFaceMessage', 'createFileMessage',
+  'createForwardMessage', 'createFriendGroup', 'createGroup', 'createImageMessage', 'createLocationMessage',
+  'createMergerMessage', 'createTextAtMessage', 'createTextMessage', 'createVideoMessage',
+  'decreaseGroupCounter', 'deleteConversation', 'deleteFriend', 'deleteFriendApplication', 'deleteFriendGroup',
+  'deleteGroupAttributes', 'deleteGroupMember', 'deleteMessage', 'deleteMessageExtensions', 'destroy',
+  'dismissGroup', 'downloadMergerMessage', 'findMessage', 'getAllUserListOfMessageReaction', 'getBlacklist',
+  'getConversationList', 'getConversationProfile', 'getFriendApplicationList', 'getFriendGroupList',
+  'getFriendList', 'getFriendProfile', 'getGroupApplicationList', 'getGroupAttributes', 'getGroupCounters',
+  'getGroupList', 'getGroupMemberList', 'getGroupMemberProfile', 'getGroupMessageReadMemberList',
+  'getGroupOnlineMemberCount', 'getGroupProfile', 'getMessageExtensions', 'getMessageList',
+  'getMessageListHopping', 'getMessageReactions', 'getMessageReadReceiptList', 'getMyProfile',
+  'getSignalingInfo', 'getTotalUnreadMessageCount', 'getUserProfile', 'getUserStatus',
+  'handleGroupApplication', 'increaseGroupCounter', 'initGroupAttributes', 'isReady', 'joinGroup', 'login',
+  'logout', 'markConversation', 'markGroupMemberList', 'modifyMessage', 'off', 'on', 'pinConversation',
+  'quitGroup', 'refuseFriendApplication', 'registerPlugin', 'removeFromBlacklist', 'removeFromFriendGroup',
+  'removeMessageReaction', 'renameFriendGroup', 'resendMessage', 'revokeMessage', 'searchCloudGroups',
+  'searchCloudMessages', 'searchCloudUsers', 'searchGroupByID', 'sendMessage', 'sendMessageReadReceipt',
+  'setConversationDraft', 'setFriendApplicationRead', 'setGroupAttributes', 'setGroupCounters',
+  'setGroupMemberCustomField', 'setGroupMemberMuteTime', 'setGroupMemberNameCard', 'setGroupMemberRole',
+  'setLogLevel', 'setMessageExtensions', 'setMessageRead', 'setMessageRemindType', 'subscribeUserStatus',
+  'translateText', 'unsubscribeUserStatus', 'updateFriend', 'updateGroupProfile', 'updateMyProfile',
+];
+const UIKIT_ENGINE_EVENTS = [
+  'BLACKLIST_UPDATED', 'CONVERSATION_LIST_UPDATED', 'FRIEND_APPLICATION_LIST_UPDATED',
+  'FRIEND_GROUP_LIST_UPDATED', 'FRIEND_LIST_UPDATED', 'GROUP_ATTRIBUTES_UPDATED', 'GROUP_COUNTER_UPDATED',
+  'GROUP_LIST_UPDATED', 'KICKED_OUT', 'MESSAGE_MODIFIED', 'MESSAGE_REACTIONS_UPDATED', 'MESSAGE_READ_BY_PEER',
+  'MESSAGE_READ_RECEIPT_RECEIVED', 'MESSAGE_RECEIVED', 'MESSAGE_REVOKED', 'NET_STATE_CHANGE',
+  'PROFILE_UPDATED', 'SDK_NOT_READY', 'SDK_READY', 'TOTAL_UNREAD_MESSAGE_COUNT_UPDATED', 'USER_STATUS_UPDATED',
+];
+
 describe('what Confab lacks rejects with the reference\'s code', () => {
+  test('every method and event the reference\'s UIKit engine uses exists', () => {
+    const { chat } = createChat();
+    assert.deepEqual(UIKIT_ENGINE_METHODS.filter((m) => typeof (chat as unknown as Record<string, unknown>)[m] !== 'function'), []);
+    assert.deepEqual(UIKIT_ENGINE_EVENTS.filter((e) => !(e in EVENT)), []);
+    assert.equal(chat.callExperimentalAPI('statTUIKeyFeatures', 1), undefined);
+  });
+
   test('every unsupported method is a function rejecting with 3122; media send fails the message', async () => {
     const { chat } = await ready('w-unsupported');
     for (const name of UNSUPPORTED_METHODS) {

@@ -530,6 +530,43 @@ describe('admin console in Chromium', { skip: hasChromium ? false : `${CHROMIUM}
     await page.getByTestId('signin-view').waitFor({ state: 'visible' });
   });
 
+  test('an app admin rotates the app\'s secret key: the new key is shown once and the session carries on', async () => {
+    await page.getByTestId('signin-mode-app').check();
+    await page.getByTestId('signin-sdkappid').fill(String(app.sdkAppID));
+    await page.getByTestId('signin-secret').fill(app.secretKey);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('console-view').waitFor({ state: 'visible' });
+    await until('its app opens', async () => (await page.getByTestId('app-title').innerText()) === 'Acme Chat');
+    const old = app.secretKey;
+    // The button asks first: declining changes nothing.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await page.getByTestId('rotate-secret').click();
+    await until('the key is unchanged after declining', async () => (await server.domain.apps.get(app.sdkAppID))?.secretKey === old);
+    assert.equal(await page.getByTestId('new-app-secret').isVisible(), false);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('rotate-secret').click();
+    await page.getByTestId('new-app-secret').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#new-app-secret-title').innerText(), 'New secret key — copy it now');
+    const shown = await page.getByTestId('new-app-secret-value').innerText();
+    const stored = (await server.domain.apps.get(app.sdkAppID))?.secretKey;
+    assert.equal(shown, stored);
+    assert.notEqual(shown, old);
+    await shot(page, '10-secret-rotated');
+    await page.getByTestId('dismiss-secret').click();
+    // The session was signed with the old key; the console took the new one it was given.
+    await page.getByTestId('apps-refresh').click();
+    await page.reload();
+    await page.getByTestId('console-view').waitFor({ state: 'visible' });
+    assert.equal(await page.getByTestId('session-scope').innerText(), `App ${app.sdkAppID}`);
+    // Reading the app needs an accepted session (a refused one signs the page out).
+    await until('the app opens again after the reload', async () => (await page.getByTestId('app-title').innerText()) === 'Acme Chat');
+    assert.equal(await page.getByTestId('signin-view').isVisible(), false);
+    app = { ...app, secretKey: shown };
+    await page.getByTestId('signout').click();
+    await page.getByTestId('signin-view').waitFor({ state: 'visible' });
+  });
+
   test('no script errors or CSP violations in the page', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -30,6 +30,15 @@ try {
 let closing: Promise<void> | undefined;
 const shutDown = () => (closing ??= server.close().finally(() => process.exit(0)));
 process.on('disconnect', () => void shutDown());
+// SIGTERM as the CLI handles it: drain (sessions told to go elsewhere with 4004, requests
+// in flight answered), then close; the exit code says whether the drain was clean.
+process.once('SIGTERM', () => {
+  closing ??= server.drain(Number(process.env.CONFAB_TEST_DRAIN_MS ?? 20_000))
+    .then(async (clean) => {
+      await server.close();
+      process.exit(clean ? 0 : 3);
+    });
+});
 
 process.on('message', (message) => {
   const request = message as Request;

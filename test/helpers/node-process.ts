@@ -12,8 +12,10 @@ export interface NodeProcess {
   readonly pid: number;
   createApp(name: string): Promise<AppRecord>;
   updateSettings(sdkAppID: number, patch: Partial<AppSettings>): Promise<AppRecord>;
-  /** A clean shutdown (as SIGTERM): sockets closed with 1001, leases released. */
+  /** A stop without a drain (`server.close()`): sockets closed with 1001, leases released. */
   close(): Promise<void>;
+  /** SIGTERM: the node drains, then exits; resolves with its exit code (0: a clean drain). */
+  terminate(): Promise<number | null>;
   /** A crash: SIGKILL, and resolves once the process is gone. */
   kill(): Promise<void>;
   readonly alive: boolean;
@@ -30,7 +32,8 @@ export async function startNodeProcess(options: ServerOptions, guardMs = 30_000)
     env: { ...process.env, CONFAB_TEST_NODE_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let exitCode: number | null = null;
+  const exited = new Promise<void>((resolve) => child.once('exit', (code) => { exitCode = code; resolve(); }));
   const pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   let nextID = 1;
   const ready = new Promise<{ wsUrl: string; nodeID: string }>((resolve, reject) => {
@@ -85,6 +88,11 @@ export async function startNodeProcess(options: ServerOptions, guardMs = 30_000)
       if (!alive()) return;
       await request('close').catch(() => undefined);
       await exited;
+    },
+    async terminate() {
+      if (alive()) child.kill('SIGTERM');
+      await exited;
+      return exitCode;
     },
     async kill() {
       if (alive()) child.kill('SIGKILL');

@@ -4,14 +4,14 @@
  * conversations.ts, messages.ts and relations.ts; readiness and events in
  * session-bridge.ts; this file is the reference's method table.
  */
-import { V2TIMLoginStatus, V2TIMManager, type LocalStore, type WebSocketConstructor } from '@confab/sdk';
+import { V2TIMLoginStatus, V2TIMManager, type LocalStore, type V2TIMConversation, type WebSocketConstructor } from '@confab/sdk';
 import { coreOf, createLogger, type LogLevel, type SdkCore } from '@confab/sdk/internal';
 import { ERROR_CODE, EVENT, TYPES } from './constants.js';
 import { SessionBridge } from './session-bridge.js';
 import { MessageIndex, type FaceContext } from './context.js';
 import { ConversationList } from './conversation-list.js';
 import * as conversations from './conversations.js';
-import { webConversation, webMessage, type Names, type WebMessage } from './convert.js';
+import { webConversation, webMessage, type Names, type WebConversation, type WebMessage } from './convert.js';
 import { WebEmitter, type Handler } from './emitter.js';
 import { ChatError, notSupported, ok, toChatError, type ChatResponse } from './errors.js';
 import * as messages from './messages.js';
@@ -84,12 +84,25 @@ export class Chat {
       group: (id) => core.session?.names.groups.get(id),
     };
     const self = this;
+    // One Web object per core row: a message in one chat re-sends the whole list, but
+    // only that chat's row is converted again. Names arriving rebuild all.
+    let converted = new WeakMap<V2TIMConversation, WebConversation>();
     this.#ctx = {
       im: this.#im, core, list: this.#list, messages: this.#messages, names,
       userID: () => core.session?.userID ?? '',
       emit: (name, data) => this.#events.emit(name, data),
       scheduleFlush: () => this.#bridge.scheduleFlush(),
-      webConversation: (c) => webConversation(c, self.#ctx.userID(), names),
+      webConversation: (c) => {
+        let web = converted.get(c);
+        if (!web) converted.set(c, (web = webConversation(c, self.#ctx.userID(), names)));
+        return web;
+      },
+      namesChanged: (announce = true) => {
+        converted = new WeakMap();
+        if (!announce) return;
+        this.#list.dirty = true;
+        this.#bridge.scheduleFlush();
+      },
       webMessage: (m) => webMessage(m, self.#ctx.userID(), names),
     };
     this.#bridge = new SessionBridge(this.#ctx, this.#events);
@@ -143,7 +156,7 @@ export class Chat {
     return this.#run('destroy', true, async () => {
       this.#bridge.notReady(ERROR_CODE.USER_NOT_LOGGED_IN);
       await this.#im.logout().catch(() => undefined);
-      this.#events.emit(EVENT.SDK_DESTROY, {});
+      this.#events.emit(EVENT.SDK_DESTROY, { SDKAppID: this.#sdkAppID });
       this.#events.clear();
       this.#im.unInitSDK();
       return ok({});
@@ -168,6 +181,15 @@ export class Chat {
     this.#core.log = createLogger(l, `[confab ${this.#sdkAppID}]`);
   }
 
+  /**
+   * `@tencentcloud/lite-chat`'s module registration (`chat.use(ConversationPlugin)`):
+   * every module is built in here, so nothing to do (lite-plugin.ts).
+   */
+  use(plugin: unknown, subPlugins?: unknown[]): void {
+    void plugin;
+    void subPlugins;
+  }
+
   /** Upload and other plugins of the reference: accepted; Confab sends no media yet, so none is used. */
   registerPlugin(plugins: Record<string, unknown>): void {
     void plugins;
@@ -179,6 +201,8 @@ export class Chat {
       case 'isCommercialAbilityEnabled':
         return Promise.resolve(ok({ enabled: false }));
       case 'isFeatureEnabledForStat':
+      case 'statTUIKeyFeatures':
+        // The reference's usage statistics for its own service: nothing to report here.
         return undefined;
       case 'canIUseModule':
         return true;
@@ -267,32 +291,40 @@ export class Chat {
   }
 
   createFaceMessage(options: messages.CreateMessageOptions): WebMessage {
-    return messages.createUnsupportedMessage(this.#ctx, TYPES.MSG_FACE, options);
+    return messages.createFaceMessage(this.#ctx, options);
   }
 
   createLocationMessage(options: messages.CreateMessageOptions): WebMessage {
-    return messages.createUnsupportedMessage(this.#ctx, TYPES.MSG_LOCATION, options);
+    return messages.createLocationMessage(this.#ctx, options);
   }
 
   createMergerMessage(options: messages.CreateMessageOptions): WebMessage {
-    return messages.createUnsupportedMessage(this.#ctx, TYPES.MSG_MERGER, options);
+    return messages.createMergerMessage(this.#ctx, options);
   }
 
-  createForwardMessage(options: messages.CreateMessageOptions): WebMessage {
+  downloadMergerMessage(message: WebMessage) {
+    return this.#run('downloadMergerMessage', false, () => messages.downloadMergerMessage(this.#ctx, message));
+  }
+
+  createForwardMessage(options: messages.ForwardMessageOptions): WebMessage {
     return messages.createForwardMessage(this.#ctx, options);
   }
 
-  sendMessage(message: WebMessage, options?: unknown) {
-    void options;
-    return this.#run('sendMessage', false, () => messages.sendMessage(this.#ctx, message));
+  /** `options`: `onlineUserOnly`, `offlinePushInfo` (title, description, extension, disablePush …). */
+  sendMessage(message: WebMessage, options?: messages.SendOptions) {
+    return this.#run('sendMessage', false, () => messages.sendMessage(this.#ctx, message, options));
   }
 
-  resendMessage(message: WebMessage) {
-    return this.#run('resendMessage', false, () => messages.resendMessage(this.#ctx, message));
+  resendMessage(message: WebMessage, options?: messages.SendOptions) {
+    return this.#run('resendMessage', false, () => messages.resendMessage(this.#ctx, message, options));
   }
 
   getMessageList(options: { conversationID: string; nextReqMessageID?: string; count?: number }) {
     return this.#run('getMessageList', false, () => messages.getMessageList(this.#ctx, options));
+  }
+
+  getMessageListHopping(options: { conversationID: string; sequence?: number; time?: number; count?: number; direction?: number }) {
+    return this.#run('getMessageListHopping', false, () => messages.getMessageListHopping(this.#ctx, options));
   }
 
   /** Synchronous: a message this instance has handed out (received, listed or created), else null. */

@@ -16,6 +16,11 @@ export interface FaceContext {
   /** Emits CONVERSATION_LIST_UPDATED (and the total) once the current burst of changes is applied. */
   scheduleFlush(): void;
   webConversation(c: V2TIMConversation): WebConversation;
+  /**
+   * Profiles, remarks or group names may have changed: rows are converted afresh, and
+   * with `announce` (default) the list is announced again.
+   */
+  namesChanged(announce?: boolean): void;
   webMessage(m: V2TIMMessage): WebMessage;
 }
 

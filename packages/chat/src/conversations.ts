@@ -65,6 +65,7 @@ export async function getConversationProfile(ctx: FaceContext, conversationID: u
     const [r] = await ctx.im.getGroupManager().getGroupsInfo([p.id]);
     exists = !!r?.info;
   }
+  ctx.namesChanged(false);
   if (!exists) throw new ChatError(ERROR_CODE.USER_OR_GRP_NOT_FOUND, `no such ${p.type === TYPES.CONV_C2C ? 'user' : 'group'}: ${p.id}`);
   if (!ctx.list.has(p.coreID)) {
     ctx.list.addLocal({

@@ -4,8 +4,9 @@
  * features Confab lacks carry the reference's neutral values (`isRevoked: false`,
  * `atUserList: []`), never invented data.
  */
-import { GroupMemberRole, type GroupInfo, type UserProfile } from '@confab/protocol';
+import { GroupMemberRole, type GroupInfo, type MessageElem, type UserProfile } from '@confab/protocol';
 import type { V2TIMConversation, V2TIMFriendInfo, V2TIMGroupMemberFullInfo, V2TIMMessage } from '@confab/sdk';
+import { mergerElemOf } from '@confab/sdk/internal';
 import { TYPES } from './constants.js';
 import { toWebConversationID } from './ids.js';
 
@@ -193,20 +194,68 @@ export function webMessageID(sender: string, clientMsgID: string): string {
   return `${sender}-${clientMsgID}`;
 }
 
-function typeAndPayload(m: V2TIMMessage): { type: MessageType; payload: Record<string, unknown> } {
-  if (m.textElem) return { type: TYPES.MSG_TEXT, payload: { text: m.textElem.text } };
-  if (m.customElem) {
-    return { type: TYPES.MSG_CUSTOM, payload: { data: m.customElem.data, description: m.customElem.desc, extension: m.customElem.extension } };
+/** The reference's `SimplifiedMessage`: one message inside a merger. */
+export interface WebSimplifiedMessage {
+  ID: string;
+  nick: string;
+  avatar: string;
+  from: string;
+  messageBody: { type: string; payload: Record<string, unknown> }[];
+  time: number;
+  cloudCustomData: string;
+}
+
+/** A wire element → the Web SDK's `type` and `payload`. */
+export function elemToWeb(elem: MessageElem): { type: MessageType; payload: Record<string, unknown> } {
+  switch (elem.type) {
+    case 'text':
+      return { type: TYPES.MSG_TEXT, payload: { text: elem.text } };
+    case 'custom':
+      return { type: TYPES.MSG_CUSTOM, payload: { data: elem.data, description: elem.description ?? '', extension: elem.extension ?? '' } };
+    case 'face':
+      return { type: TYPES.MSG_FACE, payload: { index: elem.index, data: elem.data } };
+    case 'location':
+      return { type: TYPES.MSG_LOCATION, payload: { description: elem.desc, longitude: elem.longitude, latitude: elem.latitude } };
+    case 'merger':
+      return {
+        type: TYPES.MSG_MERGER,
+        payload: {
+          title: elem.title, abstractList: [...elem.abstractList], compatibleText: elem.compatibleText,
+          // The merged messages travel inside the message: nothing to download.
+          downloadKey: '', pbDownloadKey: '', layersOverLimit: false,
+          messageList: elem.messageList.map((item): WebSimplifiedMessage => {
+            const body = elemToWeb(item.elem);
+            return {
+              ID: '', nick: item.nickName ?? '', avatar: item.faceUrl ?? '', from: item.sender,
+              messageBody: [body], time: toSeconds(item.timestamp), cloudCustomData: item.cloudCustomData ?? '',
+            };
+          }),
+        },
+      };
   }
+}
+
+function typeAndPayload(m: V2TIMMessage): { type: MessageType; payload: Record<string, unknown> } {
+  if (m.textElem) return elemToWeb({ type: 'text', text: m.textElem.text });
+  if (m.customElem) return elemToWeb({ type: 'custom', data: m.customElem.data, description: m.customElem.desc, extension: m.customElem.extension });
+  if (m.faceElem) return elemToWeb({ type: 'face', index: m.faceElem.index, data: m.faceElem.data });
+  if (m.locationElem) return elemToWeb({ type: 'location', desc: m.locationElem.desc, longitude: m.locationElem.longitude, latitude: m.locationElem.latitude });
+  const merger = m.mergerElem ? mergerElemOf(m) : undefined;
+  if (merger) return elemToWeb(merger);
   return { type: TYPES.MSG_CUSTOM, payload: { data: '', description: '', extension: '' } };
 }
+
+const WEB_PRIORITY: Record<number, string> = { 1: TYPES.MSG_PRIORITY_HIGH, 2: TYPES.MSG_PRIORITY_NORMAL, 3: TYPES.MSG_PRIORITY_LOW };
 
 /** A stored or received core message → a Web message, from `selfUserID`'s point of view. */
 export function webMessage(m: V2TIMMessage, selfUserID: string, names: Names): WebMessage {
   const isGroup = m.groupID !== '';
   const sender = m.sender || selfUserID;
   const out = sender === selfUserID;
+  // The sender's name as it was at send time, else what this device knows now.
   const p = names.profile(sender);
+  const nick = m.nickName || p?.nickName || '';
+  const avatar = m.faceURL || p?.faceUrl || '';
   const time = m.timestamp || Math.floor(Date.now() / 1000);
   return {
     ID: webMessageID(sender, m.clientMsgID),
@@ -218,9 +267,9 @@ export function webMessage(m: V2TIMMessage, selfUserID: string, names: Names): W
     flow: out ? 'out' : 'in',
     time,
     status: m.status === 2 ? 'success' : m.status === 3 ? 'fail' : 'unSend',
-    isRevoked: false, priority: TYPES.MSG_PRIORITY_NORMAL,
-    nick: p?.nickName ?? '', avatar: p?.faceUrl ?? '',
-    isPeerRead: false, nameCard: '', atUserList: [], cloudCustomData: '', isDeleted: false, isModified: false,
+    isRevoked: false, priority: WEB_PRIORITY[m.priority ?? 0] ?? TYPES.MSG_PRIORITY_NORMAL,
+    nick, avatar,
+    isPeerRead: false, nameCard: '', atUserList: [], cloudCustomData: m.cloudCustomData ?? '', isDeleted: false, isModified: false,
     needReadReceipt: false, readReceiptInfo: { readCount: undefined, unreadCount: undefined, isPeerRead: undefined, timestamp: 0 },
     isBroadcastMessage: false, isSupportExtension: false,
     revoker: '', revokerInfo: { userID: '', nick: '', avatar: '' }, revokeReason: '',
@@ -231,10 +280,16 @@ export function webMessage(m: V2TIMMessage, selfUserID: string, names: Names): W
 
 /** The reference's `messageForShow`: the text, or a bracketed label for other kinds. */
 export function messageForShow(type: string, payload: Record<string, unknown> | null): string {
-  if (type === TYPES.MSG_TEXT) return String(payload?.text ?? '');
-  if (type === TYPES.MSG_CUSTOM) return '[Custom Messages]';
-  return '';
+  if (!payload) return '';
+  return type === TYPES.MSG_TEXT ? String(payload.text ?? '') : (FOR_SHOW[type] ?? '');
 }
+
+/** The reference's English labels (it shows Chinese ones for its Chinese-region apps). */
+const FOR_SHOW: Record<string, string> = {
+  [TYPES.MSG_IMAGE]: '[Image]', [TYPES.MSG_LOCATION]: '[Location]', [TYPES.MSG_AUDIO]: '[Voice]', [TYPES.MSG_VIDEO]: '[Video]',
+  [TYPES.MSG_FILE]: '[File]', [TYPES.MSG_CUSTOM]: '[Custom Messages]', [TYPES.MSG_GRP_TIP]: '[Group Notification]',
+  [TYPES.MSG_GRP_SYS_NOTICE]: '[Group System Message]', [TYPES.MSG_FACE]: '[Animated Sticker]', [TYPES.MSG_MERGER]: '[Chat Record]',
+};
 
 const EMPTY_LAST: WebLastMessage = {
   lastTime: 0, lastSequence: 0, fromAccount: '', messageForShow: '', payload: null, type: '', isRevoked: false,
@@ -247,7 +302,7 @@ export function webConversation(c: V2TIMConversation, selfUserID: string, names:
     const m = webMessage(c.lastMessage, selfUserID, names);
     lastMessage = {
       lastTime: m.time, lastSequence: m.sequence, fromAccount: m.from, messageForShow: messageForShow(m.type, m.payload),
-      payload: m.payload, type: m.type, isRevoked: false, cloudCustomData: '', onlineOnlyFlag: false,
+      payload: m.payload, type: m.type, isRevoked: false, cloudCustomData: m.cloudCustomData, onlineOnlyFlag: false,
       nick: m.nick, nameCard: '', version: 0, isPeerRead: false, revoker: null,
     };
   }

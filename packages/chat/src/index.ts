@@ -17,9 +17,27 @@ import { ERROR_CODE, EVENT, TYPES } from './constants.js';
 /** The package version of the reference's API this face follows. */
 export const VERSION = '3.6.6';
 
-/** Each call makes a new instance (the reference returns one per SDKAppID; see docs/web-sdk.md). */
+/** In a page: the instance of each SDKAppID, as the reference keeps them (until `destroy()`). */
+const pageInstances = new Map<number, Chat>();
+
+/**
+ * In a browser page, the same instance for the same SDKAppID, as the reference does: a
+ * UIKit may call `create` again to reach the app's instance. Elsewhere (Node), a new
+ * instance per call, so one process can hold several users (tests, bots, back ends).
+ */
 function create(options: ChatOptions): Chat {
-  return new Chat(options);
+  const inPage = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  const key = Number(options?.SDKAppID);
+  const known = inPage ? pageInstances.get(key) : undefined;
+  if (known) return known;
+  const chat = new Chat(options);
+  if (inPage) {
+    pageInstances.set(key, chat);
+    chat.on(EVENT.SDK_DESTROY, () => {
+      if (pageInstances.get(key) === chat) pageInstances.delete(key);
+    });
+  }
+  return chat;
 }
 
 const TencentCloudChat = { create, EVENT, TYPES, VERSION } as const;

@@ -1,10 +1,10 @@
 /**
- * Messages: create, send, resend, and `getMessageList`. Text and custom messages are
- * the core's; the Web SDK's other kinds (image, file, face, sound, video, location,
- * merger) can be created — an app builds them before sending — but sending one rejects
- * with 3122 until the core carries media, and the message ends `status: 'fail'` like any
- * failed send. When the core grows an element kind, it is mapped in `coreMessageFor`
- * and `webMessage` (convert.ts), and nothing else changes.
+ * Messages: create, send, resend, and `getMessageList`. Text, custom, face, location and
+ * merger messages are the core's; image, sound, video and file messages can be created
+ * — an app builds them before sending — but sending one rejects with 3122 until the core
+ * carries media, and the message ends `status: 'fail'` like any failed send. When the
+ * core grows an element kind, a create function here and `elemToWeb` (convert.ts) map it,
+ * and it joins SENDABLE.
  */
 import type { V2TIMMessage } from '@confab/sdk';
 import { ERROR_CODE, TYPES } from './constants.js';
@@ -21,6 +21,16 @@ export interface CreateMessageOptions {
   cloudCustomData?: string;
   needReadReceipt?: boolean;
 }
+
+const SENDABLE: ReadonlySet<string> = new Set([TYPES.MSG_TEXT, TYPES.MSG_CUSTOM, TYPES.MSG_FACE, TYPES.MSG_LOCATION, TYPES.MSG_MERGER]);
+
+/** Web priority → the core's V2TIMMessagePriority (the core has no "lowest": it is low). */
+const CORE_PRIORITY: Record<string, number> = {
+  [TYPES.MSG_PRIORITY_HIGH]: 1, [TYPES.MSG_PRIORITY_NORMAL]: 2, [TYPES.MSG_PRIORITY_LOW]: 3, [TYPES.MSG_PRIORITY_LOWEST]: 3,
+};
+
+/** createForwardMessage's options: the message to forward is the payload. */
+export type ForwardMessageOptions = Omit<CreateMessageOptions, 'payload'> & { payload: WebMessage };
 
 /** The reference's default and largest `count` for getMessageList. */
 const PAGE = 15;
@@ -43,8 +53,9 @@ function addressed(ctx: FaceContext, core: V2TIMMessage, o: CreateMessageOptions
   core.userID = isGroup ? '' : o.to;
   core.groupID = isGroup ? o.to : '';
   core.sender = ctx.userID();
+  if (typeof o.cloudCustomData === 'string') core.cloudCustomData = o.cloudCustomData;
+  if (typeof o.priority === 'string' && CORE_PRIORITY[o.priority]) core.priority = CORE_PRIORITY[o.priority];
   const web = ctx.webMessage(core);
-  if (typeof o.cloudCustomData === 'string') web.cloudCustomData = o.cloudCustomData;
   if (typeof o.priority === 'string') web.priority = o.priority;
   ctx.messages.remember(web, core);
   return web;
@@ -90,17 +101,64 @@ export function createUnsupportedMessage(ctx: FaceContext, type: string, options
   return web;
 }
 
-/** A forward of a text or custom message is a new message with the same content. */
+/** An app-defined sticker: `payload: { index, data }`. */
+export function createFaceMessage(ctx: FaceContext, options: unknown): WebMessage {
+  const o = checkCreate(ctx, options);
+  const { index, data = '' } = o.payload as { index?: unknown; data?: unknown };
+  if (!Number.isInteger(index) || typeof data !== 'string') throw invalidParams('payload.index must be an integer and payload.data a string');
+  return addressed(ctx, ctx.im.getMessageManager().createFaceMessage(index as number, data), o);
+}
+
+/** `payload: { description, longitude, latitude }`. */
+export function createLocationMessage(ctx: FaceContext, options: unknown): WebMessage {
+  const o = checkCreate(ctx, options);
+  const { description = '', longitude, latitude } = o.payload as { description?: unknown; longitude?: unknown; latitude?: unknown };
+  if (typeof description !== 'string' || typeof longitude !== 'number' || typeof latitude !== 'number') {
+    throw invalidParams('payload.description must be a string, longitude and latitude numbers');
+  }
+  return addressed(ctx, ctx.im.getMessageManager().createLocationMessage(description, longitude, latitude), o);
+}
+
+/** Chat history as one message: `payload: { messageList, title, abstractList, compatibleText }` of messages this instance handed out. */
+export function createMergerMessage(ctx: FaceContext, options: unknown): WebMessage {
+  const o = checkCreate(ctx, options);
+  const { messageList, title, abstractList = [], compatibleText } = o.payload as { messageList?: unknown; title?: unknown; abstractList?: unknown; compatibleText?: unknown };
+  if (!Array.isArray(messageList) || messageList.length === 0) throw invalidParams('payload.messageList must be a non-empty array of messages');
+  if (typeof title !== 'string' || typeof compatibleText !== 'string' || !Array.isArray(abstractList)) {
+    throw invalidParams('payload.title and compatibleText must be strings, abstractList an array');
+  }
+  const cores = messageList.map((m) => {
+    const core = ctx.messages.find(m);
+    if (!core) throw new ChatError(ERROR_CODE.MSG_MERGER_TYPE_INVALID, 'payload.messageList holds a message this instance did not hand out');
+    return core;
+  });
+  return addressed(ctx, ctx.im.getMessageManager().createMergerMessage(cores, title, abstractList.map(String), compatibleText), o);
+}
+
+/** A new message with the content of `payload` (a message this instance handed out), for another conversation. */
 export function createForwardMessage(ctx: FaceContext, options: unknown): WebMessage {
   const o = checkCreate(ctx, options);
-  const original = o.payload as unknown as WebMessage;
-  if (original?.type === TYPES.MSG_TEXT) return createTextMessage(ctx, { ...o, payload: { text: original.payload.text } });
-  if (original?.type === TYPES.MSG_CUSTOM) return createCustomMessage(ctx, { ...o, payload: { ...original.payload } });
-  return createUnsupportedMessage(ctx, String(original?.type ?? TYPES.MSG_MERGER), { ...o, payload: { ...(original?.payload ?? {}) } });
+  const original = ctx.messages.find(o.payload);
+  if (!original) throw new ChatError(ERROR_CODE.MSG_FORWARD_TYPE_INVALID, 'payload must be a message this instance handed out');
+  return addressed(ctx, ctx.im.getMessageManager().createForwardMessage(original), o);
+}
+
+/** The merged messages travel inside a Confab merger message: it resolves with the message, `payload.messageList` filled. */
+export function downloadMergerMessage(ctx: FaceContext, message: unknown): ChatResponse<WebMessage> {
+  const web = message as WebMessage;
+  if (!ctx.messages.find(message) || web.type !== TYPES.MSG_MERGER) {
+    throw new ChatError(ERROR_CODE.MSG_MERGER_TYPE_INVALID, 'a merger message this instance handed out is required');
+  }
+  return ok(web);
 }
 
 /** sendMessage / resendMessage: the same object comes back updated (`status: 'success'`, time, sequence). */
-export async function sendMessage(ctx: FaceContext, message: WebMessage): Promise<ChatResponse<{ message: WebMessage }>> {
+export interface SendOptions {
+  onlineUserOnly?: boolean;
+  offlinePushInfo?: { disablePush?: boolean; title?: string; description?: string; extension?: string; androidSound?: string; iOSSound?: string; ignoreIOSBadge?: boolean };
+}
+
+export async function sendMessage(ctx: FaceContext, message: WebMessage, options?: SendOptions): Promise<ChatResponse<{ message: WebMessage }>> {
   const core = ctx.messages.find(message);
   if (!core) throw new ChatError(ERROR_CODE.MSG_INSTANCE_REQUIRED, 'message must be created by this instance\'s createXxxMessage');
   const fail = (err: ChatError): never => {
@@ -108,11 +166,20 @@ export async function sendMessage(ctx: FaceContext, message: WebMessage): Promis
     err.data = { message };
     throw err;
   };
-  if (message.type !== TYPES.MSG_TEXT && message.type !== TYPES.MSG_CUSTOM) fail(notSupported(`sending ${message.type}`));
+  if (!SENDABLE.has(message.type)) fail(notSupported(`sending ${message.type}`));
   const isGroup = message.conversationType === TYPES.CONV_GROUP;
+  const push = options?.offlinePushInfo;
   message.status = 'unSend';
   try {
-    await ctx.im.getMessageManager().sendMessage(core, isGroup ? null : message.to, isGroup ? message.to : null);
+    await ctx.im.getMessageManager().sendMessage(
+      core, isGroup ? null : message.to, isGroup ? message.to : null, core.priority, options?.onlineUserOnly === true,
+      push ? {
+        ...(push.title !== undefined ? { title: push.title } : {}), ...(push.description !== undefined ? { desc: push.description } : {}),
+        ...(push.extension !== undefined ? { ext: push.extension } : {}), ...(push.disablePush !== undefined ? { disablePush: push.disablePush } : {}),
+        ...(push.androidSound !== undefined ? { androidSound: push.androidSound } : {}), ...(push.iOSSound !== undefined ? { iOSSound: push.iOSSound } : {}),
+        ...(push.ignoreIOSBadge !== undefined ? { ignoreIOSBadge: push.ignoreIOSBadge } : {}),
+      } : null,
+    );
   } catch (err) {
     fail(toChatError(err));
   }
@@ -121,9 +188,9 @@ export async function sendMessage(ctx: FaceContext, message: WebMessage): Promis
   return ok({ message });
 }
 
-export function resendMessage(ctx: FaceContext, message: WebMessage): Promise<ChatResponse<{ message: WebMessage }>> {
+export function resendMessage(ctx: FaceContext, message: WebMessage, options?: SendOptions): Promise<ChatResponse<{ message: WebMessage }>> {
   if (message && typeof message === 'object') message.isResend = true;
-  return sendMessage(ctx, message);
+  return sendMessage(ctx, message, options);
 }
 
 export interface MessageListResult {
@@ -164,4 +231,37 @@ export async function getMessageList(ctx: FaceContext, options: unknown): Promis
     nextReqMessageID: messageList[0]?.ID ?? '',
     isCompleted: page.length <= want,
   });
+}
+
+/**
+ * Messages around a point, oldest first: group chats by `sequence`, one-to-one chats by
+ * `time` (seconds; Confab numbers C2C messages too, so `sequence` works there as well).
+ * `direction` 0 pulls older messages (the point included), 1 newer ones. Served by the
+ * core's cloud history (`getHistoryMessageList`).
+ */
+export async function getMessageListHopping(ctx: FaceContext, options: unknown): Promise<ChatResponse<{ messageList: WebMessage[]; isCompleted: boolean }>> {
+  const o = options as { conversationID?: unknown; sequence?: unknown; time?: unknown; count?: unknown; direction?: unknown } | undefined;
+  if (!o || typeof o !== 'object') throw invalidParams('options must be an object');
+  const conv = requireWebConversationID(o.conversationID);
+  const count = o.count === undefined ? PAGE : Math.min(PAGE, Number(o.count));
+  if (!Number.isInteger(count) || count < 1) throw invalidParams('count must be a positive integer');
+  const newer = o.direction === 1;
+  const sequence = o.sequence === undefined ? undefined : Number(o.sequence);
+  const time = o.time === undefined ? undefined : Number(o.time);
+  if (sequence !== undefined && !(Number.isSafeInteger(sequence) && sequence > 0)) throw invalidParams('sequence must be a positive integer');
+  if (time !== undefined && !(Number.isSafeInteger(time) && time >= 0)) throw invalidParams('time must be seconds');
+  const page = await ctx.im.getMessageManager().getHistoryMessageList({
+    getType: newer ? 2 : 1,
+    ...(conv.type === TYPES.CONV_C2C ? { userID: conv.id } : { groupID: conv.id }),
+    count: count + 1,
+    ...(sequence !== undefined ? { lastMsgSeq: sequence } : time !== undefined && time > 0 ? { getTimeBegin: time } : {}),
+  });
+  // Nearest to the point first, whichever the direction; one extra tells whether more exist.
+  const nearest = [...page].sort((a, b) => (newer ? a.seq - b.seq : b.seq - a.seq)).slice(0, count);
+  const messageList = nearest.sort((a, b) => a.seq - b.seq).map((m) => {
+    const web = ctx.webMessage(m);
+    ctx.messages.remember(web, m);
+    return web;
+  });
+  return ok({ messageList, isCompleted: page.length <= count });
 }

@@ -25,6 +25,7 @@ export async function getUserProfile(ctx: FaceContext, options: unknown): Promis
   const ids = stringList((options as { userIDList?: unknown } | undefined)?.userIDList, 'userIDList');
   if (ids.length === 0) return ok([]);
   const users = await ctx.im.getUsersInfo(ids);
+  ctx.namesChanged(false);
   return ok(users.map((u) => webProfile(u.userID, u)));
 }
 
@@ -55,13 +56,13 @@ export async function updateMyProfile(ctx: FaceContext, options: unknown): Promi
   const profile = webProfile(me, ctx.names.profile(me));
   ctx.emit(EVENT.PROFILE_UPDATED, [profile]);
   // The user's own C2C rows do not show their name, but group last messages do.
-  ctx.list.dirty = true;
-  ctx.scheduleFlush();
+  ctx.namesChanged();
   return ok(profile);
 }
 
 export async function getGroupList(ctx: FaceContext): Promise<ChatResponse<{ groupList: WebGroup[] }>> {
   const groups = await ctx.im.getGroupManager().getJoinedGroupList();
+  ctx.namesChanged(false);
   return ok({ groupList: groups.map((g) => webGroup(g, g.groupID)) });
 }
 
@@ -69,6 +70,7 @@ export async function getGroupProfile(ctx: FaceContext, options: unknown): Promi
   const groupID = groupIDOf((options as { groupID?: unknown } | undefined)?.groupID);
   const [r] = await ctx.im.getGroupManager().getGroupsInfo([groupID]);
   if (!r?.info) throw new ChatError(r?.resultCode ?? ErrorCode.GROUP_NOT_FOUND, r?.resultMessage || 'group not found');
+  ctx.namesChanged(false);
   return ok({ group: webGroup(r.info, groupID) });
 }
 
@@ -127,6 +129,7 @@ export async function getGroupMemberList(ctx: FaceContext, options: unknown): Pr
 
 export async function getFriendList(ctx: FaceContext): Promise<ChatResponse<ReturnType<typeof webFriend>[]>> {
   const friends = await ctx.im.getFriendshipManager().getFriendList();
+  ctx.namesChanged(false);
   return ok(friends.map(webFriend));
 }
 
@@ -135,6 +138,7 @@ export async function addFriend(ctx: FaceContext, options: unknown): Promise<Cha
   if (typeof o?.to !== 'string' || o.to === '') throw invalidParams('to must be a non-empty string');
   const r = await ctx.im.getFriendshipManager().addFriend({ userID: o.to, ...(typeof o.remark === 'string' ? { friendRemark: o.remark } : {}) });
   ctx.emit(EVENT.FRIEND_LIST_UPDATED, (await getFriendList(ctx)).data);
+  ctx.namesChanged();
   return ok({ userID: r.userID, code: r.resultCode, message: r.resultInfo });
 }
 
@@ -145,5 +149,6 @@ export async function deleteFriend(ctx: FaceContext, options: unknown): Promise<
   const results = await ctx.im.getFriendshipManager().deleteFromFriendList(ids);
   const all = results.map((r) => ({ userID: r.userID, code: r.resultCode, message: r.resultInfo }));
   ctx.emit(EVENT.FRIEND_LIST_UPDATED, (await getFriendList(ctx)).data);
+  ctx.namesChanged();
   return ok({ successUserIDList: all.filter((r) => r.code === 0), failureUserIDList: all.filter((r) => r.code !== 0) });
 }

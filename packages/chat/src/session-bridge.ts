@@ -17,7 +17,7 @@ import { V2TIMLoginStatus, type V2TIMConversation, type V2TIMMessage } from '@co
 import { toV2Conversation } from '@confab/sdk/internal';
 import { ERROR_CODE, EVENT, TYPES } from './constants.js';
 import type { FaceContext } from './context.js';
-import type { WebConversation, WebMessage } from './convert.js';
+import { webFriend, type WebConversation, type WebMessage } from './convert.js';
 import type { WebEmitter } from './emitter.js';
 
 /** How many conversations' names (peers' profiles, groups) are fetched after login: the first screen. */
@@ -135,6 +135,17 @@ export class SessionBridge {
         this.scheduleFlush();
       },
     });
+    // A friend added or removed on another device or by the other user: remarks in the
+    // list change, and the Web SDK announces the friend list.
+    const friendsChanged = () => {
+      if (!this.#ready) return;
+      this.#ctx.namesChanged();
+      const gen = this.#gen;
+      void this.#ctx.im.getFriendshipManager().getFriendList().then((friends) => {
+        if (gen === this.#gen) this.#events.emit(EVENT.FRIEND_LIST_UPDATED, friends.map(webFriend));
+      }, () => undefined);
+    };
+    this.#ctx.im.getFriendshipManager().addFriendListener({ onFriendListAdded: friendsChanged, onFriendListDeleted: friendsChanged });
     this.#ctx.im.getMessageManager().addAdvancedMsgListener({
       onRecvNewMessage: (m: V2TIMMessage) => {
         const web = this.#ctx.webMessage(m);
@@ -182,9 +193,10 @@ export class SessionBridge {
       const key = c.type === 1 ? `u:${c.userID}` : `g:${c.groupID}`;
       if (this.#askedNames.has(key)) continue;
       if (c.type === 1 ? names.profile(c.userID) : names.group(c.groupID)) continue;
+      const batch = c.type === 1 ? users : groups;
+      if (batch.length === 100) continue; // the next burst asks for it
       this.#askedNames.add(key);
-      if (c.type === 1 && users.length < 100) users.push(c.userID);
-      if (c.type === 2 && groups.length < 100) groups.push(c.groupID);
+      batch.push(c.type === 1 ? c.userID : c.groupID);
     }
     if (!users.length && !groups.length) return;
     await Promise.all([
@@ -192,8 +204,7 @@ export class SessionBridge {
       groups.length ? this.#ctx.im.getGroupManager().getGroupsInfo(groups).catch(() => undefined) : undefined,
     ]);
     if (gen !== this.#gen) return;
-    this.#ctx.list.dirty = true;
-    this.scheduleFlush();
+    this.#ctx.namesChanged();
   }
 
   #maybeReady(gen: number): void {

@@ -8,11 +8,11 @@
  */
 export const UNSUPPORTED_METHODS = [
   // messages
-  'revokeMessage', 'deleteMessage', 'modifyMessage', 'downloadMergerMessage', 'translateText', 'convertVoiceToText',
+  'revokeMessage', 'deleteMessage', 'modifyMessage', 'translateText', 'convertVoiceToText',
   'sendMessageReadReceipt', 'getMessageReadReceiptList', 'getGroupMessageReadMemberList',
   'setMessageExtensions', 'getMessageExtensions', 'deleteMessageExtensions',
   'addMessageReaction', 'removeMessageReaction', 'getMessageReactions', 'getAllUserListOfMessageReaction',
-  'getMessageListHopping', 'searchCloudMessages', 'searchCloudUsers', 'searchCloudGroups', 'searchCloudGroupMembers',
+  'searchCloudMessages', 'searchCloudUsers', 'searchCloudGroups', 'searchCloudGroupMembers',
   // conversations
   'setMessageRemindType', 'setAllReceiveMessageOpt', 'getAllReceiveMessageOpt',
   'getConversationGroupList', 'createConversationGroup', 'deleteConversationGroup', 'renameConversationGroup',

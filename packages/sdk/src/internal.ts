@@ -10,3 +10,4 @@ export type { SdkCore, Session } from './manager/core.js';
 export { createLogger } from './log.js';
 export type { Logger, LogLevel } from './log.js';
 export { toV2Conversation } from './convert.js';
+export { mergerElemOf } from './convert.js';

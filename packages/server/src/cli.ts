@@ -42,8 +42,9 @@ Configuration: a flag wins over its environment variable, which wins over the JS
 config file (--config or CONFAB_CONFIG; keys as in \`confab config print\`), which wins
 over the default. A malformed value stops the command with exit code 2, naming it.
 ${settingsTable()}
-  CONFAB_MAX_…             the gateway's abuse limits ("limits" in the config file): each
-                           variable, its default and what a client sees are in docs/protocol.md, "Limits"
+  CONFAB_MAX_…                the gateway's abuse limits ("limits" in the config file):
+                              each variable, its default and what a client sees are in
+                              docs/protocol.md, "Limits"
 In a cluster, give every node the same CONFAB_ADMIN_TOKEN: each node's data folder would
 otherwise hold a token of its own.`;
 

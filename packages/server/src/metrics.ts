@@ -62,11 +62,12 @@ export const PURGE_BACKLOG_CAP = 1000;
  */
 export function instrumentStorage(storage: Storage, metrics: Metrics): Storage {
   const messages = override(storage.messages, {
-    async appendBatch(original, batch, onCommitted) {
+    // Every argument passed on as it came: a parameter added to the seam later still arrives.
+    async appendBatch(original, ...args) {
       const end = metrics.batchSeconds.startTimer();
-      const result = await original(batch, onCommitted);
+      const result = await original(...args);
       end();
-      metrics.batchSize.observe(batch.length);
+      metrics.batchSize.observe(args[0].length);
       metrics.messages.inc(result.results.filter((r) => !r.duplicate).length);
       return result;
     },

@@ -167,7 +167,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConfabSe
       nodeID,
       connections: () => gateway?.sessionCount ?? 0,
       sessions: () => gateway?.loggedInCount ?? 0,
-      purgeBacklog: async () => (await backend.deletions.purgeQueue(PURGE_BACKLOG_CAP, Date.now())).length,
+      purgeBacklog: () => backend.deletions.purgeBacklog(PURGE_BACKLOG_CAP),
     });
     const storage = instrumentStorage(backend, metrics);
     const transport = options.bus ?? (options.natsUrl

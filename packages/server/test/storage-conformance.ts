@@ -157,6 +157,18 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
         assert.deepEqual((await storage.apps.get(APP))?.settings, DEFAULT_APP_SETTINGS);
         assert.deepEqual((await storage.apps.list()).find((a) => a.sdkAppID === OTHER_APP)?.settings, settings);
       });
+
+      test('updateSecret replaces one app\'s key and nothing else', async () => {
+        const other = appRecord(OTHER_APP, { secretKey: 'old-key' });
+        await storage.apps.create(other);
+        await storage.apps.updateSecret(OTHER_APP, 'new-key');
+        assert.deepEqual(await storage.apps.get(OTHER_APP), { ...other, secretKey: 'new-key' });
+        assert.equal((await storage.apps.get(APP))?.secretKey, appRecord(APP).secretKey);
+      });
+
+      test('ping answers while the storage is open', async () => {
+        await storage.ping?.();
+      });
     });
 
     // ------------------------------------------------------------- accounts
@@ -982,11 +994,14 @@ export function runStorageConformance(name: string, open: OpenStorage, options: 
           i % 2 ? c2cMessage('bob', 'alice', `b${i}`, `m${i}`) : c2cMessage('alice', 'bob', `a${i}`, `m${i}`)));
         await storage.deletions.remove(APP, 'alice', [c2cTarget('alice', 'bob')], { mode: 'delete', deviceID: 'd', now: T0 + 10 });
         assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), [{ app: APP, convKey: key }], 'the deletion is queued');
+        assert.equal(await storage.deletions.purgeBacklog(10), 1, 'the backlog counts it');
+        assert.equal(await storage.deletions.purgeBacklog(10), 1, 'reading the backlog changes nothing');
 
         assert.equal((await drain(1000, T0 + 20)).erased, 0, 'bob still sees everything');
         assert.deepEqual(await seqs(key), [1, 2, 3, 4, 5]);
         assert.deepEqual((await storage.deletions.list(APP, { limit: 10 })).map((e) => e.purgedAt), [null]);
         assert.deepEqual(await storage.deletions.purgeQueue(10, LATER), []);
+        assert.equal(await storage.deletions.purgeBacklog(10), 0);
 
         // Two more messages (alice's row revives from seq 6), then bob deletes: watermarks 6 and 8.
         await storage.messages.appendBatch([c2cMessage('bob', 'alice', 'b6', 'm6'), c2cMessage('bob', 'alice', 'b7', 'm7')]);

@@ -11,6 +11,11 @@ export function resolveWebSocket(injected?: WebSocketConstructor): Promise<WebSo
   if (injected) return Promise.resolve(injected);
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global) return Promise.resolve(global);
-  cached ??= import('ws').then((mod) => (mod.WebSocket ?? mod.default) as unknown as WebSocketConstructor);
+  // `ws` is an optional peer dependency: a Node app without a global WebSocket installs it.
+  cached ??= import('ws').then((mod) => (mod.WebSocket ?? mod.default) as unknown as WebSocketConstructor, (err: unknown) => {
+    cached = undefined;
+    throw new Error(`no WebSocket: this runtime has no globalThis.WebSocket and the ws package cannot be loaded (${(err as Error).message}); `
+      + 'install it (npm install ws) or pass a WebSocket constructor in the SDK config');
+  });
   return cached;
 }

@@ -498,6 +498,8 @@ export interface DeletionStore {
   lastDeleters(app: number, userID: string, convKeys: string[]): Promise<Map<string, string>>;
   /** Conversations queued for purging whose undo windows have all closed by `now`, oldest first. */
   purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]>;
+  /** How many conversations are queued for purging (undo window open or not), counted up to `cap`; a read only, for `/metrics`. */
+  purgeBacklog(cap: number): Promise<number>;
   /**
    * Physically erases at most `maxRows` messages of one conversation that no
    * participant can see any more (below every participant's watermark), and marks

@@ -141,6 +141,11 @@ export class PgDeletionStore implements DeletionStore {
     return new Map(rows.map((r) => [r.conv_key, r.device_id]));
   }
 
+  async purgeBacklog(cap: number): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: string }>('SELECT count(*) AS n FROM (SELECT 1 FROM purge_queue LIMIT $1) q', [cap]);
+    return Number(rows[0]!.n);
+  }
+
   async purgeQueue(limit: number, now: number): Promise<{ app: number; convKey: string }[]> {
     return withTransaction(this.#pool, async (client) => {
       // Snapshots of deletions whose undo window closed are dropped first: from then on

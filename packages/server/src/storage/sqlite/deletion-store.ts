@@ -142,6 +142,10 @@ export class SqliteDeletionStore implements DeletionStore {
     return (this.#s.queue.all(now, limit) as { app_id: number; conv_key: string }[]).map((r) => ({ app: r.app_id, convKey: r.conv_key }));
   }
 
+  async purgeBacklog(cap: number): Promise<number> {
+    return (this.#db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM purge_queue LIMIT ?)').get(cap) as { n: number }).n;
+  }
+
   async purgeStep(app: number, convKey: string, maxRows: number, now: number, fence?: LeaseFence): Promise<{ erased: number; done: boolean }> {
     return this.#purgeTx(app, convKey, maxRows, now, fence);
   }

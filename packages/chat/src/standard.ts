@@ -1,0 +1,3 @@
+/** `@tencentcloud/lite-chat/standard`: the same SDK as the main entry (every module is built in). */
+export { default } from './index.js';
+export * from './index.js';
