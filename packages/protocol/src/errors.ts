@@ -128,6 +128,8 @@ export const ErrorCode = {
   CONV_ACCOUNT_NOT_FOUND: 50001,
   /** Invalid parameters (REST conversation APIs). */
   CONV_INVALID_PARAMETERS: 50002,
+  /** The REST identifier is not an app admin (REST conversation APIs). */
+  CONV_ADMIN_REQUIRED: 50003,
   /** Too many conversations in one request (max 100). */
   TOO_MANY_CONVERSATIONS: 51006,
   /** Confab: no deletion of this conversation can be undone (none, already undone, or its undo window closed). */

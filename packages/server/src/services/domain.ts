@@ -145,6 +145,8 @@ export interface DomainOptions {
 /** Every domain service, wired to one storage and one bus. */
 export class Domain {
   readonly storage: Storage;
+  /** The cluster bus: REST commands that act on sessions (kick) publish on it. */
+  readonly bus: Bus;
   readonly nodeID: string;
   readonly apps: AppService;
   readonly accounts: AccountService;
@@ -171,6 +173,7 @@ export class Domain {
 
   constructor(storage: Storage, bus: Bus, logger: Logger, options: DomainOptions = {}) {
     this.storage = storage;
+    this.bus = bus;
     this.#logger = logger;
     const nodeID = (this.nodeID = options.nodeID ?? randomUUID());
     // Other nodes hear of app changes and queued purges; this node acts on its own directly.

@@ -1,7 +1,8 @@
 import { ConfabError } from '@confab/protocol';
 
 /**
- * Typed reads of a REST body's fields. Names are the reference's, case-sensitive; each
+ * Typed reads of a REST body's fields, the older style: new commands declare a zod
+ * schema instead (`schema.ts`), as the gateway and the admin API do. Names are the reference's, case-sensitive; each
  * service family passes the code it answers a bad field with (50002 for the
  * conversation APIs, 6017 elsewhere).
  */

@@ -1,22 +1,33 @@
 import { ConfabError, ErrorCode } from '@confab/protocol';
 import type { HttpContext } from '../areas.js';
 import type { Router } from '../router.js';
-import { accountImport, multiAccountImport } from './account.js';
+import { accountCheck, accountImport, kick, multiAccountImport, queryOnlineStatus } from './account.js';
 import { authenticate } from './auth.js';
 import { MAX_REST_BODY_BYTES, readRestBody } from './body.js';
 import { sendError, sendFail, sendOk, type RestCommand } from './envelope.js';
 import { isObject } from './fields.js';
-import { sendMsg } from './openim.js';
+import {
+  addGroupMember, createGroup, deleteGroupMember, destroyGroup, getGroupInfo, getGroupMemberInfo, getJoinedGroupList, sendGroupMsg,
+} from './group.js';
+import { batchSendMsg, sendMsg } from './openim.js';
+import { adminGetRoamMsg, getC2CUnreadMsgNum } from './roam.js';
+import { portraitGet, portraitSet } from './profile.js';
+import { friendAdd, friendCheck, friendDelete, friendGet } from './sns.js';
 import { adminMsgWithdraw, deleteC2CMsgRamble, deleteGroupMsgBySender, groupMsgRecall, modifyC2CMsg, modifyGroupMsg } from './message-changes.js';
 import { adminSetMsgRead, getGroupMsgReceipt } from './read-state.js';
-import { portraitGet } from './profile.js';
 import { batchDeleteContacts, deleteContact, getList } from './recentcontact.js';
 
 /** `<servicename>/<command>` → handler. Names are the reference's, case-sensitive. */
 const commands = new Map<string, RestCommand>([
   ['im_open_login_svc/account_import', accountImport],
   ['im_open_login_svc/multiaccount_import', multiAccountImport],
+  ['im_open_login_svc/account_check', accountCheck],
+  ['im_open_login_svc/kick', kick],
+  ['openim/query_online_status', queryOnlineStatus],
   ['openim/sendmsg', sendMsg],
+  ['openim/batchsendmsg', batchSendMsg],
+  ['openim/admin_getroammsg', adminGetRoamMsg],
+  ['openim/get_c2c_unread_msg_num', getC2CUnreadMsgNum],
   ['openim/admin_msgwithdraw', adminMsgWithdraw],
   ['openim/modify_c2c_msg', modifyC2CMsg],
   ['openim/delete_c2c_msg_ramble', deleteC2CMsgRamble],
@@ -29,6 +40,19 @@ const commands = new Map<string, RestCommand>([
   ['recentcontact/delete', deleteContact],
   ['recentcontact/batch_delete', batchDeleteContacts],
   ['profile/portrait_get', portraitGet],
+  ['profile/portrait_set', portraitSet],
+  ['sns/friend_add', friendAdd],
+  ['sns/friend_delete', friendDelete],
+  ['sns/friend_get', friendGet],
+  ['sns/friend_check', friendCheck],
+  ['group_open_http_svc/create_group', createGroup],
+  ['group_open_http_svc/get_group_info', getGroupInfo],
+  ['group_open_http_svc/add_group_member', addGroupMember],
+  ['group_open_http_svc/delete_group_member', deleteGroupMember],
+  ['group_open_http_svc/destroy_group', destroyGroup],
+  ['group_open_http_svc/get_joined_group_list', getJoinedGroupList],
+  ['group_open_http_svc/get_group_member_info', getGroupMemberInfo],
+  ['group_open_http_svc/send_group_msg', sendGroupMsg],
 ]);
 
 /**
@@ -40,7 +64,7 @@ export function registerRestApi(router: Router, { domain, logger }: HttpContext)
   const log = logger.child({ area: 'rest' });
   router.prefix('POST', '/v4/', async (req, res, url) => {
     try {
-      const app = await authenticate(domain, url);
+      const app = await authenticate(domain, url, url.pathname.slice('/v4/'.length).split('/')[0]);
       const command = commands.get(url.pathname.slice('/v4/'.length));
       if (!command) throw new ConfabError(ErrorCode.REST_BAD_URL, `unknown REST command ${url.pathname}`);
       const read = await readRestBody(req);

@@ -4,7 +4,8 @@ import {
 import type { ListedConversation, ListPosition } from '../../storage/types.js';
 import { lastMessagesOf } from '../../services/last-messages.js';
 import { callerFor, restError, type RestCommand, type RestContext } from './envelope.js';
-import { Fields, isObject } from './fields.js';
+import { isObject } from './fields.js';
+import { parseBody, str, uint, z } from './schema.js';
 
 /**
  * `recentcontact`: the user's conversation list as the admin sees it, and deleting
@@ -19,8 +20,9 @@ const ASSIST_SUPPORT_PINNED = 1;
 const ASSIST_EMPTY_CONVERSATIONS = 2;
 const ASSIST_PAGE_PINNED = 4;
 
-async function requireAccount(ctx: RestContext, f: Fields): Promise<string> {
-  const userID = f.string('From_Account');
+const BAD = ErrorCode.CONV_INVALID_PARAMETERS;
+
+async function requireAccount(ctx: RestContext, userID: string): Promise<string> {
   if (!isValidUserID(userID) || !(await ctx.domain.accounts.exists(ctx.app.sdkAppID, userID))) {
     throw restError(ErrorCode.CONV_ACCOUNT_NOT_FOUND, `From_Account ${JSON.stringify(userID)} does not exist; import it first`);
   }
@@ -64,13 +66,21 @@ async function readPart(ctx: RestContext, userID: string, pinned: boolean, nonEm
  * → `{ CompleteFlag, TimeStamp, StartIndex, TopTimeStamp, TopStartIndex, SessionItem[] }`.
  * The cursors are opaque to the caller: all 0 for the first page, then what the last page returned.
  */
+const getListSchema = z.object({
+  From_Account: str,
+  TimeStamp: uint(SAFE_MAX).nullish(), StartIndex: uint(SAFE_MAX).nullish(),
+  TopTimeStamp: uint(SAFE_MAX).nullish(), TopStartIndex: uint(SAFE_MAX).nullish(),
+  AssistFlags: uint(0xffff_ffff).nullish(),
+  PageSize: z.number().int().min(1).max(DEFAULT_PAGE_SIZE).nullish(),
+});
+
 export const getList: RestCommand = async (ctx, body) => {
-  const f = new Fields(body, ErrorCode.CONV_INVALID_PARAMETERS);
-  const userID = await requireAccount(ctx, f);
-  const normalCursor = cursorOf(f.int('TimeStamp', 0, SAFE_MAX, 0), f.int('StartIndex', 0, SAFE_MAX, 0));
-  const topCursor = cursorOf(f.int('TopTimeStamp', 0, SAFE_MAX, 0), f.int('TopStartIndex', 0, SAFE_MAX, 0));
-  const flags = f.int('AssistFlags', 0, 0xffff_ffff, 0);
-  const pageSize = f.int('PageSize', 1, DEFAULT_PAGE_SIZE, DEFAULT_PAGE_SIZE);
+  const b = parseBody(getListSchema, body, BAD);
+  const userID = await requireAccount(ctx, b.From_Account);
+  const normalCursor = cursorOf(b.TimeStamp ?? 0, b.StartIndex ?? 0);
+  const topCursor = cursorOf(b.TopTimeStamp ?? 0, b.TopStartIndex ?? 0);
+  const flags = b.AssistFlags ?? 0;
+  const pageSize = b.PageSize ?? DEFAULT_PAGE_SIZE;
   const supportPinned = (flags & ASSIST_SUPPORT_PINNED) !== 0;
   const pagePinned = supportPinned && (flags & ASSIST_PAGE_PINNED) !== 0;
   const nonEmptyOnly = (flags & ASSIST_EMPTY_CONVERSATIONS) === 0;
@@ -140,9 +150,13 @@ function conversationIDOf(item: Record<string, unknown>): string | { error: stri
 }
 
 /** `ClearRamble`: 1 also erases the user's history of the conversation; 0 (the default) keeps it. */
-function modeOf(f: Fields): 'delete' | 'deleteKeepHistory' {
-  return f.oneOf('ClearRamble', [0, 1] as const, 0) === 1 ? 'delete' : 'deleteKeepHistory';
+function modeOf(clearRamble: 0 | 1 | null | undefined): 'delete' | 'deleteKeepHistory' {
+  return clearRamble === 1 ? 'delete' : 'deleteKeepHistory';
 }
+
+const clearRamble = z.union([z.literal(0), z.literal(1)]).nullish();
+const deleteSchema = z.object({ From_Account: str, ClearRamble: clearRamble });
+const batchDeleteSchema = z.object({ From_Account: str, ClearRamble: clearRamble, ContactItem: z.array(z.unknown()).min(1) });
 
 /**
  * `{ From_Account, Type, To_Account | ToGroupid, ClearRamble? }` → `{}`. The same
@@ -150,14 +164,14 @@ function modeOf(f: Fields): 'delete' | 'deleteKeepHistory' {
  * deleting a conversation the user does not have succeeds.
  */
 export const deleteContact: RestCommand = async (ctx, body) => {
-  const f = new Fields(body, ErrorCode.CONV_INVALID_PARAMETERS);
-  const userID = await requireAccount(ctx, f);
+  const b = parseBody(deleteSchema, body, BAD);
+  const userID = await requireAccount(ctx, b.From_Account);
   const id = conversationIDOf(body);
-  if (typeof id !== 'string') throw f.bad(id.error);
-  const mode = modeOf(f);
+  if (typeof id !== 'string') throw restError(BAD, id.error);
+  const mode = modeOf(b.ClearRamble);
   const { results } = await ctx.domain.conversations.remove(callerFor(ctx.app, userID), [id], mode);
   const result = results[0];
-  if (result && result.resultCode !== 0) throw f.bad(result.resultInfo);
+  if (result && result.resultCode !== 0) throw restError(BAD, result.resultInfo);
   return {};
 };
 
@@ -167,14 +181,13 @@ export const deleteContact: RestCommand = async (ctx, body) => {
  * one result per item in order. All valid items are deleted in one transaction.
  */
 export const batchDeleteContacts: RestCommand = async (ctx, body) => {
-  const f = new Fields(body, ErrorCode.CONV_INVALID_PARAMETERS);
-  const userID = await requireAccount(ctx, f);
-  const items = f.array('ContactItem');
-  if (items.length === 0) throw f.bad('ContactItem is empty');
+  const b = parseBody(batchDeleteSchema, body, BAD);
+  const userID = await requireAccount(ctx, b.From_Account);
+  const items = b.ContactItem;
   if (items.length > MAX_BATCH) {
     throw restError(ErrorCode.TOO_MANY_CONVERSATIONS, `at most ${MAX_BATCH} ContactItem per call, got ${items.length}`);
   }
-  const mode = modeOf(f);
+  const mode = modeOf(b.ClearRamble);
   const resolved = items.map((item) => (isObject(item) ? conversationIDOf(item) : { error: 'ContactItem entries must be objects' }));
   const ids = [...new Set(resolved.filter((r): r is string => typeof r === 'string'))];
   const byID = new Map<string, { resultCode: number; resultInfo: string }>();
