@@ -253,6 +253,30 @@ describe('media files: expiry and collection', () => {
     }
   });
 
+  test('recalling an image message deletes its files from the file store', async () => {
+    const env = await startTestServer({ purge: false });
+    const { alice, bob } = await pair(env);
+    try {
+      const mm = alice.im.getMessageManager();
+      const image = mm.createImageMessage(await png(200, 120));
+      await mm.sendMessage(image, 'bob', null);
+      const kept = mm.createFileMessage(Buffer.from('not recalled'), 'k.txt');
+      await mm.sendMessage(kept, 'bob', null);
+      const dir = join(env.dataDir, 'files');
+      const uuid = image.imageElem!.imageList[0]!.uuid;
+      assert.equal(filesUnder(dir).filter((f) => f.includes(uuid)).length, 3, 'original, thumbnail, large');
+      const url = await image.imageElem!.imageList[0]!.getUrl();
+      await mm.revokeMessage(image);
+      assert.deepEqual(filesUnder(dir).filter((f) => f.includes(uuid)), [], 'the recall took the bytes with it');
+      assert.equal((await fetch(url)).status, 404, 'a URL issued before the recall finds nothing');
+      assert.ok(filesUnder(dir).some((f) => f.endsWith(kept.fileElem!.UUID)), 'the other message keeps its file');
+    } finally {
+      await alice.im.logout();
+      await bob.im.logout();
+      await env.stop();
+    }
+  });
+
   test('a download URL past its expiry is refused (6006)', async () => {
     const env = await startTestServer({ purge: false, files: { downloadTtlMs: 1 } });
     const { alice, bob } = await pair(env);

@@ -73,6 +73,10 @@ export class MessageMutationService {
     }
     if (!result) throw notFound();
     this.#ctx.onErased?.();
+    // A recalled image, sound, video or file loses its bytes with its content: the
+    // element is gone, so no one could be given a URL for them again anyway.
+    await this.#ctx.files?.purgeMessageFiles(actor.app.sdkAppID, convKey, result.message.sender, result.message.clientMsgID)
+      .catch((err: unknown) => this.#ctx.logger.warn({ err, convKey, seq }, 'could not delete a recalled message\'s files; the purge worker collects them'));
     return this.#publish(actor, result, group, viewer);
   }
 
