@@ -7,43 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '../src/connection/connection.js';
 import { createLogger } from '../src/log.js';
-import type { WebSocketLike } from '../src/types.js';
-
-class FakeSocket implements WebSocketLike {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: { id: number; op: string; body: unknown }[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {}
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  reply(id: number, body: unknown) {
-    this.onmessage?.({ data: JSON.stringify({ id, ok: true, body }) });
-  }
-  fail(id: number, code: number, desc: string) {
-    this.onmessage?.({ data: JSON.stringify({ id, ok: false, code, desc }) });
-  }
-  push(push: string, body: unknown) {
-    this.onmessage?.({ data: JSON.stringify({ push, body }) });
-  }
-  drop() {
-    this.onclose?.({ code: 1006, reason: '' });
-  }
-  last(op: string) {
-    return [...this.sent].reverse().find((f) => f.op === op)!;
-  }
-}
+import { FakeSocket } from './fake-socket.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const LOGIN_RESULT = { userID: 'alice', serverTime: 1, protocolVersion: 1, version: 0, profile: {} };

@@ -8,32 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '../src/connection/connection.js';
 import { createLogger } from '../src/log.js';
-import type { WebSocketLike } from '../src/types.js';
-
-class FakeSocket implements WebSocketLike {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: { id: number; op: string; body: unknown }[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {}
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  loginOK() {
-    const login = [...this.sent].reverse().find((f) => f.op === 'login')!;
-    this.onmessage?.({ data: JSON.stringify({ id: login.id, ok: true, body: { userID: 'alice', serverTime: 1, protocolVersion: 1, version: 0, profile: {} } }) });
-  }
-}
+import { FakeSocket } from './fake-socket.js';
 
 const ticks = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0));

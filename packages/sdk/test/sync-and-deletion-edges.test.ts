@@ -208,7 +208,7 @@ describe('deletion requests carry a requestID that every re-issue repeats', () =
 });
 
 // ---------------------------------------------------------------------------------------
-// Review 6: the whole SDK over a scripted socket, to see which requests survive a drop.
+// The whole SDK over a scripted socket, to see which requests survive a drop.
 
 class FakeSocket implements WebSocketLike {
   static all: FakeSocket[] = [];
